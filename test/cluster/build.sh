@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Builds the local cluster's control plane and tools from the Go module proxy, once per version,
+# into $HOME/.cache/vireo-cluster/<versions>. Safe to rerun: finished binaries are skipped.
+set -euo pipefail
+source "$(dirname "$0")/versions.env"
+CACHE=${VIREO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vireo-cluster}
+BIN="$CACHE/k8s-$K8S_VERSION-etcd-$ETCD_VERSION"
+mkdir -p "$BIN"
+export GOTOOLCHAIN=local CGO_ENABLED=0
+MINOR=${K8S_VERSION#1.}; MINOR=${MINOR%%.*}
+say() { printf '[build %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+
+build_kube() {
+  local w; w=$(mktemp -d); trap 'rm -rf "$w"' RETURN
+  cd "$w"
+  go mod init vireo.invalid/k8sbuild >/dev/null 2>&1
+  say "resolving k8s.io/kubernetes@v$K8S_VERSION"
+  local gomod
+  gomod=$(go mod download -json "k8s.io/kubernetes@v$K8S_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",*$/\1/p')
+  # Every staging module is required at v0.0.0 upstream; point each at its published v0.<minor>.<patch>.
+  local m
+  for m in $(sed -n 's#^[[:space:]]*\(k8s\.io/[A-Za-z0-9._-]*\) => \./staging/src/.*#\1#p' "$gomod"); do
+    go mod edit -replace="$m=$m@v0.${K8S_VERSION#1.}"
+  done
+  local gd; gd=$(sed -n 's/^godebug default=\(.*\)$/\1/p' "$gomod")
+  [[ -n $gd ]] && go mod edit -godebug=default="$gd"
+  say "downloading modules"
+  go get "k8s.io/kubernetes/cmd/kube-apiserver@v$K8S_VERSION" \
+    "k8s.io/kubernetes/cmd/kube-controller-manager@v$K8S_VERSION" \
+    "k8s.io/kubernetes/cmd/kube-scheduler@v$K8S_VERSION"
+  local ld="-s -w" p
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ld+=" -X $p.gitVersion=v$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$MINOR"
+    ld+=" -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
+  done
+  say "compiling kube-apiserver, kube-controller-manager, kube-scheduler (cold: 15-30 min)"
+  go build -mod=mod -trimpath -ldflags "$ld" -o "$BIN/" \
+    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+    k8s.io/kubernetes/cmd/kube-scheduler
+}
+
+build_etcd() {
+  local w; w=$(mktemp -d); trap 'rm -rf "$w"' RETURN
+  cd "$w"
+  go mod init vireo.invalid/etcdbuild >/dev/null 2>&1
+  say "building etcd v$ETCD_VERSION"
+  go get "go.etcd.io/etcd/server/v3@v$ETCD_VERSION"
+  go build -mod=mod -trimpath -ldflags "-s -w" -o "$BIN/etcd" go.etcd.io/etcd/server/v3
+}
+
+[[ -x $BIN/etcd ]] || (build_etcd)
+if [[ ! -x $BIN/kube-apiserver || ! -x $BIN/kube-controller-manager || ! -x $BIN/kube-scheduler ]]; then
+  (build_kube)
+fi
+if [[ ! -x $BIN/helm ]]; then
+  say "building helm v$HELM_VERSION"
+  GOBIN="$BIN" go install -ldflags "-s -w \
+    -X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION \
+    -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$MINOR \
+    -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$MINOR" \
+    "helm.sh/helm/v3/cmd/helm@v$HELM_VERSION"
+fi
+if [[ ! -x $BIN/kwok ]]; then
+  say "building kwok v$KWOK_VERSION"
+  GOBIN="$BIN" go install "sigs.k8s.io/kwok/cmd/kwok@v$KWOK_VERSION"
+fi
+say "done: $BIN"
