@@ -51,8 +51,6 @@ export function createLogger(options: LoggerOptions): Logger {
       winston.format.json(),
     ),
     defaultMeta: { component: options.component },
-    // winston types its transports as interfaces, which this rule cannot tell from real classes.
-    // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment
     transports: [new winston.transports.Stream({ stream })],
   });
   return wrap(base);

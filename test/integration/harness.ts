@@ -1,0 +1,86 @@
+// Shared by every integration test: the local cluster (started once per run by hooks.ts), API
+// clients for it, a namespace per test file, and polling with a readable failure.
+import { randomBytes } from "node:crypto";
+import { basename, dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { AppsV1Api, CoreV1Api, DiscoveryV1Api, KubeConfig } from "@kubernetes/client-node";
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+export const clusterDir = process.env.VIREO_CLUSTER_DIR ?? join(repoRoot, ".cluster");
+export const prometheusURL = `http://127.0.0.1:${process.env.VIREO_PROMETHEUS_PORT ?? "19090"}`;
+
+export interface Cluster {
+  readonly kc: KubeConfig;
+  readonly core: CoreV1Api;
+  readonly apps: AppsV1Api;
+  readonly discovery: DiscoveryV1Api;
+}
+
+let cached: Cluster | undefined;
+
+export function cluster(): Cluster {
+  if (cached === undefined) {
+    const kc = new KubeConfig();
+    kc.loadFromFile(join(clusterDir, "kubeconfig"));
+    cached = {
+      kc,
+      core: kc.makeApiClient(CoreV1Api),
+      apps: kc.makeApiClient(AppsV1Api),
+      discovery: kc.makeApiClient(DiscoveryV1Api),
+    };
+  }
+  return cached;
+}
+
+/**
+ * Creates a fresh namespace before the tests of the calling `describe` and deletes it after.
+ * Returns a getter because the name exists only once the hook has run.
+ */
+export function useNamespace(testFile: string): () => string {
+  let name = "";
+  before(async () => {
+    const stem = basename(testFile)
+      .replace(/\.test\.ts$/, "")
+      .replace(/[^a-z0-9]+/g, "-");
+    name = `it-${stem}-${randomBytes(3).toString("hex")}`.slice(0, 50);
+    await cluster().core.createNamespace({ body: { metadata: { name } } });
+  });
+  after(async () => {
+    if (name !== "" && process.env.VIREO_KEEP_NAMESPACES !== "1") {
+      await cluster().core.deleteNamespace({ name });
+    }
+  });
+  return () => name;
+}
+
+/** The log of one container as the node agent wrote it. */
+export function podLogPath(namespace: string, pod: string, container: string): string {
+  return join(clusterDir, "logs", "pods", `${namespace}_${pod}`, `${container}.log`);
+}
+
+/**
+ * Polls `check` until it returns a value other than undefined. On timeout the error says what was
+ * awaited and what the last attempt saw.
+ */
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+  intervalMs = 250,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+      last = "condition not met";
+    } catch (err) {
+      last = err instanceof Error ? err.message : err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${String(last)}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
