@@ -5,7 +5,7 @@ SHELL := /bin/bash
 MOCHA := npx mocha
 
 .PHONY: help install install-npm install-debs install-tools build lint typecheck \
-        test test-unit demo bench clean
+        test test-unit test-integration demo bench clean cluster-up cluster-down cluster-status cluster-logs
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -30,13 +30,33 @@ build: install-npm ## compile src/ and mesh/ to dist/
 typecheck: install-npm
 	npm run --silent typecheck
 
-lint: install-npm ## ESLint, Prettier and the circular-import check
+lint: install-npm install-debs ## ESLint, Prettier, circular imports, shellcheck
 	npm run --silent lint
+	shellcheck -x .ci/run scripts/*.sh test/cluster/*.sh test/cluster/node-agent/*.sh
 
-test: install typecheck lint test-unit ## every test tier, fastest first (what CI runs)
+test: install typecheck lint test-unit test-integration ## every test tier, fastest first (what CI runs)
 
 test-unit: install-npm ## pure logic and loopback components
 	$(MOCHA) 'test/unit/**/*.test.ts'
+
+# The root hooks start the local cluster (or reuse a running one) and stop it afterwards if they
+# started it; VIREO_KEEP_CLUSTER=1 leaves it running.
+test-integration: install ## against the local cluster: real kube-apiserver, Prometheus, node agent
+	$(MOCHA) --require test/integration/hooks.ts 'test/integration/**/*.test.ts'
+
+# The local cluster: etcd, kube-apiserver, KCM, scheduler, Prometheus and the node agent on
+# 127.0.0.1, state in .cluster/ (docs/local-cluster.md).
+cluster-up: install-npm install-debs install-tools ## start the local cluster (reuses a healthy one)
+	@test/cluster/up.sh
+
+cluster-down: ## stop the local cluster (keeps .cluster/pki and .cluster/logs)
+	@test/cluster/down.sh
+
+cluster-status: ## which cluster components run, their PIDs and RSS; nodes and pods
+	@test/cluster/status.sh
+
+cluster-logs: ## list cluster logs; POD=ns/name for a pod's logs, COMPONENT=name for a component's
+	@test/cluster/logs.sh $(if $(POD),$(POD),$(COMPONENT))
 
 demo: ## a healthy release promoted and a faulty one rolled back, on the local cluster
 	@echo "make demo: not built yet (issue 10). It will start the local cluster, install vireo"

@@ -2,6 +2,7 @@
 # Builds the local cluster's control plane and tools from the Go module proxy, once per version,
 # into $HOME/.cache/vireo-cluster/<versions>. Safe to rerun: finished binaries are skipped.
 set -euo pipefail
+# shellcheck source=SCRIPTDIR/versions.env
 source "$(dirname "$0")/versions.env"
 CACHE=${VIREO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vireo-cluster}
 BIN="$CACHE/k8s-$K8S_VERSION-etcd-$ETCD_VERSION"
@@ -9,6 +10,13 @@ mkdir -p "$BIN"
 export GOTOOLCHAIN=local CGO_ENABLED=0
 MINOR=${K8S_VERSION#1.}; MINOR=${MINOR%%.*}
 say() { printf '[build %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+
+# One build at a time per cache: a second run waits, then finds the binaries done and skips them.
+exec 8>"$CACHE/build.lock"
+if ! flock -n 8; then
+  say "another build.sh holds $CACHE/build.lock: waiting for it to finish"
+  flock 8
+fi
 
 build_kube() {
   local w; w=$(mktemp -d); trap 'rm -rf "$w"' RETURN
@@ -19,9 +27,9 @@ build_kube() {
   gomod=$(go mod download -json "k8s.io/kubernetes@v$K8S_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",*$/\1/p')
   # Every staging module is required at v0.0.0 upstream; point each at its published v0.<minor>.<patch>.
   local m
-  for m in $(sed -n 's#^[[:space:]]*\(k8s\.io/[A-Za-z0-9._-]*\) => \./staging/src/.*#\1#p' "$gomod"); do
+  while read -r m; do
     go mod edit -replace="$m=$m@v0.${K8S_VERSION#1.}"
-  done
+  done < <(sed -n 's#^[[:space:]]*\(k8s\.io/[A-Za-z0-9._-]*\) => \./staging/src/.*#\1#p' "$gomod")
   local gd; gd=$(sed -n 's/^godebug default=\(.*\)$/\1/p' "$gomod")
   [[ -n $gd ]] && go mod edit -godebug=default="$gd"
   say "downloading modules"
@@ -33,10 +41,31 @@ build_kube() {
     ld+=" -X $p.gitVersion=v$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$MINOR"
     ld+=" -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
   done
-  say "compiling kube-apiserver, kube-controller-manager, kube-scheduler (cold: 15-30 min)"
-  go build -mod=mod -trimpath -ldflags "$ld" -o "$BIN/" \
-    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-    k8s.io/kubernetes/cmd/kube-scheduler
+  local cmds=(k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
+    k8s.io/kubernetes/cmd/kube-scheduler)
+  local log=$CACHE/kube-build.log total
+  total=$(go list -mod=mod -deps "${cmds[@]}" 2>/dev/null | wc -l) || total="?"
+  say "compiling kube-apiserver, kube-controller-manager, kube-scheduler (cold: 15-30 min; log: $log)"
+  # -v lists each package as it is compiled (cached ones are not listed): a heartbeat every 30 s.
+  go build -v -mod=mod -trimpath -ldflags "$ld" -o "$BIN/" "${cmds[@]}" >"$log" 2>&1 &
+  local gb=$! n=0 t0=$SECONDS rc=0
+  # shellcheck disable=SC2064  # $gb and $w are meant to be expanded now
+  trap "kill $gb 2>/dev/null; rm -rf '$w'; exit 130" INT TERM
+  while kill -0 "$gb" 2>/dev/null; do
+    sleep 1
+    if ((++n % 30 == 0)) && kill -0 "$gb" 2>/dev/null; then
+      local e=$((SECONDS - t0))
+      say "still compiling: $((e / 60))m$((e % 60))s, $(grep -cv -e ' ' -e '^#' "$log" || true) of at most $total packages compiled"
+    fi
+  done
+  wait "$gb" || rc=$?
+  trap - INT TERM
+  if ((rc)); then
+    say "go build failed (exit $rc); its errors:"
+    grep -e ' ' -e '^#' "$log" | tail -n 60 >&2
+    return "$rc"
+  fi
+  say "compiled in $(((SECONDS - t0) / 60))m$(((SECONDS - t0) % 60))s"
 }
 
 build_etcd() {

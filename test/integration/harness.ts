@@ -1,7 +1,7 @@
 // Shared by every integration test: the local cluster (started once per run by hooks.ts), API
 // clients for it, a namespace per test file, and polling with a readable failure.
 import { randomBytes } from "node:crypto";
-import { basename, dirname, join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AppsV1Api, CoreV1Api, DiscoveryV1Api, KubeConfig } from "@kubernetes/client-node";
 
@@ -36,12 +36,10 @@ export function cluster(): Cluster {
  * Creates a fresh namespace before the tests of the calling `describe` and deletes it after.
  * Returns a getter because the name exists only once the hook has run.
  */
-export function useNamespace(testFile: string): () => string {
+export function useNamespace(label: string): () => string {
   let name = "";
   before(async () => {
-    const stem = basename(testFile)
-      .replace(/\.test\.ts$/, "")
-      .replace(/[^a-z0-9]+/g, "-");
+    const stem = label.toLowerCase().replace(/[^a-z0-9]+/g, "-");
     name = `it-${stem}-${randomBytes(3).toString("hex")}`.slice(0, 50);
     await cluster().core.createNamespace({ body: { metadata: { name } } });
   });

@@ -80,7 +80,7 @@ function echoDeployment(namespace: string, replicas: number): object {
 
 describe("local cluster: a Deployment of an HTTP app", function () {
   this.timeout(120_000);
-  const ns = useNamespace(import.meta.url);
+  const ns = useNamespace("deployment");
 
   before(async () => {
     const { core, apps } = cluster();
@@ -172,7 +172,7 @@ describe("local cluster: a Deployment of an HTTP app", function () {
 
 describe("local cluster: container lifecycle", function () {
   this.timeout(120_000);
-  const ns = useNamespace(`${import.meta.url}-lifecycle`);
+  const ns = useNamespace("lifecycle");
 
   async function pod(name: string): Promise<V1Pod> {
     return cluster().core.readNamespacedPod({ name, namespace: ns() });
