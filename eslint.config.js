@@ -4,7 +4,9 @@ import prettier from "eslint-config-prettier";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "coverage/", "node_modules/", "charts/", ".cluster/", "src/xds/generated/"] },
+  {
+    ignores: ["dist/", "coverage/", "node_modules/", "charts/", ".cluster/", "src/xds/generated/"],
+  },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   ...tseslint.configs.stylisticTypeChecked,
