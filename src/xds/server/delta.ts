@@ -1,0 +1,219 @@
+// Incremental (delta) ADS on one stream: per-resource versions, explicit subscribe/unsubscribe,
+// wildcard, removals, initial_resource_versions after a reconnect, ACK/NACK by error_detail.
+import type * as grpc from "@grpc/grpc-js";
+import type { DeltaDiscoveryRequest__Output } from "../generated/envoy/service/discovery/v3/DeltaDiscoveryRequest.js";
+import type { DeltaDiscoveryResponse } from "../generated/envoy/service/discovery/v3/DeltaDiscoveryResponse.js";
+import type { EncodedResource, Snapshot, TypeUrl } from "../snapshot.js";
+import { ALL_TYPES, allowsWildcard, pushRank, TYPE } from "../snapshot.js";
+import type { ClientConnection, TypeState } from "./connection.js";
+import { namesSubscription, rememberSent, versionOfNonce } from "./connection.js";
+import type { StreamContext } from "./stream-context.js";
+import { shortMessage } from "./stream-context.js";
+
+type Call = grpc.ServerDuplexStream<DeltaDiscoveryRequest__Output, DeltaDiscoveryResponse>;
+
+/** Marks a name the client was told does not exist, so it is told once. */
+const ABSENT = "";
+
+interface Planned {
+  readonly typeUrl: TypeUrl;
+  readonly resources: EncodedResource[];
+  readonly removed: string[];
+}
+
+interface DeltaTypeState {
+  wildcard: boolean;
+  names: Set<string>;
+}
+
+export class DeltaStream {
+  private congested = false;
+  private flushing = false;
+  private dirty = false;
+  private closed = false;
+  private readonly subs = new Map<TypeUrl, DeltaTypeState>();
+
+  constructor(
+    private readonly call: Call,
+    readonly client: ClientConnection,
+    private readonly ctx: StreamContext,
+  ) {
+    call.on("drain", () => {
+      this.congested = false;
+      this.flush();
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  push(): void {
+    this.dirty = true;
+    this.flush();
+  }
+
+  onRequest(req: DeltaDiscoveryRequest__Output): void {
+    if (this.client.node === undefined && req.node !== null) this.client.node = req.node;
+    const typeUrl = req.type_url;
+    if (!ALL_TYPES.includes(typeUrl)) {
+      this.ctx.log.warn("delta request for an unknown type ignored", {
+        client: this.client.id,
+        typeUrl,
+      });
+      return;
+    }
+    const state = this.client.type(typeUrl);
+    let sub = this.subs.get(typeUrl);
+    if (sub === undefined) {
+      sub = { wildcard: false, names: new Set() };
+      this.subs.set(typeUrl, sub);
+      state.known = new Map(Object.entries(req.initial_resource_versions));
+      const legacyWildcard =
+        req.resource_names_subscribe.length === 0 && req.resource_names_unsubscribe.length === 0;
+      if (legacyWildcard && allowsWildcard(typeUrl)) sub.wildcard = true;
+    }
+    if (req.response_nonce !== "") {
+      const version = versionOfNonce(state, req.response_nonce);
+      const stale = req.response_nonce !== state.sentNonce;
+      if (version !== undefined && (!stale || req.error_detail === null))
+        this.recordReply(typeUrl, state, req, version);
+    }
+    const known = state.known ?? new Map<string, string>();
+    state.known = known;
+    for (const name of req.resource_names_subscribe) {
+      if (name === "*") sub.wildcard = true;
+      else {
+        sub.names.add(name);
+        // A client naming a resource gets it, even if we believe it has it already.
+        if (req.initial_resource_versions[name] === undefined) known.delete(name);
+      }
+    }
+    for (const name of req.resource_names_unsubscribe) {
+      if (name === "*") sub.wildcard = false;
+      else {
+        sub.names.delete(name);
+        known.delete(name);
+      }
+    }
+    state.subscription = sub.wildcard ? { kind: "wildcard" } : namesSubscription(sub.names);
+    this.dirty = true;
+    this.flush();
+  }
+
+  private recordReply(
+    typeUrl: TypeUrl,
+    state: TypeState,
+    req: DeltaDiscoveryRequest__Output,
+    version: number,
+  ): void {
+    const now = this.ctx.clock.now();
+    if (req.error_detail !== null) {
+      const message = shortMessage(req.error_detail.message);
+      state.lastNack = { version, message, at: now };
+      state.nackedSignature = state.sentSignature;
+      this.ctx.emit({ kind: "nack", client: this.client, typeUrl, version, message });
+      return;
+    }
+    if (state.ackedVersion === undefined || version > state.ackedVersion) {
+      state.ackedVersion = version;
+      state.ackedAt = now;
+      this.ctx.emit({ kind: "ack", client: this.client, typeUrl, version });
+    }
+  }
+
+  /** Read through a method: sends in the loop below change these flags. */
+  private writable(): boolean {
+    return !this.congested && !this.closed;
+  }
+
+  private flush(): void {
+    if (this.flushing || this.closed) return;
+    this.flushing = true;
+    try {
+      while (this.dirty && this.writable()) {
+        this.dirty = false;
+        const snapshot = this.ctx.current();
+        if (snapshot === undefined) return;
+        for (const p of this.plan(snapshot)) {
+          if (!this.send(snapshot, p)) break;
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private plan(snapshot: Snapshot): Planned[] {
+    const planned: Planned[] = [];
+    for (const [typeUrl, sub] of [...this.subs].sort((a, b) => pushRank(a[0]) - pushRank(b[0]))) {
+      const state = this.client.type(typeUrl);
+      const known = state.known ?? new Map<string, string>();
+      const all = snapshot.resources.get(typeUrl) ?? new Map<string, EncodedResource>();
+      const resources: EncodedResource[] = [];
+      const removed: string[] = [];
+      const wanted = sub.wildcard ? new Set([...all.keys(), ...sub.names]) : sub.names;
+      for (const name of wanted) {
+        const r = all.get(name);
+        if (r !== undefined) {
+          if (known.get(name) !== r.version) resources.push(r);
+        } else if (known.get(name) !== ABSENT) {
+          removed.push(name);
+        }
+      }
+      for (const name of known.keys()) {
+        if (!wanted.has(name) && known.get(name) !== ABSENT && !all.has(name)) removed.push(name);
+      }
+      if (resources.length === 0 && removed.length === 0) continue;
+      if (signature(resources, removed) === state.nackedSignature) continue;
+      planned.push({ typeUrl, resources, removed });
+    }
+    // Make before break: cluster removals wait until listeners and routes have moved on.
+    const cds = planned.find((p) => p.typeUrl === TYPE.cluster);
+    const usersChange = planned.some(
+      (p) => p.typeUrl === TYPE.listener || p.typeUrl === TYPE.route,
+    );
+    if (cds !== undefined && cds.removed.length > 0 && usersChange) {
+      const i = planned.indexOf(cds);
+      planned[i] = { typeUrl: TYPE.cluster, resources: cds.resources, removed: [] };
+      planned.push({ typeUrl: TYPE.cluster, resources: [], removed: cds.removed });
+      if (cds.resources.length === 0) planned.splice(i, 1);
+    }
+    return planned;
+  }
+
+  private send(snapshot: Snapshot, p: Planned): boolean {
+    const state = this.client.type(p.typeUrl);
+    const known = state.known ?? new Map<string, string>();
+    state.known = known;
+    const nonce = this.client.nextNonce();
+    for (const r of p.resources) known.set(r.name, r.version);
+    for (const name of p.removed) {
+      const sub = this.subs.get(p.typeUrl);
+      if (sub?.names.has(name) === true) known.set(name, ABSENT);
+      else known.delete(name);
+    }
+    rememberSent(state, nonce, snapshot.version);
+    state.sentSignature = signature(p.resources, p.removed);
+    const ok = this.call.write({
+      system_version_info: String(snapshot.version),
+      type_url: p.typeUrl,
+      nonce,
+      resources: p.resources.map((r) => ({
+        name: r.name,
+        version: r.version,
+        resource: { type_url: r.typeUrl, value: r.value },
+      })),
+      removed_resources: p.removed,
+      control_plane: { identifier: "vireo" },
+    });
+    if (!ok) this.congested = true;
+    return ok;
+  }
+}
+
+function signature(resources: readonly EncodedResource[], removed: readonly string[]): string {
+  return [...resources.map((r) => `${r.name}\u0000${r.version}`), ...removed.map((n) => `-${n}`)]
+    .sort()
+    .join("\u0001");
+}

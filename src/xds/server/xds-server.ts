@@ -1,0 +1,211 @@
+// The embedded xDS control plane: ADS (state of the world and delta) and CSDS on one gRPC port.
+// Every client is served the current snapshot; the controller asks which clients have ACKed it.
+import * as grpc from "@grpc/grpc-js";
+import type { Clock } from "../../common/clock.js";
+import type { Logger } from "../../common/logger.js";
+import type { AggregatedDiscoveryServiceHandlers } from "../generated/envoy/service/discovery/v3/AggregatedDiscoveryService.js";
+import { loadXdsProtos } from "../protos.js";
+import type { Snapshot, TypeUrl } from "../snapshot.js";
+import type { ClientSummary } from "./connection.js";
+import { ClientConnection } from "./connection.js";
+import { csdsHandlers } from "./csds.js";
+import { DeltaStream } from "./delta.js";
+import { SnapshotHistory } from "./history.js";
+import { SelectionCache } from "./selection.js";
+import { SotwStream } from "./sotw.js";
+import type { StreamContext, XdsEvent } from "./stream-context.js";
+
+export interface XdsServerDeps {
+  readonly log: Logger;
+  readonly clock: Clock;
+  /** Largest response a client is sent; gRPC's default receive limit is 4 MiB. */
+  readonly maxMessageBytes?: number;
+}
+
+/** Which clients hold a resource and which of them have ACKed its current content. */
+export interface Confirmation {
+  readonly holders: number;
+  readonly confirmed: number;
+  readonly pending: readonly ClientSummary[];
+}
+
+type Stream = SotwStream | DeltaStream;
+
+export class XdsServer {
+  private readonly server: grpc.Server;
+  private readonly streams = new Map<number, Stream>();
+  private readonly history = new SnapshotHistory();
+  private readonly selections = new SelectionCache();
+  private readonly listeners = new Set<(e: XdsEvent) => void>();
+  private snapshot: Snapshot | undefined;
+  private nextId = 1;
+  private readonly ctx: StreamContext;
+
+  constructor(private readonly deps: XdsServerDeps) {
+    const max = deps.maxMessageBytes ?? 4 * 1024 * 1024;
+    this.server = new grpc.Server({
+      "grpc.max_send_message_length": max,
+      "grpc.max_receive_message_length": max,
+      "grpc.keepalive_time_ms": 30_000,
+      "grpc.keepalive_timeout_ms": 10_000,
+      "grpc.keepalive_permit_without_calls": 1,
+    });
+    this.ctx = {
+      log: deps.log,
+      clock: deps.clock,
+      history: this.history,
+      current: () => this.snapshot,
+      select: (s, t, sub) => this.selections.select(s, t, sub),
+      emit: (e) => {
+        this.emit(e);
+      },
+    };
+    const protos = loadXdsProtos().grpc.envoy.service;
+    this.server.addService(
+      protos.discovery.v3.AggregatedDiscoveryService.service,
+      this.adsHandlers(),
+    );
+    this.server.addService(
+      protos.status.v3.ClientStatusDiscoveryService.service,
+      csdsHandlers(() => [...this.streams.values()].map((s) => s.client), this.history),
+    );
+  }
+
+  /** Binds the port (0 picks one) and resolves with the bound port. */
+  listen(
+    port: number,
+    host = "127.0.0.1",
+    credentials = grpc.ServerCredentials.createInsecure(),
+  ): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.bindAsync(`${host}:${port}`, credentials, (err, bound) => {
+        if (err !== null) reject(err);
+        else resolve(bound);
+      });
+    });
+  }
+
+  /** Serves a new snapshot to every client; older snapshot versions are ignored. */
+  setSnapshot(snapshot: Snapshot): void {
+    if (this.snapshot !== undefined && snapshot.version <= this.snapshot.version) {
+      this.deps.log.warn("ignoring a snapshot that is not newer", {
+        version: snapshot.version,
+        current: this.snapshot.version,
+      });
+      return;
+    }
+    this.snapshot = snapshot;
+    this.history.add(snapshot);
+    for (const s of this.streams.values()) s.push();
+  }
+
+  get version(): number | undefined {
+    return this.snapshot?.version;
+  }
+
+  clients(): ClientSummary[] {
+    return [...this.streams.values()].map((s) => s.client.summary());
+  }
+
+  /**
+   * Of the clients that hold resource `name` of `typeUrl`, how many have ACKed content at least as
+   * new as snapshot `minVersion`. A client that ACKed a later version, or ACKed a version whose
+   * content of this resource equals the current one, counts as confirmed.
+   */
+  confirmation(typeUrl: TypeUrl, name: string, minVersion: number): Confirmation {
+    const current = this.snapshot;
+    const now = current?.resources.get(typeUrl)?.get(name);
+    let holders = 0;
+    let confirmed = 0;
+    const pending: ClientSummary[] = [];
+    for (const s of this.streams.values()) {
+      const c = s.client;
+      if (!c.holds(typeUrl, name, now !== undefined)) continue;
+      holders++;
+      const acked = c.types.get(typeUrl)?.ackedVersion;
+      const ackedContent = this.history.resource(acked, typeUrl, name);
+      const ok =
+        acked !== undefined &&
+        current !== undefined &&
+        current.version >= minVersion &&
+        (acked >= minVersion ||
+          (ackedContent !== undefined && ackedContent.version === now?.version));
+      if (ok) confirmed++;
+      else pending.push(c.summary());
+    }
+    return { holders, confirmed, pending };
+  }
+
+  /** Calls `listener` on every connect, disconnect, ACK and NACK; returns an unsubscribe. */
+  onEvent(listener: (e: XdsEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.streams.values()) s.close();
+    await new Promise<void>((resolve) => {
+      this.server.tryShutdown(() => {
+        resolve();
+      });
+      // Streams stay open until clients leave; do not wait for them forever.
+      setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, 1000).unref();
+    });
+  }
+
+  private emit(e: XdsEvent): void {
+    if (e.kind === "nack") {
+      this.deps.log.warn("client rejected configuration", {
+        client: e.client.node?.id,
+        typeUrl: e.typeUrl,
+        version: e.version,
+        error: e.message,
+      });
+    }
+    for (const l of this.listeners) l(e);
+  }
+
+  private open<S extends Stream>(
+    transport: "sotw" | "delta",
+    call: grpc.ServerDuplexStream<unknown, unknown>,
+    make: (client: ClientConnection) => S,
+  ): S {
+    const client = new ClientConnection(this.nextId++, transport, this.deps.clock.now());
+    const stream = make(client);
+    this.streams.set(client.id, stream);
+    this.emit({ kind: "connect", client });
+    const done = (): void => {
+      if (!this.streams.delete(client.id)) return;
+      stream.close();
+      this.emit({ kind: "disconnect", client });
+    };
+    call.on("end", () => {
+      done();
+      call.end();
+    });
+    call.on("error", done);
+    call.on("cancelled", done);
+    call.on("close", done);
+    return stream;
+  }
+
+  private adsHandlers(): AggregatedDiscoveryServiceHandlers {
+    return {
+      StreamAggregatedResources: (call) => {
+        const stream = this.open("sotw", call, (c) => new SotwStream(call, c, this.ctx));
+        call.on("data", (req: Parameters<SotwStream["onRequest"]>[0]) => {
+          stream.onRequest(req);
+        });
+      },
+      DeltaAggregatedResources: (call) => {
+        const stream = this.open("delta", call, (c) => new DeltaStream(call, c, this.ctx));
+        call.on("data", (req: Parameters<DeltaStream["onRequest"]>[0]) => {
+          stream.onRequest(req);
+        });
+      },
+    };
+  }
+}
