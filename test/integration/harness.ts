@@ -62,7 +62,7 @@ export function podLogPath(namespace: string, pod: string, container: string): s
  */
 export async function eventually<T>(
   what: string,
-  check: () => Promise<T | undefined>,
+  check: () => Promise<T | undefined> | T | undefined,
   timeoutMs = 30_000,
   intervalMs = 250,
 ): Promise<T> {

@@ -1,5 +1,5 @@
 // Pure conversions from Kubernetes Services and EndpointSlices to the xDS cluster-state model.
-import type { V1EndpointSlice, V1Service } from "@kubernetes/client-node";
+import type { V1Endpoint, V1EndpointSlice, V1Service } from "@kubernetes/client-node";
 import type {
   EndpointModel,
   PortProtocol,
@@ -59,7 +59,7 @@ export function sliceEndpoints(
   const ports: Record<string, number> = {};
   for (const p of slice.ports ?? []) if (p.port !== undefined) ports[p.name ?? ""] = p.port;
   const endpoints: EndpointModel[] = [];
-  for (const e of slice.endpoints) {
+  for (const e of endpointsOf(slice)) {
     // Ready is what Services route to; a terminating endpoint that still serves is not ready.
     const ready = e.conditions?.ready ?? true;
     for (const address of e.addresses) {
@@ -99,4 +99,10 @@ export function mergeSlices(slices: Iterable<V1EndpointSlice>): ServiceEndpoints
       endpoints: s.endpoints.sort((a, b) => a.address.localeCompare(b.address)),
     }))
     .sort((a, b) => `${a.namespace}/${a.service}`.localeCompare(`${b.namespace}/${b.service}`));
+}
+
+/** A slice's endpoints: typed as always present, but the API server sends null for none. */
+export function endpointsOf(slice: V1EndpointSlice): V1Endpoint[] {
+  const list = slice.endpoints as V1Endpoint[] | null | undefined;
+  return list ?? [];
 }

@@ -33,9 +33,10 @@ export class KubeClusterWatch {
         });
       }
       inf.on("error", (err: unknown) => {
+        if (!this.started) return; // stopping aborts the watch; that is not a failure
         log.warn("watch failed, restarting in 1s", { error: String(err) });
         setTimeout(() => {
-          void inf.start();
+          if (this.started) void inf.start();
         }, 1000);
       });
     }

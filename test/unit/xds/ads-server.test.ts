@@ -5,7 +5,7 @@ import { loadXdsProtos } from "../../../src/xds/protos.js";
 import { TYPE } from "../../../src/xds/snapshot.js";
 import { XdsServer } from "../../../src/xds/server/xds-server.js";
 import type { XdsEvent } from "../../../src/xds/server/stream-context.js";
-import { DeltaTestClient, SotwTestClient } from "./ads-test-client.js";
+import { DeltaTestClient, SotwTestClient } from "../../support/ads-test-client.js";
 import { snapshot } from "./fixtures.js";
 import { PassThrough } from "node:stream";
 
@@ -93,7 +93,11 @@ describe("xDS server: state of the world", function () {
     assert.equal(await c.responses.quiet(300), true, "rejected content was sent again");
     const route = server.clients()[0]?.types.find((t) => t.typeUrl === TYPE.route);
     assert.equal(route?.ackedVersion, 1);
-    assert.deepEqual(route.lastNack, { version: 2, message: "weights sum to 0", at: route.lastNack?.at });
+    assert.deepEqual(route.lastNack, {
+      version: 2,
+      message: "weights sum to 0",
+      at: route.lastNack?.at,
+    });
     // Other types change, the route stays invalid: still not resent.
     server.setSnapshot(snapshot(3, { clusters: ["a", "b", "c"], weights: { a: 0, b: 0 } }));
     assert.equal(await c.responses.quiet(300), true);

@@ -1,11 +1,11 @@
 // A protocol-level ADS client for unit tests of the server: sends exactly the requests a test
 // writes and hands back responses in order. Conformance tests use real xDS clients instead.
 import * as grpc from "@grpc/grpc-js";
-import type { DeltaDiscoveryRequest } from "../../../src/xds/generated/envoy/service/discovery/v3/DeltaDiscoveryRequest.js";
-import type { DeltaDiscoveryResponse__Output } from "../../../src/xds/generated/envoy/service/discovery/v3/DeltaDiscoveryResponse.js";
-import type { DiscoveryRequest } from "../../../src/xds/generated/envoy/service/discovery/v3/DiscoveryRequest.js";
-import type { DiscoveryResponse__Output } from "../../../src/xds/generated/envoy/service/discovery/v3/DiscoveryResponse.js";
-import { loadXdsProtos } from "../../../src/xds/protos.js";
+import type { DeltaDiscoveryRequest } from "../../src/xds/generated/envoy/service/discovery/v3/DeltaDiscoveryRequest.js";
+import type { DeltaDiscoveryResponse__Output } from "../../src/xds/generated/envoy/service/discovery/v3/DeltaDiscoveryResponse.js";
+import type { DiscoveryRequest } from "../../src/xds/generated/envoy/service/discovery/v3/DiscoveryRequest.js";
+import type { DiscoveryResponse__Output } from "../../src/xds/generated/envoy/service/discovery/v3/DiscoveryResponse.js";
+import { loadXdsProtos } from "../../src/xds/protos.js";
 
 class Queue<T> {
   private readonly items: T[] = [];
