@@ -5,7 +5,7 @@ SHELL := /bin/bash
 MOCHA := npx mocha
 
 .PHONY: help install install-npm install-debs install-tools build lint typecheck \
-        test test-unit test-integration demo bench clean cluster-up cluster-down cluster-status cluster-logs
+        test test-unit test-conformance test-integration demo bench clean cluster-up cluster-down cluster-status cluster-logs
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -21,8 +21,9 @@ node_modules/.package-lock.json: package-lock.json
 install-debs: ## Debian packages (Prometheus, iproute2, ...), skipping those present
 	@scripts/install-debs.sh
 
-install-tools: ## Go-built control plane, helm and kwok, cached under ~/.cache/vireo-cluster
+install-tools: ## Go-built control plane, helm, kwok and the grpc-go xDS client, cached under ~/.cache
 	@test/cluster/build.sh
+	@test/conformance/clients/build-go.sh >/dev/null
 
 build: install-npm ## compile src/ and mesh/ to dist/
 	npm run --silent build
@@ -32,12 +33,15 @@ typecheck: install-npm
 
 lint: install-npm install-debs ## ESLint, Prettier, circular imports, shellcheck
 	npm run --silent lint
-	shellcheck -x .ci/run scripts/*.sh test/cluster/*.sh test/cluster/node-agent/*.sh
+	shellcheck -x .ci/run scripts/*.sh test/cluster/*.sh test/cluster/node-agent/*.sh test/conformance/clients/*.sh
 
-test: install typecheck lint test-unit test-integration ## every test tier, fastest first (what CI runs)
+test: install typecheck lint test-unit test-conformance test-integration ## every test tier, fastest first (what CI runs)
 
 test-unit: install-npm ## pure logic and loopback components
 	$(MOCHA) 'test/unit/**/*.test.ts'
+
+test-conformance: install ## the xDS control plane against grpc-js-xds, gRPC C-core and grpc-go clients
+	$(MOCHA) 'test/conformance/**/*.test.ts'
 
 # The root hooks start the local cluster (or reuse a running one) and stop it afterwards if they
 # started it; VIREO_KEEP_CLUSTER=1 leaves it running.
