@@ -129,7 +129,7 @@ for (const kind of CLIENT_KINDS) {
     const nodeId = `conformance-${kind}`;
 
     before(async () => {
-      await ensureClient(kind as ClientKind);
+      await ensureClient(kind);
       backends = await startBackends(["primary", "canary"]);
       await cp.start();
       cp.publish(translate(state(backends, {})));
@@ -197,7 +197,7 @@ for (const kind of CLIENT_KINDS) {
         await new Promise((r) => setTimeout(r, 1500));
         const good = cp.publish(translate(state(backends, { canaryWeight: 50 })));
         await cp.waitFor("ack", nodeId, good.version);
-        await client.waitFor((l) => (l.byBackend["canary"] ?? 0) > 30, 10_000);
+        await client.waitFor((l) => (l.byBackend.canary ?? 0) > 30, 10_000);
         const status = cp.server?.clients().find((c) => c.nodeId === nodeId);
         const nacked = status?.types.find((t) => t.lastNack !== undefined);
         assert.equal(
@@ -225,7 +225,7 @@ for (const kind of CLIENT_KINDS) {
         const after = cp.publish(translate(state(backends, { canaryWeight: 50 })));
         await cp.waitFor("ack", nodeId, after.version, 30_000);
         const line = await client.waitFor(
-          (l) => (l.byBackend["canary"] ?? 0) > 30 && (l.byBackend["primary"] ?? 0) > 30,
+          (l) => (l.byBackend.canary ?? 0) > 30 && (l.byBackend.primary ?? 0) > 30,
           15_000,
         );
         assert.ok(line.failures === 0, client.stderr());
