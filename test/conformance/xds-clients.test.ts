@@ -17,7 +17,6 @@ import { translate } from "../../src/xds/translate/translate.js";
 import type { Backend } from "./backend.js";
 import { startBackends } from "./backend.js";
 import { writeBootstrap } from "./bootstrap.js";
-import type { ClientKind } from "./run-client.js";
 import {
   CLIENT_KINDS,
   ensureClient,
