@@ -1,0 +1,168 @@
+// The proxy's routing configuration: validated once from xDS resources, immutable, and read by
+// the request path without further checks. A new configuration replaces the old one whole.
+
+export type StringMatcher =
+  | { readonly kind: "exact"; readonly value: string; readonly ignoreCase: boolean }
+  | { readonly kind: "prefix"; readonly value: string; readonly ignoreCase: boolean }
+  | { readonly kind: "suffix"; readonly value: string; readonly ignoreCase: boolean }
+  | { readonly kind: "contains"; readonly value: string; readonly ignoreCase: boolean }
+  | { readonly kind: "regex"; readonly regex: RegExp }
+  | { readonly kind: "present" };
+
+export interface HeaderMatcher {
+  /** Lower-case header name; `:method`, `:authority` and `:path` are the pseudo-headers. */
+  readonly name: string;
+  readonly match: StringMatcher;
+  readonly invert: boolean;
+}
+
+export interface QueryMatcher {
+  readonly name: string;
+  readonly match: StringMatcher;
+}
+
+export type PathMatcher =
+  | { readonly kind: "prefix"; readonly value: string }
+  | { readonly kind: "exact"; readonly value: string }
+  | { readonly kind: "regex"; readonly regex: RegExp };
+
+export interface RouteMatch {
+  readonly path: PathMatcher;
+  readonly caseSensitive: boolean;
+  readonly headers: readonly HeaderMatcher[];
+  readonly query: readonly QueryMatcher[];
+  /** Fraction of matching requests this route takes (runtime_fraction), 0-1; 1 when absent. */
+  readonly fraction: number;
+}
+
+export interface WeightedCluster {
+  readonly cluster: string;
+  readonly weight: number;
+}
+
+export interface RetryPolicy {
+  /** Envoy retry_on conditions: 5xx, gateway-error, reset, connect-failure, retriable-4xx, refused-stream, retriable-status-codes, and gRPC ones. */
+  readonly retryOn: ReadonlySet<string>;
+  readonly numRetries: number;
+  /** 0 means the route timeout alone bounds each try. */
+  readonly perTryTimeoutMs: number;
+  readonly retriableStatusCodes: ReadonlySet<number>;
+  readonly backoffBaseMs: number;
+  readonly backoffMaxMs: number;
+}
+
+export interface FaultPolicy {
+  readonly delay?: { readonly ms: number; readonly fraction: number };
+  readonly abort?: {
+    readonly httpStatus?: number;
+    readonly grpcStatus?: number;
+    readonly fraction: number;
+  };
+}
+
+export interface MirrorPolicy {
+  readonly cluster: string;
+  /** 0-1 */
+  readonly fraction: number;
+}
+
+export interface RouteAction {
+  readonly clusters: readonly WeightedCluster[];
+  readonly totalWeight: number;
+  /** 0 means no timeout. */
+  readonly timeoutMs: number;
+  readonly retry?: RetryPolicy;
+  readonly mirrors: readonly MirrorPolicy[];
+}
+
+export interface Route {
+  readonly name: string;
+  readonly match: RouteMatch;
+  readonly action: RouteAction;
+  readonly fault?: FaultPolicy;
+}
+
+export interface VirtualHost {
+  readonly name: string;
+  readonly domains: readonly string[];
+  readonly routes: readonly Route[];
+}
+
+export interface RouteTable {
+  readonly name: string;
+  readonly virtualHosts: readonly VirtualHost[];
+  /** Exact domain (lower case, with and without port) to virtual host. */
+  readonly byDomain: ReadonlyMap<string, VirtualHost>;
+  /** Domains with `*` (suffix or prefix wildcards, or `*` alone), most specific first. */
+  readonly wildcards: readonly { readonly pattern: string; readonly host: VirtualHost }[];
+}
+
+export type LbPolicy = "ROUND_ROBIN" | "RANDOM" | "LEAST_REQUEST" | "RING_HASH";
+
+export interface CircuitBreaker {
+  readonly maxConnections: number;
+  readonly maxPendingRequests: number;
+  readonly maxRequests: number;
+  readonly maxRetries: number;
+}
+
+export interface OutlierDetection {
+  readonly consecutive5xx: number;
+  readonly intervalMs: number;
+  readonly baseEjectionTimeMs: number;
+  readonly maxEjectionPercent: number;
+}
+
+export interface ClusterConfig {
+  readonly name: string;
+  readonly edsName: string;
+  readonly lb: LbPolicy;
+  readonly connectTimeoutMs: number;
+  readonly circuitBreaker: CircuitBreaker;
+  readonly outlier?: OutlierDetection;
+  /** Speak HTTP/2 upstream (gRPC and h2c services). */
+  readonly http2: boolean;
+}
+
+export interface Endpoint {
+  readonly address: string;
+  readonly port: number;
+  readonly zone: string;
+  readonly weight: number;
+}
+
+export interface EndpointSet {
+  readonly cluster: string;
+  readonly endpoints: readonly Endpoint[];
+}
+
+export interface ListenerConfig {
+  readonly name: string;
+  readonly routeConfig: string;
+}
+
+/** Everything the data plane routes by, at one set of xDS versions. */
+export interface RoutingSnapshot {
+  /** Version per type URL as last ACKed. */
+  readonly versions: ReadonlyMap<string, string>;
+  readonly listeners: ReadonlyMap<string, ListenerConfig>;
+  readonly routeTables: ReadonlyMap<string, RouteTable>;
+  readonly clusters: ReadonlyMap<string, ClusterConfig>;
+  readonly endpoints: ReadonlyMap<string, EndpointSet>;
+}
+
+export const EMPTY_SNAPSHOT: RoutingSnapshot = {
+  versions: new Map(),
+  listeners: new Map(),
+  routeTables: new Map(),
+  clusters: new Map(),
+  endpoints: new Map(),
+};
+
+/** Defaults Envoy applies when a cluster sets no thresholds. */
+export const DEFAULT_CIRCUIT_BREAKER: CircuitBreaker = {
+  maxConnections: 1024,
+  maxPendingRequests: 1024,
+  maxRequests: 1024,
+  maxRetries: 3,
+};
