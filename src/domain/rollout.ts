@@ -1,0 +1,158 @@
+// The Rollout as the controller reasons about it: a parsed spec (no wire types, no defaults left
+// to fill) and the status it records. See crds/rollouts.vireo.dev.yaml for the wire form.
+import type { FaultPolicy, HttpMatch, RetryPolicy, TrafficPolicy } from "../xds/model.js";
+
+export interface ServiceSpec {
+  /** Apex Service name; defaults to the target's name. */
+  readonly name: string;
+  readonly port: number;
+  /** Container port (number or name) the Services target; defaults to `port`. */
+  readonly targetPort: number | string;
+  /** Port name on the generated Services ("http", or "grpc" for gRPC). */
+  readonly portName: string;
+  readonly timeoutMs?: number;
+  readonly retries?: RetryPolicy;
+  readonly trafficPolicy?: TrafficPolicy;
+}
+
+export type CanaryStep =
+  | { readonly kind: "setWeight"; readonly weight: number }
+  /** `durationMs` undefined: hold until promoted by hand. */
+  | { readonly kind: "pause"; readonly durationMs?: number };
+
+export type Strategy =
+  /** Steps are always explicit here; the shorthand stepWeight/maxWeight/stepWeights is expanded by the parser. */
+  | { readonly kind: "canary"; readonly steps: readonly CanaryStep[] }
+  | {
+      readonly kind: "abTesting";
+      readonly matches: readonly HttpMatch[];
+      readonly iterations: number;
+    }
+  | { readonly kind: "blueGreen"; readonly iterations: number }
+  | { readonly kind: "mirroring"; readonly mirrorPercent: number; readonly iterations: number };
+
+export interface MetricCheck {
+  readonly name: string;
+  readonly intervalMs?: number;
+  readonly min?: number;
+  readonly max?: number;
+  readonly templateRef?: { readonly name: string; readonly namespace?: string };
+  readonly templateVariables?: Readonly<Record<string, string>>;
+}
+
+export type WebhookType =
+  | "confirm-rollout"
+  | "pre-rollout"
+  | "rollout"
+  | "confirm-traffic-increase"
+  | "confirm-promotion"
+  | "post-rollout"
+  | "rollback"
+  | "event";
+
+export interface WebhookSpec {
+  readonly name: string;
+  readonly type: WebhookType;
+  readonly url: string;
+  readonly timeoutMs: number;
+  readonly retries: number;
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** Gates (confirm-*) fail after this long instead of waiting forever; undefined: wait. */
+  readonly deadlineMs?: number;
+}
+
+export interface AnalysisSpec {
+  readonly intervalMs: number;
+  /** Failed checks that trigger a rollback. */
+  readonly threshold: number;
+  readonly metrics: readonly MetricCheck[];
+  readonly webhooks: readonly WebhookSpec[];
+}
+
+export interface AlertSpec {
+  readonly name: string;
+  readonly severity: "info" | "warn" | "error";
+  readonly providerRef: { readonly name: string; readonly namespace?: string };
+}
+
+export interface RolloutSpec {
+  readonly targetRef: {
+    readonly apiVersion: string;
+    readonly kind: "Deployment";
+    readonly name: string;
+  };
+  readonly service: ServiceSpec;
+  readonly strategy: Strategy;
+  readonly analysis: AnalysisSpec;
+  readonly alerts: readonly AlertSpec[];
+  readonly progressDeadlineSeconds: number;
+  readonly skipAnalysis: boolean;
+  readonly suspend: boolean;
+  readonly revertOnDeletion: boolean;
+  /** Cron expressions; when non-empty, a ready step advances only inside one of these windows. */
+  readonly promotionWindows: readonly { readonly schedule: string; readonly durationMs: number }[];
+  readonly fault?: FaultPolicy;
+}
+
+export type Phase =
+  | "Initializing"
+  | "Initialized"
+  | "Waiting"
+  | "Progressing"
+  | "Paused"
+  | "WaitingPromotion"
+  | "Promoting"
+  | "Finalising"
+  | "Succeeded"
+  | "Failed"
+  | "Terminating";
+
+export const PHASES: readonly Phase[] = [
+  "Initializing",
+  "Initialized",
+  "Waiting",
+  "Progressing",
+  "Paused",
+  "WaitingPromotion",
+  "Promoting",
+  "Finalising",
+  "Succeeded",
+  "Failed",
+  "Terminating",
+];
+
+export interface Condition {
+  readonly type: "Ready" | "Promoted";
+  readonly status: "True" | "False" | "Unknown";
+  readonly reason: string;
+  readonly message: string;
+  readonly lastTransitionTime: string;
+}
+
+/** A manual request recorded on the object (annotation or spec field), consumed once. */
+export type ManualAction = "promote" | "abort" | "retry";
+
+export interface RolloutStatus {
+  readonly phase: Phase;
+  readonly observedGeneration: number;
+  /** Weight the controller asked for. */
+  readonly canaryWeight: number;
+  /** Weight every proxy routing to the Service has confirmed (ACKed). */
+  readonly verifiedWeight: number;
+  readonly currentStep: number;
+  readonly failedChecks: number;
+  readonly iterations: number;
+  /** Hash of the target's pod template plus the ConfigMaps and Secrets it references. */
+  readonly canaryRevision?: string;
+  readonly primaryRevision?: string;
+  readonly message: string;
+  /** When the phase last changed (RFC 3339). */
+  readonly lastTransitionTime: string;
+  /** When the current step's clock started: set once its weight was verified (RFC 3339). */
+  readonly stepStartedAt?: string;
+  /** When the last analysis ran (RFC 3339). */
+  readonly lastAnalysisAt?: string;
+  /** The last manual action handled, by its request id, so none is applied twice. */
+  readonly handledAction?: string;
+  readonly conditions: readonly Condition[];
+}
