@@ -5,7 +5,7 @@ SHELL := /bin/bash
 MOCHA := npx mocha
 
 .PHONY: help install install-npm install-debs install-tools build lint typecheck \
-        test test-unit test-conformance test-integration demo bench clean cluster-up cluster-down cluster-status cluster-logs
+        test test-unit test-conformance test-integration demo bench bench-tiny clean cluster-up cluster-down cluster-status cluster-logs
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -24,6 +24,7 @@ install-debs: ## Debian packages (Prometheus, iproute2, ...), skipping those pre
 install-tools: ## Go-built control plane, helm, kwok and the grpc-go xDS client, cached under ~/.cache
 	@test/cluster/build.sh
 	@test/conformance/clients/build-go.sh >/dev/null
+	@test/bench/xds/build.sh >/dev/null
 
 build: install-npm ## compile src/ and mesh/ to dist/
 	npm run --silent build
@@ -33,9 +34,9 @@ typecheck: install-npm
 
 lint: install-npm install-debs ## ESLint, Prettier, circular imports, shellcheck
 	npm run --silent lint
-	shellcheck -x .ci/run scripts/*.sh test/cluster/*.sh test/cluster/node-agent/*.sh test/conformance/clients/*.sh
+	shellcheck -x .ci/run scripts/*.sh test/cluster/*.sh test/cluster/node-agent/*.sh test/conformance/clients/*.sh test/bench/xds/*.sh
 
-test: install typecheck lint test-unit test-conformance test-integration ## every test tier, fastest first (what CI runs)
+test: install typecheck lint test-unit test-conformance test-integration bench-tiny ## every tier, fastest first (what CI runs)
 
 test-unit: install-npm ## pure logic and loopback components
 	$(MOCHA) 'test/unit/**/*.test.ts'
@@ -68,9 +69,12 @@ demo: ## a healthy release promoted and a faulty one rolled back, on the local c
 	@echo "and a faulty one (rolled back), printing a live timeline."
 	@exit 1
 
-bench: ## benchmarks against baselines measured in the same run
-	@echo "make bench: no benchmarks yet (they arrive with the proxy and xDS issues)."
-	@exit 1
+bench: install ## benchmarks, as ratios to baselines measured in the same run (docs/benchmarks.md)
+	node --import tsx test/bench/xds/run.ts
+
+# Every benchmark once at a tiny size, so none of them rots; fails only on errors, never on timing.
+bench-tiny: install
+	node --import tsx test/bench/xds/run.ts --tiny
 
 clean: ## remove build output
 	rm -rf dist coverage

@@ -31,6 +31,11 @@ export interface Confirmation {
 
 type Stream = SotwStream | DeltaStream;
 
+export interface ResourceRef {
+  readonly typeUrl: TypeUrl;
+  readonly name: string;
+}
+
 export class XdsServer {
   private readonly server: grpc.Server;
   private readonly streams = new Map<number, Stream>();
@@ -113,23 +118,38 @@ export class XdsServer {
    * content of this resource equals the current one, counts as confirmed.
    */
   confirmation(typeUrl: TypeUrl, name: string, minVersion: number): Confirmation {
+    return this.confirmationFor([{ typeUrl, name }], minVersion);
+  }
+
+  /**
+   * The same over several resources (e.g. every route configuration that carries a Service): a
+   * client that holds any of them is a holder, and is confirmed only when it has ACKed all of
+   * those it holds. "Has every proxy that routes to S ACKed at least V?" is `pending.length === 0`.
+   */
+  confirmationFor(refs: readonly ResourceRef[], minVersion: number): Confirmation {
     const current = this.snapshot;
-    const now = current?.resources.get(typeUrl)?.get(name);
     let holders = 0;
     let confirmed = 0;
     const pending: ClientSummary[] = [];
     for (const s of this.streams.values()) {
       const c = s.client;
-      if (!c.holds(typeUrl, name, now !== undefined)) continue;
+      let holds = false;
+      let ok = true;
+      for (const { typeUrl, name } of refs) {
+        const now = current?.resources.get(typeUrl)?.get(name);
+        if (!c.holds(typeUrl, name, now !== undefined)) continue;
+        holds = true;
+        const acked = c.types.get(typeUrl)?.ackedVersion;
+        const ackedContent = this.history.resource(acked, typeUrl, name);
+        ok &&=
+          acked !== undefined &&
+          current !== undefined &&
+          current.version >= minVersion &&
+          (acked >= minVersion ||
+            (ackedContent !== undefined && ackedContent.version === now?.version));
+      }
+      if (!holds) continue;
       holders++;
-      const acked = c.types.get(typeUrl)?.ackedVersion;
-      const ackedContent = this.history.resource(acked, typeUrl, name);
-      const ok =
-        acked !== undefined &&
-        current !== undefined &&
-        current.version >= minVersion &&
-        (acked >= minVersion ||
-          (ackedContent !== undefined && ackedContent.version === now?.version));
       if (ok) confirmed++;
       else pending.push(c.summary());
     }

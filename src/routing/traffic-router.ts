@@ -1,0 +1,41 @@
+// How the controller moves traffic: it states the routing it wants for an apex Service and asks
+// whether every proxy that routes to that Service has confirmed it.
+import type { RoutingModel } from "../xds/model.js";
+
+export interface TrafficState {
+  /** The routing last requested, or undefined if none. */
+  readonly requested: RoutingModel | undefined;
+  /** True once every proxy holding the Service's routes has ACKed the requested routing. */
+  readonly confirmed: boolean;
+  /** Proxies that route to the Service, and how many of them still have to confirm. */
+  readonly proxies: number;
+  readonly pending: number;
+}
+
+export interface TrafficRouter {
+  setRouting(routing: RoutingModel): void;
+  clearRouting(namespace: string, service: string): void;
+  state(namespace: string, service: string): TrafficState;
+}
+
+/** Confirms everything at once: for planner and reconciler tests that do not route traffic. */
+export class NopTrafficRouter implements TrafficRouter {
+  private readonly routes = new Map<string, RoutingModel>();
+
+  setRouting(routing: RoutingModel): void {
+    this.routes.set(`${routing.namespace}/${routing.service}`, routing);
+  }
+
+  clearRouting(namespace: string, service: string): void {
+    this.routes.delete(`${namespace}/${service}`);
+  }
+
+  state(namespace: string, service: string): TrafficState {
+    return {
+      requested: this.routes.get(`${namespace}/${service}`),
+      confirmed: true,
+      proxies: 0,
+      pending: 0,
+    };
+  }
+}
