@@ -1,0 +1,123 @@
+import assert from "node:assert/strict";
+import { PassThrough } from "node:stream";
+import { systemClock } from "../../../src/common/clock.js";
+import { createLogger } from "../../../src/common/logger.js";
+import { XdsTrafficRouter } from "../../../src/routing/xds-router.js";
+import type { RoutingSink } from "../../../src/routing/xds-router.js";
+import type { ClusterState, RoutingModel, ServiceModel } from "../../../src/xds/model.js";
+import { routeConfigName } from "../../../src/xds/names.js";
+import { loadXdsProtos } from "../../../src/xds/protos.js";
+import { XdsServer } from "../../../src/xds/server/xds-server.js";
+import { buildSnapshot, TYPE } from "../../../src/xds/snapshot.js";
+import { translate } from "../../../src/xds/translate/translate.js";
+import { SotwTestClient } from "../../support/ads-test-client.js";
+
+const log = createLogger({ component: "t", stream: new PassThrough(), level: "error" });
+const port = [{ name: "http", port: 80, protocol: "http" as const }];
+const services: ServiceModel[] = ["app", "app-primary", "app-canary"].map((name) => ({
+  namespace: "ns",
+  name,
+  ports: port,
+}));
+
+/** The cluster state a KubeClusterWatch would hold, in memory. */
+class MemorySink implements RoutingSink {
+  readonly routing = new Map<string, RoutingModel>();
+  setRouting(namespace: string, service: string, r: RoutingModel | undefined): void {
+    if (r === undefined) this.routing.delete(`${namespace}/${service}`);
+    else this.routing.set(`${namespace}/${service}`, r);
+  }
+  services(): readonly ServiceModel[] {
+    return services;
+  }
+  state(): ClusterState {
+    return { services, endpoints: [], routing: [...this.routing.values()] };
+  }
+}
+
+describe("XdsTrafficRouter", function () {
+  this.timeout(10_000);
+  let server: XdsServer;
+  let listenPort: number;
+  let version = 1;
+
+  beforeEach(async () => {
+    server = new XdsServer({ log, clock: systemClock });
+    listenPort = await server.listen(0);
+  });
+  afterEach(async () => {
+    await server.close();
+  });
+
+  it("confirms a weight only after every proxy holding the Service's routes has ACKed it", async () => {
+    const sink = new MemorySink();
+    const router = new XdsTrafficRouter(sink, server);
+    const publish = (): void => {
+      const s = buildSnapshot(version++, translate(sink.state()), loadXdsProtos().codecs);
+      server.setSnapshot(s);
+      router.published(s);
+    };
+    const rc = routeConfigName("ns", "app", 80);
+    const model: RoutingModel = {
+      namespace: "ns",
+      service: "app",
+      primary: "app-primary",
+      canary: "app-canary",
+      canaryWeight: 10,
+    };
+    router.setRouting(model);
+    assert.equal(router.state("ns", "app").confirmed, false, "not yet in any snapshot");
+    publish();
+    const a = new SotwTestClient(listenPort, "a");
+    const b = new SotwTestClient(listenPort, "b");
+    a.send({ type_url: TYPE.route, resource_names: [rc] });
+    b.send({ type_url: TYPE.route, resource_names: [rc] });
+    const ra = await a.responses.next();
+    const rb = await b.responses.next();
+    a.ack(ra, [rc]);
+    await a.responses.quiet(100);
+    assert.deepEqual(router.state("ns", "app"), {
+      requested: model,
+      confirmed: false,
+      proxies: 2,
+      pending: 1,
+    });
+    b.ack(rb, [rc]);
+    await b.responses.quiet(100);
+    assert.equal(router.state("ns", "app").confirmed, true);
+    // A new weight is pending again until both ACK the snapshot that carries it.
+    router.setRouting({ ...model, canaryWeight: 30 });
+    publish();
+    const ra2 = await a.responses.next();
+    await b.responses.next();
+    a.ack(ra2, [rc]);
+    await a.responses.quiet(100);
+    assert.equal(router.state("ns", "app").confirmed, false);
+    assert.equal(router.state("ns", "app").requested?.canaryWeight, 30);
+    a.close();
+    b.close();
+  });
+
+  it("does not re-request identical routing", () => {
+    const sink = new MemorySink();
+    let calls = 0;
+    const counting: RoutingSink = {
+      setRouting: (n, s, r) => {
+        calls++;
+        sink.setRouting(n, s, r);
+      },
+      services: () => sink.services(),
+    };
+    const router = new XdsTrafficRouter(counting, server);
+    const model: RoutingModel = {
+      namespace: "ns",
+      service: "app",
+      primary: "app-primary",
+      canary: "app-canary",
+      canaryWeight: 10,
+    };
+    router.setRouting(model);
+    router.setRouting({ ...model });
+    assert.equal(calls, 1);
+  });
+});
