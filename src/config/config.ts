@@ -1,0 +1,94 @@
+// The controller's settings, from flags with environment fallbacks, parsed once at start; a bad
+// value stops the process with a message naming the setting.
+import { parseArgs } from "node:util";
+import { VireoError } from "../common/errors.js";
+import type { LogLevel } from "../common/logger.js";
+import { parseLogLevel } from "../common/logger.js";
+
+export interface ControllerConfig {
+  /** Path of a kubeconfig; in-cluster configuration when absent. */
+  readonly kubeconfig: string | undefined;
+  readonly xdsPort: number;
+  readonly xdsHost: string;
+  readonly metricsPort: number;
+  readonly metricsHost: string;
+  readonly logLevel: LogLevel;
+  readonly trustDomain: string;
+  readonly prometheusUrl: string | undefined;
+  /** Namespace of the leader-election Lease. */
+  readonly namespace: string;
+  readonly leaderElection: boolean;
+  readonly identity: string;
+}
+
+const OPTIONS = {
+  kubeconfig: { type: "string", env: "KUBECONFIG" },
+  "xds-port": { type: "string", env: "VIREO_XDS_PORT", default: "15010" },
+  "xds-host": { type: "string", env: "VIREO_XDS_HOST", default: "0.0.0.0" },
+  "metrics-port": { type: "string", env: "VIREO_METRICS_PORT", default: "8080" },
+  "metrics-host": { type: "string", env: "VIREO_METRICS_HOST", default: "0.0.0.0" },
+  "log-level": { type: "string", env: "VIREO_LOG_LEVEL", default: "info" },
+  "trust-domain": { type: "string", env: "VIREO_TRUST_DOMAIN", default: "cluster.local" },
+  "prometheus-url": { type: "string", env: "VIREO_PROMETHEUS_URL" },
+  namespace: { type: "string", env: "POD_NAMESPACE", default: "vireo-system" },
+  "leader-elect": { type: "string", env: "VIREO_LEADER_ELECT", default: "true" },
+  identity: { type: "string", env: "POD_NAME" },
+} as const;
+
+type Name = keyof typeof OPTIONS;
+
+function port(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new VireoError("BadConfig", `--${name}: "${value}" is not a port number (0-65535)`);
+  }
+  return n;
+}
+
+function bool(name: string, value: string): boolean {
+  if (value === "true") return true;
+  if (value === "false") return false;
+  throw new VireoError("BadConfig", `--${name}: "${value}" must be true or false`);
+}
+
+export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ControllerConfig {
+  let values: Partial<Record<Name, string>>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: Object.fromEntries(
+        Object.keys(OPTIONS).map((k) => [k, { type: "string" as const }]),
+      ),
+      strict: true,
+    }) as { values: Partial<Record<Name, string>> });
+  } catch (err) {
+    throw new VireoError("BadConfig", err instanceof Error ? err.message : String(err));
+  }
+  const get = (name: Name): string | undefined => {
+    const o: { env: string; default?: string } = OPTIONS[name];
+    return values[name] ?? env[o.env] ?? o.default;
+  };
+  const required = (name: Name): string => get(name) ?? "";
+  let logLevel: LogLevel;
+  try {
+    logLevel = parseLogLevel(required("log-level"));
+  } catch (err) {
+    throw new VireoError(
+      "BadConfig",
+      `--log-level: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+  return {
+    kubeconfig: get("kubeconfig"),
+    xdsPort: port("xds-port", required("xds-port")),
+    xdsHost: required("xds-host"),
+    metricsPort: port("metrics-port", required("metrics-port")),
+    metricsHost: required("metrics-host"),
+    logLevel,
+    trustDomain: required("trust-domain"),
+    prometheusUrl: get("prometheus-url"),
+    namespace: required("namespace"),
+    leaderElection: bool("leader-elect", required("leader-elect")),
+    identity: get("identity") ?? `vireo-${process.pid}`,
+  };
+}

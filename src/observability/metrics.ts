@@ -1,0 +1,88 @@
+// The controller's own Prometheus metrics, on its own registry (no global default registry).
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { XdsEvent } from "../xds/server/stream-context.js";
+
+export class ControllerMetrics {
+  readonly registry = new Registry();
+  readonly xdsClients = new Gauge({
+    name: "vireo_xds_clients",
+    help: "Connected xDS clients.",
+    labelNames: ["transport"],
+    registers: [this.registry],
+  });
+  readonly xdsAcks = new Counter({
+    name: "vireo_xds_acks_total",
+    help: "ACKs received, by resource type.",
+    labelNames: ["type"],
+    registers: [this.registry],
+  });
+  readonly xdsNacks = new Counter({
+    name: "vireo_xds_nacks_total",
+    help: "NACKs received, by resource type.",
+    labelNames: ["type"],
+    registers: [this.registry],
+  });
+  readonly xdsSnapshots = new Counter({
+    name: "vireo_xds_snapshots_total",
+    help: "Snapshots published.",
+    registers: [this.registry],
+  });
+  readonly xdsSnapshotVersion = new Gauge({
+    name: "vireo_xds_snapshot_version",
+    help: "Version of the current snapshot.",
+    registers: [this.registry],
+  });
+  readonly reconcileDuration = new Histogram({
+    name: "vireo_reconcile_duration_seconds",
+    help: "Time to reconcile one Rollout.",
+    labelNames: ["result"],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  readonly queueDepth = new Gauge({
+    name: "vireo_workqueue_depth",
+    help: "Rollouts waiting to be reconciled.",
+    registers: [this.registry],
+  });
+  readonly rolloutInfo = new Gauge({
+    name: "vireo_rollout_info",
+    help: "One series per Rollout with its revisions.",
+    labelNames: ["namespace", "name", "canary_revision", "primary_revision"],
+    registers: [this.registry],
+  });
+  readonly rolloutPhase = new Gauge({
+    name: "vireo_rollout_phase",
+    help: "1 for the Rollout's current phase.",
+    labelNames: ["namespace", "name", "phase"],
+    registers: [this.registry],
+  });
+  readonly rolloutWeight = new Gauge({
+    name: "vireo_rollout_weight",
+    help: "Canary weight, requested and verified.",
+    labelNames: ["namespace", "name", "kind"],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: "vireo_controller_" });
+  }
+
+  /** Counts the control plane's connections, ACKs and NACKs. */
+  onXdsEvent(e: XdsEvent): void {
+    const type = "typeUrl" in e ? e.typeUrl.slice(e.typeUrl.lastIndexOf(".") + 1) : "";
+    switch (e.kind) {
+      case "connect":
+        this.xdsClients.inc({ transport: e.client.transport });
+        break;
+      case "disconnect":
+        this.xdsClients.dec({ transport: e.client.transport });
+        break;
+      case "ack":
+        this.xdsAcks.inc({ type });
+        break;
+      case "nack":
+        this.xdsNacks.inc({ type });
+        break;
+    }
+  }
+}

@@ -1,0 +1,39 @@
+import assert from "node:assert/strict";
+import { parseConfig } from "../../../src/config/config.js";
+
+describe("controller config", () => {
+  it("has defaults, takes flags over the environment", () => {
+    const c = parseConfig(["--xds-port", "18000"], {
+      VIREO_XDS_PORT: "1",
+      VIREO_LOG_LEVEL: "debug",
+      POD_NAME: "vireo-0",
+    });
+    assert.equal(c.xdsPort, 18000);
+    assert.equal(c.logLevel, "debug");
+    assert.equal(c.metricsPort, 8080);
+    assert.equal(c.trustDomain, "cluster.local");
+    assert.equal(c.identity, "vireo-0");
+    assert.equal(c.leaderElection, true);
+    assert.equal(c.kubeconfig, undefined);
+  });
+
+  const bad: [string[], RegExp][] = [
+    [["--xds-port", "70000"], /--xds-port: "70000" is not a port number/],
+    [["--log-level", "loud"], /--log-level: unknown log level "loud"/],
+    [["--leader-elect", "yes"], /--leader-elect: "yes" must be true or false/],
+    [["--nope", "1"], /Unknown option '--nope'/],
+  ];
+  for (const [argv, message] of bad) {
+    it(`refuses ${argv.join(" ")} with a message naming the setting`, () => {
+      assert.throws(
+        () => parseConfig(argv, {}),
+        (err: unknown) => {
+          assert.ok(err instanceof Error);
+          assert.match(err.message, message);
+          assert.equal((err as { code?: string }).code, "BadConfig");
+          return true;
+        },
+      );
+    });
+  }
+});
