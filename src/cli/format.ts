@@ -1,0 +1,127 @@
+// Pure rendering for the CLI: tables like kubectl's and a readable status of one Rollout.
+
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join("   ")
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join("\n") + "\n";
+}
+
+/** kubectl's compact ages: 45s, 3m12s, 5h, 2d. */
+export function age(fromIso: string | undefined, now: number): string {
+  if (fromIso === undefined) return "<unknown>";
+  const s = Math.max(0, Math.floor((now - new Date(fromIso).getTime()) / 1000));
+  if (s < 120) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 10) return `${m}m${s % 60}s`;
+  if (m < 180) return `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h}h`;
+  return `${Math.floor(h / 24)}d`;
+}
+
+export interface RolloutView {
+  readonly namespace: string;
+  readonly name: string;
+  readonly createdAt: string | undefined;
+  readonly phase: string;
+  readonly canaryWeight: number;
+  readonly verifiedWeight: number;
+  readonly currentStep: number;
+  readonly failedChecks: number;
+  readonly iterations: number;
+  readonly canaryRevision: string;
+  readonly primaryRevision: string;
+  readonly message: string;
+  readonly lastTransitionTime: string | undefined;
+  readonly conditions: readonly { type: string; status: string; reason: string; message: string }[];
+}
+
+interface RawRollout {
+  metadata?: { namespace?: string; name?: string; creationTimestamp?: string };
+  status?: Record<string, unknown>;
+}
+
+/** Reads what the CLI shows from a Rollout object, tolerating a missing status. */
+export function rolloutView(obj: unknown): RolloutView {
+  const r = obj as RawRollout;
+  const s = r.status ?? {};
+  const num = (k: string): number => (typeof s[k] === "number" ? (s[k]) : 0);
+  const str = (k: string): string => (typeof s[k] === "string" ? (s[k]) : "");
+  const conds = Array.isArray(s.conditions) ? (s.conditions as RolloutView["conditions"]) : [];
+  return {
+    namespace: r.metadata?.namespace ?? "",
+    name: r.metadata?.name ?? "",
+    createdAt: r.metadata?.creationTimestamp,
+    phase: str("phase") === "" ? "<pending>" : str("phase"),
+    canaryWeight: num("canaryWeight"),
+    verifiedWeight: num("verifiedWeight"),
+    currentStep: num("currentStep"),
+    failedChecks: num("failedChecks"),
+    iterations: num("iterations"),
+    canaryRevision: str("canaryRevision"),
+    primaryRevision: str("primaryRevision"),
+    message: str("message"),
+    lastTransitionTime: str("lastTransitionTime") === "" ? undefined : str("lastTransitionTime"),
+    conditions: conds,
+  };
+}
+
+export function rolloutTable(
+  views: readonly RolloutView[],
+  now: number,
+  allNamespaces: boolean,
+): string {
+  const header = [
+    ...(allNamespaces ? ["NAMESPACE"] : []),
+    "NAME",
+    "STATUS",
+    "WEIGHT",
+    "STEP",
+    "FAILED",
+    "LAST TRANSITION",
+    "AGE",
+  ];
+  const rows = views.map((v) => [
+    ...(allNamespaces ? [v.namespace] : []),
+    v.name,
+    v.phase,
+    weight(v),
+    String(v.currentStep),
+    String(v.failedChecks),
+    age(v.lastTransitionTime, now),
+    age(v.createdAt, now),
+  ]);
+  return table(header, rows);
+}
+
+/** "20" when every proxy has confirmed the weight, "20 (10 verified)" while it moves. */
+export function weight(v: RolloutView): string {
+  return v.canaryWeight === v.verifiedWeight
+    ? String(v.canaryWeight)
+    : `${v.canaryWeight} (${v.verifiedWeight} verified)`;
+}
+
+export function statusText(v: RolloutView, now: number): string {
+  const lines = [
+    `Rollout ${v.namespace}/${v.name}`,
+    `  phase:      ${v.phase} (since ${age(v.lastTransitionTime, now)})`,
+    `  weight:     ${weight(v)}`,
+    `  step:       ${v.currentStep}    failed checks: ${v.failedChecks}    iterations: ${v.iterations}`,
+    `  revisions:  canary ${v.canaryRevision || "-"}, primary ${v.primaryRevision || "-"}`,
+    `  message:    ${v.message || "-"}`,
+  ];
+  for (const c of v.conditions)
+    lines.push(`  condition:  ${c.type}=${c.status} ${c.reason}: ${c.message}`);
+  return lines.join("\n") + "\n";
+}
+
+/** A release that ended: Succeeded or Failed, or undefined while it goes on. */
+export function terminal(v: RolloutView): "succeeded" | "failed" | undefined {
+  if (v.phase === "Succeeded" || v.phase === "Initialized") return "succeeded";
+  if (v.phase === "Failed") return "failed";
+  return undefined;
+}

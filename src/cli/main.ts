@@ -1,0 +1,178 @@
+#!/usr/bin/env node
+// The vireo CLI (also `kubectl vireo`): get, status [--watch], promote, abort, retry, pause, resume.
+// Manual actions are annotations on the Rollout, so `kubectl annotate` does the same.
+import { randomBytes } from "node:crypto";
+import { parseArgs } from "node:util";
+import {
+  CustomObjectsApi,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+} from "@kubernetes/client-node";
+import { describeError } from "../common/errors.js";
+import { rolloutTable, rolloutView, statusText, terminal } from "./format.js";
+
+const GROUP = "vireo.dev";
+const VERSION = "v1alpha1";
+const PLURAL = "rollouts";
+export const ACTION_ANNOTATION = "vireo.dev/action";
+export const ACTION_ID_ANNOTATION = "vireo.dev/action-id";
+const ACTIONS = ["promote", "abort", "retry", "pause", "resume"] as const;
+
+const USAGE = `usage: vireo <command> [flags]
+
+commands:
+  get [NAME]                 list Rollouts (-A for every namespace)
+  status NAME [--watch]      show one Rollout; --watch follows it and exits 0 when it succeeds,
+                             1 when it fails (for CI pipelines)
+  promote NAME               skip the remaining steps, or release a pause without duration
+  abort NAME                 roll back now: all traffic to the primary, canary scaled down
+  retry NAME                 run a failed revision again without changing the template
+  pause NAME / resume NAME   hold the release where it is / let it continue
+
+flags:
+  -n, --namespace NS         namespace (default: the kubeconfig context's, else "default")
+  -A, --all-namespaces       with get
+  --kubeconfig PATH          (default: $KUBECONFIG, ~/.kube/config, or in-cluster)
+  --timeout DURATION         with status --watch, e.g. 10m (default: none)
+`;
+
+class UsageError extends Error {}
+
+function parseDuration(s: string): number {
+  const m = /^(\d+)(ms|s|m|h)$/.exec(s);
+  if (m === null) throw new UsageError(`--timeout: "${s}" is not a duration like 90s or 10m`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as "ms" | "s" | "m" | "h"];
+  return Number(m[1]) * unit;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      namespace: { type: "string", short: "n" },
+      "all-namespaces": { type: "boolean", short: "A" },
+      kubeconfig: { type: "string" },
+      watch: { type: "boolean", short: "w" },
+      timeout: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  const [command, name] = positionals;
+  if (values.help === true || command === undefined) {
+    process.stdout.write(USAGE);
+    return command === undefined && values.help !== true ? 2 : 0;
+  }
+  const kc = new KubeConfig();
+  if (values.kubeconfig !== undefined) kc.loadFromFile(values.kubeconfig);
+  else kc.loadFromDefault();
+  const namespace =
+    values.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? "default";
+  const api = kc.makeApiClient(CustomObjectsApi);
+  const get = (n: string): Promise<unknown> =>
+    api.getNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace,
+      plural: PLURAL,
+      name: n,
+    });
+  const needName = (): string => {
+    if (name === undefined) throw new UsageError(`${command} needs the Rollout's name`);
+    return name;
+  };
+
+  switch (command) {
+    case "get": {
+      if (name !== undefined) {
+        process.stdout.write(rolloutTable([rolloutView(await get(name))], Date.now(), false));
+        return 0;
+      }
+      const all = values["all-namespaces"] === true;
+      const list = (
+        all
+          ? await api.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL })
+          : await api.listNamespacedCustomObject({
+              group: GROUP,
+              version: VERSION,
+              namespace,
+              plural: PLURAL,
+            })
+      ) as {
+        items: unknown[];
+      };
+      if (list.items.length === 0) {
+        process.stderr.write(
+          all ? "No Rollouts found.\n" : `No Rollouts found in namespace ${namespace}.\n`,
+        );
+        return 0;
+      }
+      process.stdout.write(rolloutTable(list.items.map(rolloutView), Date.now(), all));
+      return 0;
+    }
+    case "status": {
+      const n = needName();
+      if (values.watch !== true) {
+        process.stdout.write(statusText(rolloutView(await get(n)), Date.now()));
+        return 0;
+      }
+      const deadline =
+        values.timeout === undefined ? Infinity : Date.now() + parseDuration(values.timeout);
+      let last = "";
+      for (;;) {
+        const v = rolloutView(await get(n));
+        const line = `${new Date().toISOString().slice(11, 19)}  ${v.phase.padEnd(16)} weight ${String(v.canaryWeight).padStart(3)} (verified ${v.verifiedWeight})  step ${v.currentStep}  failed ${v.failedChecks}  ${v.message}`;
+        if (line.slice(10) !== last) process.stdout.write(`${line}\n`);
+        last = line.slice(10);
+        const end = terminal(v);
+        if (end !== undefined && v.phase !== "Initialized") return end === "succeeded" ? 0 : 1;
+        if (Date.now() > deadline) {
+          process.stderr.write(`timed out waiting for ${namespace}/${n}: phase ${v.phase}\n`);
+          return 1;
+        }
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+    default: {
+      if (!(ACTIONS as readonly string[]).includes(command))
+        throw new UsageError(`unknown command "${command}"`);
+      const n = needName();
+      await get(n); // a clear "not found" before patching
+      const id = `${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`;
+      await api.patchNamespacedCustomObject(
+        {
+          group: GROUP,
+          version: VERSION,
+          namespace,
+          plural: PLURAL,
+          name: n,
+          body: {
+            metadata: { annotations: { [ACTION_ANNOTATION]: command, [ACTION_ID_ANNOTATION]: id } },
+          },
+        },
+        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+      );
+      process.stdout.write(`rollout ${namespace}/${n}: ${command} requested (${id})\n`);
+      return 0;
+    }
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    const usage =
+      err instanceof UsageError ||
+      (err as { code?: string }).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION";
+    const body = (err as { body?: unknown }).body;
+    const apiMessage =
+      typeof body === "string" ? (JSON.parse(body) as { message?: string }).message : undefined;
+    process.stderr.write(
+      `vireo: ${apiMessage ?? describeError(err)}\n${usage ? "run `vireo --help` for usage\n" : ""}`,
+    );
+    process.exitCode = usage ? 2 : 1;
+  },
+);

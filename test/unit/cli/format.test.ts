@@ -1,0 +1,63 @@
+import assert from "node:assert/strict";
+import {
+  age,
+  rolloutTable,
+  rolloutView,
+  statusText,
+  terminal,
+  weight,
+} from "../../../src/cli/format.js";
+
+const now = Date.parse("2026-11-22T06:00:00Z");
+const obj = {
+  metadata: { namespace: "demo", name: "podinfo", creationTimestamp: "2026-11-22T05:00:00Z" },
+  status: {
+    phase: "Progressing",
+    canaryWeight: 30,
+    verifiedWeight: 10,
+    currentStep: 2,
+    failedChecks: 1,
+    canaryRevision: "abc",
+    primaryRevision: "def",
+    message: "waiting for proxies",
+    lastTransitionTime: "2026-11-22T05:58:30Z",
+    conditions: [{ type: "Ready", status: "True", reason: "Progressing", message: "ok" }],
+  },
+};
+
+describe("CLI rendering", () => {
+  it("prints ages like kubectl", () => {
+    assert.equal(age("2026-11-22T05:59:15Z", now), "45s");
+    assert.equal(age("2026-11-22T05:56:48Z", now), "3m12s");
+    assert.equal(age("2026-11-22T01:00:00Z", now), "5h");
+    assert.equal(age("2026-11-19T06:00:00Z", now), "3d");
+    assert.equal(age(undefined, now), "<unknown>");
+  });
+
+  it("lists Rollouts with the columns kubectl get shows", () => {
+    assert.equal(
+      rolloutTable([rolloutView(obj)], now, false),
+      [
+        "NAME      STATUS        WEIGHT             STEP   FAILED   LAST TRANSITION   AGE",
+        "podinfo   Progressing   30 (10 verified)   2      1        90s               60m",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("shows a Rollout that was never reconciled as pending, with zeros", () => {
+    const v = rolloutView({ metadata: { name: "new", namespace: "x" } });
+    assert.equal(v.phase, "<pending>");
+    assert.equal(weight(v), "0");
+    assert.equal(terminal(v), undefined);
+  });
+
+  it("renders a status for people and tells a finished release", () => {
+    const text = statusText(rolloutView(obj), now);
+    assert.match(text, /phase: {6}Progressing \(since 90s\)/);
+    assert.match(text, /revisions: {2}canary abc, primary def/);
+    assert.match(text, /condition: {2}Ready=True Progressing: ok/);
+    assert.equal(terminal(rolloutView({ status: { phase: "Failed" } })), "failed");
+    assert.equal(terminal(rolloutView({ status: { phase: "Succeeded" } })), "succeeded");
+  });
+});
