@@ -50,6 +50,17 @@ export type WebhookType =
   | "rollback"
   | "event";
 
+export const WEBHOOK_TYPES: readonly WebhookType[] = [
+  "confirm-rollout",
+  "pre-rollout",
+  "rollout",
+  "confirm-traffic-increase",
+  "confirm-promotion",
+  "post-rollout",
+  "rollback",
+  "event",
+];
+
 export interface WebhookSpec {
   readonly name: string;
   readonly type: WebhookType;
@@ -132,6 +143,19 @@ export interface Condition {
 /** A manual request recorded on the object (annotation or spec field), consumed once. */
 export type ManualAction = "promote" | "abort" | "retry";
 
+/**
+ * Something the rollout waits for: the first four must happen on their own within
+ * `progressDeadlineSeconds`; an approval waits for a confirm-* gate and its webhooks' deadline.
+ */
+export type WaitReason =
+  "canaryReady" | "primaryReady" | "targetReady" | "trafficVerified" | "approval";
+
+export interface Wait {
+  readonly reason: WaitReason;
+  /** RFC 3339. */
+  readonly since: string;
+}
+
 export interface RolloutStatus {
   readonly phase: Phase;
   readonly observedGeneration: number;
@@ -154,5 +178,7 @@ export interface RolloutStatus {
   readonly lastAnalysisAt?: string;
   /** The last manual action handled, by its request id, so none is applied twice. */
   readonly handledAction?: string;
+  /** What the rollout is waiting for and since when; deadlines count from `since`. */
+  readonly waitingFor?: Wait;
   readonly conditions: readonly Condition[];
 }
