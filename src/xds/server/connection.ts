@@ -134,7 +134,7 @@ export class ClientConnection {
       nodeId: n?.id ?? "",
       cluster: n?.cluster ?? "",
       userAgent: `${n?.user_agent_name ?? ""} ${n?.user_agent_version ?? ""}`.trim(),
-      metadata: structToObject(n?.metadata),
+      metadata: structToObject(n?.metadata as StructLike | null | undefined),
       connectedAt: this.connectedAt,
       types: [...this.types].map(([typeUrl, s]) => ({
         typeUrl,
@@ -150,14 +150,23 @@ export class ClientConnection {
 interface StructLike {
   fields?: Record<string, ValueLike>;
 }
+
+/**
+ * google.protobuf.Value as decoded: protobufjs builds the well-known types itself, so their fields
+ * may arrive camelCase even with keepCase; both spellings are read.
+ */
 interface ValueLike {
   kind?: string;
-  null_value?: unknown;
   number_value?: number;
+  numberValue?: number;
   string_value?: string;
+  stringValue?: string;
   bool_value?: boolean;
+  boolValue?: boolean;
   struct_value?: StructLike | null;
+  structValue?: StructLike | null;
   list_value?: { values?: ValueLike[] } | null;
+  listValue?: { values?: ValueLike[] } | null;
 }
 
 /** google.protobuf.Struct as decoded by proto-loader, to plain JSON. */
@@ -168,21 +177,15 @@ export function structToObject(s: StructLike | null | undefined): Record<string,
 }
 
 function valueToJson(v: ValueLike): unknown {
-  switch (v.kind) {
-    case "number_value":
-      return v.number_value;
-    case "string_value":
-      return v.string_value;
-    case "bool_value":
-      return v.bool_value;
-    case "struct_value":
-      return structToObject(v.struct_value);
-    case "list_value":
-      return (v.list_value?.values ?? []).map(valueToJson);
-    case "null_value":
-    case undefined:
-      return null;
-    default:
-      return null;
-  }
+  const num = v.number_value ?? v.numberValue;
+  if (num !== undefined) return num;
+  const str = v.string_value ?? v.stringValue;
+  if (str !== undefined) return str;
+  const bool = v.bool_value ?? v.boolValue;
+  if (bool !== undefined) return bool;
+  const struct = v.struct_value ?? v.structValue;
+  if (struct !== undefined && struct !== null) return structToObject(struct);
+  const list = v.list_value ?? v.listValue;
+  if (list !== undefined && list !== null) return (list.values ?? []).map(valueToJson);
+  return null;
 }

@@ -164,7 +164,17 @@ export class DeltaStream {
       for (const name of known.keys()) {
         if (!wanted.has(name) && known.get(name) !== ABSENT && !all.has(name)) removed.push(name);
       }
-      if (resources.length === 0 && removed.length === 0) continue;
+      if (resources.length === 0 && removed.length === 0) {
+        // Nothing to send: the client already holds this snapshot's content of the type (e.g. it
+        // reconnected with initial_resource_versions). Record that as applied, unless a response
+        // is still waiting for its ACK.
+        const settled = state.sentVersion === undefined || state.ackedVersion === state.sentVersion;
+        if (settled && (state.ackedVersion ?? -1) < snapshot.version) {
+          state.ackedVersion = snapshot.version;
+          state.ackedAt = this.ctx.clock.now();
+        }
+        continue;
+      }
       if (signature(resources, removed) === state.nackedSignature) continue;
       planned.push({ typeUrl, resources, removed });
     }

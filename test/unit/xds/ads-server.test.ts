@@ -262,4 +262,24 @@ describe("xDS server: delta", function () {
     );
     c2.close();
   });
+
+  it("counts a reconnected client that already holds the current content as confirmed", async () => {
+    const c1 = new DeltaTestClient(port, "again");
+    c1.send({ type_url: TYPE.cluster, resource_names_subscribe: ["*"] });
+    const r1 = await c1.responses.next();
+    c1.ack(r1);
+    await c1.responses.quiet(100);
+    c1.close();
+    const versions = Object.fromEntries(r1.resources.map((r) => [r.name, r.version]));
+    const c2 = new DeltaTestClient(port, "again");
+    c2.send({
+      type_url: TYPE.cluster,
+      resource_names_subscribe: ["*"],
+      initial_resource_versions: versions,
+    });
+    assert.equal(await c2.responses.quiet(300), true, "nothing changed, nothing sent");
+    const conf = server.confirmation(TYPE.cluster, "a", 1);
+    assert.deepEqual([conf.holders, conf.confirmed], [1, 1]);
+    c2.close();
+  });
 });

@@ -1,0 +1,190 @@
+// A RouteConfiguration as the model's RouteTable: virtual hosts indexed by domain, each route's
+// match and action, with route, virtual host and configuration level policies resolved here.
+import type { RouteAction__Output } from "../../src/xds/generated/envoy/config/route/v3/RouteAction.js";
+import type { Route__Output } from "../../src/xds/generated/envoy/config/route/v3/Route.js";
+import type { RouteConfiguration__Output } from "../../src/xds/generated/envoy/config/route/v3/RouteConfiguration.js";
+import type { VirtualHost__Output } from "../../src/xds/generated/envoy/config/route/v3/VirtualHost.js";
+import type { Any__Output } from "../../src/xds/generated/google/protobuf/Any.js";
+import type {
+  FaultPolicy,
+  Route,
+  RouteAction,
+  RouteTable,
+  VirtualHost,
+  WeightedCluster,
+} from "../routing/model.js";
+import { routeMatch } from "./convert-match.js";
+import { FAULT_FILTER, faultPolicy, mirrorPolicy, retryPolicy } from "./convert-policy.js";
+import { durationMs, fail, InvalidResource, lower } from "./proto-values.js";
+
+/** Envoy's route timeout when none is given; our translator always sets one (0 = none). */
+export const DEFAULT_ROUTE_TIMEOUT_MS = 15_000;
+
+/** The levels a policy may be set at, most specific first. */
+interface Scope {
+  readonly rc: RouteConfiguration__Output;
+  readonly vh: VirtualHost__Output;
+}
+
+function clusters(a: RouteAction__Output): { list: WeightedCluster[]; total: number } {
+  switch (a.cluster_specifier) {
+    case "cluster":
+      if (a.cluster === undefined || a.cluster === "") fail("route action names an empty cluster");
+      return { list: [{ cluster: a.cluster, weight: 1 }], total: 1 };
+    case "weighted_clusters": {
+      const wc = a.weighted_clusters;
+      if (wc === null || wc === undefined || wc.clusters.length === 0)
+        fail("weighted_clusters lists no clusters");
+      if (wc.header_name !== undefined) fail("weighted_clusters header_name is not supported");
+      const list = wc.clusters.map((c) => {
+        if (c.name === "") fail("weighted_clusters entry without a cluster name");
+        return { cluster: c.name, weight: c.weight?.value ?? 0 };
+      });
+      const sum = list.reduce((n, c) => n + c.weight, 0);
+      if (sum === 0) fail("weighted_clusters weights sum to 0");
+      const total = wc.total_weight?.value;
+      if (total !== undefined && total !== 0 && total !== sum)
+        fail(`weighted_clusters total_weight ${total} differs from the weights' sum ${sum}`);
+      return { list, total: sum };
+    }
+    case "cluster_header":
+    case "cluster_specifier_plugin":
+    case "inline_cluster_specifier_plugin":
+      return fail(`route action ${a.cluster_specifier} is not supported`);
+    case undefined:
+      return fail("route action names no cluster");
+  }
+}
+
+interface HeaderMutations {
+  readonly request_headers_to_add: readonly unknown[];
+  readonly request_headers_to_remove: readonly unknown[];
+  readonly response_headers_to_add: readonly unknown[];
+  readonly response_headers_to_remove: readonly unknown[];
+}
+
+/** Header mutations, at any level, are not implemented by the proxy. */
+function mutations(m: HeaderMutations): string[] {
+  return (
+    [
+      "request_headers_to_add",
+      "request_headers_to_remove",
+      "response_headers_to_add",
+      "response_headers_to_remove",
+    ] as const
+  ).filter((k) => m[k].length > 0);
+}
+
+/** Fields that would change the request in ways the proxy does not implement: refuse, not ignore. */
+function checkUnsupported(r: Route__Output, a: RouteAction__Output): void {
+  const bad = [
+    a.prefix_rewrite !== "" && "prefix_rewrite",
+    a.regex_rewrite !== null && "regex_rewrite",
+    a.host_rewrite_specifier !== undefined && a.host_rewrite_specifier,
+    a.path_rewrite_policy !== null && "path_rewrite_policy",
+    ...mutations(r),
+  ].filter((x): x is string => typeof x === "string");
+  if (bad.length > 0) fail(`${bad.join(", ")} not supported`);
+}
+
+function routeAction(r: Route__Output, scope: Scope): RouteAction {
+  if (r.action !== "route" || r.route === null || r.route === undefined)
+    fail(`route action ${r.action ?? "(none)"} is not supported`);
+  const a = r.route;
+  checkUnsupported(r, a);
+  const { list, total } = clusters(a);
+  const mirrors =
+    a.request_mirror_policies.length > 0
+      ? a.request_mirror_policies
+      : scope.vh.request_mirror_policies.length > 0
+        ? scope.vh.request_mirror_policies
+        : scope.rc.request_mirror_policies;
+  const retry = retryPolicy(a.retry_policy ?? scope.vh.retry_policy);
+  return {
+    clusters: list,
+    totalWeight: total,
+    timeoutMs: durationMs(a.timeout, "timeout") ?? DEFAULT_ROUTE_TIMEOUT_MS,
+    ...(retry !== undefined && { retry }),
+    mirrors: mirrors.map(mirrorPolicy),
+  };
+}
+
+/** The most specific fault configuration: route, then virtual host, then route configuration. */
+function fault(r: Route__Output, scope: Scope): FaultPolicy | undefined {
+  const levels: Record<string, Any__Output>[] = [
+    r.typed_per_filter_config,
+    scope.vh.typed_per_filter_config,
+    scope.rc.typed_per_filter_config,
+  ];
+  const config = levels.map((l) => l[FAULT_FILTER]).find((c) => c !== undefined);
+  return config === undefined ? undefined : faultPolicy(config);
+}
+
+function route(r: Route__Output, index: number, scope: Scope): Route {
+  try {
+    const f = fault(r, scope);
+    return {
+      name: r.name,
+      match: routeMatch(r.match),
+      action: routeAction(r, scope),
+      ...(f !== undefined && { fault: f }),
+    };
+  } catch (err) {
+    if (!(err instanceof InvalidResource)) throw err;
+    const where = `virtual host ${scope.vh.name}, route ${r.name === "" ? `#${index}` : r.name}`;
+    return fail(`${err.message} (${where})`);
+  }
+}
+
+/** Envoy allows `*` alone, or one `*` at the start or the end of a domain. */
+function checkDomain(d: string, vh: string): void {
+  if (d === "") fail(`virtual host ${vh} has an empty domain`);
+  const stars = d.split("*").length - 1;
+  if (stars > 1 || (stars === 1 && !d.startsWith("*") && !d.endsWith("*")))
+    fail(`virtual host ${vh}: invalid wildcard domain ${d}`);
+}
+
+/**
+ * Envoy's order among wildcards: suffix wildcards (`*.example.com`), then prefix wildcards
+ * (`example.*`), each longest first, then `*`.
+ */
+function wildcardRank(p: string): [number, number] {
+  if (p === "*") return [2, 0];
+  return [p.startsWith("*") ? 0 : 1, -p.length];
+}
+
+export function routeTable(rc: RouteConfiguration__Output): RouteTable {
+  if (rc.vhds !== null) fail("vhds is not supported");
+  if (rc.ignore_port_in_host_matching) fail("ignore_port_in_host_matching is not supported");
+  const rcMutations = mutations(rc);
+  if (rcMutations.length > 0) fail(`${rcMutations.join(", ")} not supported`);
+  const byDomain = new Map<string, VirtualHost>();
+  const wildcards: { pattern: string; host: VirtualHost }[] = [];
+  const seen = new Map<string, string>();
+  const virtualHosts = rc.virtual_hosts.map((vh): VirtualHost => {
+    if (vh.domains.length === 0) fail(`virtual host ${vh.name} has no domains`);
+    const vhMutations = mutations(vh);
+    if (vhMutations.length > 0)
+      fail(`virtual host ${vh.name}: ${vhMutations.join(", ")} not supported`);
+    const host: VirtualHost = {
+      name: vh.name,
+      domains: vh.domains.map(lower),
+      routes: vh.routes.map((r, i) => route(r, i, { rc, vh })),
+    };
+    for (const d of host.domains) {
+      checkDomain(d, vh.name);
+      const other = seen.get(d);
+      if (other !== undefined) fail(`domain ${d} appears in virtual hosts ${other} and ${vh.name}`);
+      seen.set(d, vh.name);
+      if (d.includes("*")) wildcards.push({ pattern: d, host });
+      else byDomain.set(d, host);
+    }
+    return host;
+  });
+  wildcards.sort((a, b) => {
+    const [ra, la] = wildcardRank(a.pattern);
+    const [rb, lb] = wildcardRank(b.pattern);
+    return ra - rb || la - lb;
+  });
+  return { name: rc.name, virtualHosts, byDomain, wildcards };
+}
