@@ -31,11 +31,20 @@ export type Strategy =
   | { readonly kind: "blueGreen"; readonly iterations: number }
   | { readonly kind: "mirroring"; readonly mirrorPercent: number; readonly iterations: number };
 
+/** Bounds on the canary's value relative to the primary's, measured over the same window. */
+export interface RelativeBounds {
+  /** At most this many points (the metric's own units) below the primary: success rates. */
+  readonly maxDecreasePoints?: number;
+  /** At most this many percent above the primary: latencies. */
+  readonly maxIncreasePercent?: number;
+}
+
 export interface MetricCheck {
   readonly name: string;
   readonly intervalMs?: number;
   readonly min?: number;
   readonly max?: number;
+  readonly relativeToPrimary?: RelativeBounds;
   readonly templateRef?: { readonly name: string; readonly namespace?: string };
   readonly templateVariables?: Readonly<Record<string, string>>;
 }
@@ -78,6 +87,11 @@ export interface AnalysisSpec {
   readonly threshold: number;
   readonly metrics: readonly MetricCheck[];
   readonly webhooks: readonly WebhookSpec[];
+  /**
+   * Metric checks report no data, rather than a value, while the canary has received fewer
+   * requests than this in the check's window. Undefined: any traffic is enough.
+   */
+  readonly minRequests?: number;
 }
 
 export interface AlertSpec {

@@ -1,0 +1,157 @@
+// The controller's composition root: clients, the xDS control plane (served by every replica),
+// and the Rollout controller (run by the leader). main.ts and the integration tests start it.
+import {
+  AppsV1Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  KubernetesObjectApi,
+} from "@kubernetes/client-node";
+import { HttpWebhookRunner } from "./analysis/webhooks.js";
+import { systemClock } from "./common/clock.js";
+import { createLogger } from "./common/logger.js";
+import type { ControllerConfig } from "./config/config.js";
+import { LeaderElector } from "./kube/leader-election.js";
+import { KubeRolloutEvents } from "./kube/rollout-events.js";
+import { RolloutStore } from "./kube/rollout-store.js";
+import { LogNotifier } from "./notify/notifier.js";
+import { startMetricsServer } from "./observability/http.js";
+import { ControllerMetrics } from "./observability/metrics.js";
+import { RolloutController } from "./reconciler/controller.js";
+import { NoMetricsAnalysis } from "./reconciler/ports.js";
+import { XdsTrafficRouter } from "./routing/xds-router.js";
+import { loadXdsProtos } from "./xds/protos.js";
+import { XdsServer } from "./xds/server/xds-server.js";
+import { translate } from "./xds/translate/translate.js";
+import { KubeClusterWatch } from "./xds/watch/kube-watch.js";
+import { SnapshotBuilder } from "./xds/watch/snapshot-builder.js";
+import { KubeWorkload } from "./workloads/workload.js";
+
+export interface RunningController {
+  readonly xdsPort: number;
+  readonly metricsPort: number;
+  readonly xds: XdsServer;
+  /** Stops everything, finishing in-flight reconciles and releasing the lease. */
+  stop(): Promise<void>;
+}
+
+export async function startController(
+  config: ControllerConfig,
+  onLostLeadership: () => void,
+): Promise<RunningController> {
+  const clock = systemClock;
+  const log = createLogger({ component: "controller", level: config.logLevel });
+  const kc = new KubeConfig();
+  if (config.kubeconfig !== undefined) kc.loadFromFile(config.kubeconfig);
+  else kc.loadFromCluster();
+  const metrics = new ControllerMetrics();
+
+  // The control plane: every replica serves xDS from its own watch of the cluster.
+  const xds = new XdsServer({ log: log.child({ component: "xds" }), clock });
+  xds.onEvent((e) => {
+    metrics.onXdsEvent(e);
+  });
+  let watch: KubeClusterWatch | undefined = undefined;
+  let router: XdsTrafficRouter | undefined = undefined;
+  const builder = new SnapshotBuilder({
+    clock,
+    log: log.child({ component: "xds" }),
+    codecs: loadXdsProtos().codecs,
+    translate: (s) => translate(s),
+    state: () => watch?.state() ?? { services: [], endpoints: [], routing: [] },
+    publish: (s) => {
+      xds.setSnapshot(s);
+      router?.published(s);
+      metrics.xdsSnapshots.inc();
+      metrics.xdsSnapshotVersion.set(s.version);
+    },
+  });
+  watch = new KubeClusterWatch(kc, log.child({ component: "xds-watch" }), () => {
+    builder.changed();
+  });
+  const sink = watch;
+  router = new XdsTrafficRouter(
+    {
+      setRouting: (n, s, r) => {
+        sink.setRouting(n, s, r);
+      },
+      services: () => sink.state().services,
+    },
+    xds,
+  );
+
+  const controller = new RolloutController({
+    kc,
+    metrics,
+    deps: {
+      clock,
+      log: log.child({ component: "reconciler" }),
+      store: new RolloutStore(kc.makeApiClient(CustomObjectsApi)),
+      workload: new KubeWorkload(
+        kc.makeApiClient(AppsV1Api),
+        kc.makeApiClient(CoreV1Api),
+        KubernetesObjectApi.makeApiClient(kc),
+      ),
+      traffic: router,
+      analysis: new NoMetricsAnalysis(),
+      webhooks: new HttpWebhookRunner(log.child({ component: "webhooks" })),
+      notifier: new LogNotifier(log.child({ component: "notify" })),
+      events: new KubeRolloutEvents(kc.makeApiClient(CoreV1Api), log, config.identity),
+    },
+  });
+
+  const port = await xds.listen(config.xdsPort, config.xdsHost);
+  await watch.start();
+  await controller.start();
+  const http = await startMetricsServer(
+    metrics.registry,
+    { ready: () => controller.ready },
+    config.metricsPort,
+    config.metricsHost,
+  );
+  log.info("started", {
+    xdsPort: port,
+    metricsPort: config.metricsPort,
+    identity: config.identity,
+  });
+
+  const elector = config.leaderElection
+    ? new LeaderElector({
+        api: kc.makeApiClient(CoordinationV1Api),
+        namespace: config.namespace,
+        name: "vireo-controller",
+        identity: config.identity,
+        clock,
+        log,
+        onStartedLeading: () => {
+          controller.lead();
+        },
+        onStoppedLeading: () => {
+          log.error("lost leadership");
+          onLostLeadership();
+        },
+      })
+    : undefined;
+  if (elector === undefined) controller.lead();
+  const electing = elector?.run();
+
+  const metricsAddress = http.address();
+  return {
+    xdsPort: port,
+    metricsPort:
+      typeof metricsAddress === "object" && metricsAddress !== null
+        ? metricsAddress.port
+        : config.metricsPort,
+    xds,
+    async stop() {
+      await controller.stop();
+      await elector?.stop();
+      await electing;
+      builder.stop();
+      await watch.stop();
+      await xds.close();
+      http.close();
+    },
+  };
+}

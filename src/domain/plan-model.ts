@@ -1,0 +1,181 @@
+// The planner's inputs and outputs: what the reconciler observed of one Rollout, and the actions
+// plus the new status that `plan` returns for it.
+import type { HttpMatch } from "../xds/model.js";
+import type { ManualAction, RolloutSpec, RolloutStatus, WebhookType } from "./rollout.js";
+
+/** A spec the parser refused; the planner only reports it. */
+export interface InvalidSpec {
+  readonly invalid: true;
+  readonly reason: string;
+  readonly message: string;
+}
+
+/** How the apex Service splits requests: the primary gets what the canary does not. */
+export interface TrafficRoute {
+  /** Canary share of unmatched requests, 0-100. */
+  readonly canaryWeight: number;
+  /** Percent of primary-bound requests copied to the canary; absent when not mirroring. */
+  readonly mirrorPercent?: number;
+  /** Requests matching any of these go to the canary only; absent when none. */
+  readonly matches?: readonly HttpMatch[];
+}
+
+/** The target Deployment, which is also the canary. */
+export type ObservedTarget =
+  | { readonly exists: false }
+  | {
+      readonly exists: true;
+      /** Hash of the pod template plus the ConfigMaps and Secrets it references. */
+      readonly revision: string;
+      /** spec.replicas > 0. */
+      readonly scaledUp: boolean;
+      /** Every desired replica updated and available at the current generation. */
+      readonly ready: boolean;
+      /** The Deployment's own Progressing=False/ProgressDeadlineExceeded condition. */
+      readonly progressDeadlineExceeded: boolean;
+    };
+
+export type ObservedPrimary =
+  | { readonly exists: false }
+  | {
+      readonly exists: true;
+      /** The revision the primary's template was copied from. */
+      readonly revision: string;
+      readonly ready: boolean;
+      readonly progressDeadlineExceeded: boolean;
+    };
+
+/** Each true when the Service exists with the spec vireo wants. */
+export interface ObservedServices {
+  readonly apex: boolean;
+  readonly primary: boolean;
+  readonly canary: boolean;
+}
+
+export interface ObservedTraffic {
+  /** What the control plane was last asked to route; undefined when it holds nothing for this apex. */
+  readonly requested: TrafficRoute | undefined;
+  /** The route every proxy serving the apex has acknowledged; undefined while none is known. */
+  readonly verified: TrafficRoute | undefined;
+}
+
+export type AnalysisOutcome = "pass" | "fail" | "noData" | "error";
+
+/** The latest analysis the reconciler ran; the planner counts each `at` once. */
+export interface AnalysisResult {
+  /** When it ran (ms since the epoch). */
+  readonly at: number;
+  readonly outcome: AnalysisOutcome;
+  /** Human-readable values and thresholds, for events. */
+  readonly details: string;
+}
+
+/** Webhook types whose answers the planner waits for. */
+export type GateType =
+  "confirm-rollout" | "confirm-traffic-increase" | "confirm-promotion" | "pre-rollout" | "rollback";
+
+export const GATE_TYPES: readonly GateType[] = [
+  "confirm-rollout",
+  "confirm-traffic-increase",
+  "confirm-promotion",
+  "pre-rollout",
+  "rollback",
+];
+
+/**
+ * One gate's answer. confirm-*: open lets the rollout go on. pre-rollout: open means it passed.
+ * rollback: open means roll back now. failed: the webhooks gave up (for a confirm-*, a rollback).
+ */
+export type GateState = "open" | "closed" | "failed";
+
+export type ManualRequestAction = ManualAction | "pause" | "resume";
+
+/** A user's request (annotation `vireo.dev/action`), applied once per id. */
+export interface ManualRequest {
+  readonly action: ManualRequestAction;
+  readonly id: string;
+}
+
+export interface Observed {
+  readonly spec: RolloutSpec | InvalidSpec;
+  readonly generation: number;
+  /** undefined: never reconciled. */
+  readonly status: RolloutStatus | undefined;
+  readonly target: ObservedTarget;
+  readonly primary: ObservedPrimary;
+  readonly services: ObservedServices;
+  readonly traffic: ObservedTraffic;
+  readonly analysis: AnalysisResult | undefined;
+  /**
+   * Answers to the gate queries (`runWebhooks` of a GateType) made during this reconcile; a gate
+   * the planner needs and finds unanswered here is asked again.
+   */
+  readonly gates: Readonly<Partial<Record<GateType, GateState>>>;
+  readonly manual: ManualRequest | undefined;
+  /** deletionTimestamp is set and vireo's finalizer is still on the object. */
+  readonly deleting: boolean;
+  /** True when the spec has no promotion windows or one of them is open now. */
+  readonly inPromotionWindow: boolean;
+}
+
+export type NotifyEvent =
+  | "initialized"
+  | "started"
+  | "waitingApproval"
+  | "promoted"
+  | "rolledBack"
+  | "progressDeadlineExceeded";
+
+export type Severity = "info" | "warn" | "error";
+
+export type Action =
+  /** Create the primary from the target's template, which must still be `fromRevision`. */
+  | { readonly kind: "ensurePrimary"; readonly fromRevision: string }
+  | { readonly kind: "ensureServices" }
+  | { readonly kind: "scaleTargetToZero" }
+  | { readonly kind: "scaleCanaryUp" }
+  | { readonly kind: "scaleCanaryDown" }
+  | { readonly kind: "setTraffic"; readonly route: TrafficRoute }
+  /** Copy the target's template to the primary; refuse if the target is no longer `revision`. */
+  | { readonly kind: "promote"; readonly revision: string }
+  /** Query: run the checks for `revision` at `step`; the result comes back as `Observed.analysis`. */
+  | { readonly kind: "runAnalysis"; readonly revision: string; readonly step: number }
+  /** For a GateType a query (answer in `Observed.gates`); otherwise fire and forget. */
+  | { readonly kind: "runWebhooks"; readonly type: WebhookType }
+  | {
+      readonly kind: "notify";
+      readonly event: NotifyEvent;
+      readonly severity: Severity;
+      readonly message: string;
+    }
+  | {
+      readonly kind: "recordEvent";
+      readonly type: "Normal" | "Warning";
+      readonly reason: string;
+      readonly message: string;
+    }
+  /** Scale the target back up and give its Services back, before the Rollout goes away. */
+  | { readonly kind: "revertTarget" }
+  | { readonly kind: "removeFinalizer" }
+  | { readonly kind: "requeueAfter"; readonly ms: number };
+
+export interface Plan {
+  /** In the order they are to be applied. */
+  readonly actions: readonly Action[];
+  /** The whole new status; write it when it differs from the old one. */
+  readonly status: RolloutStatus;
+}
+
+/**
+ * Queries are answered within the reconcile that asked: run them, add the answers to the observed
+ * state and plan again (the plan is deterministic, so the second one supersedes the first).
+ */
+export function isQuery(action: Action): boolean {
+  if (action.kind === "runAnalysis") return true;
+  if (action.kind !== "runWebhooks") return false;
+  return GATE_TYPES.some((t) => t === action.type);
+}
+
+export function isInvalidSpec(spec: RolloutSpec | InvalidSpec): spec is InvalidSpec {
+  return "invalid" in spec;
+}

@@ -1,0 +1,145 @@
+// Holding one step of a release: its route must be confirmed by every proxy before the step's
+// clock starts; analysis then runs every interval, each failed check counts, and enough of them
+// roll back. Shared by Progressing, Paused and WaitingPromotion.
+import type { Action } from "./plan-model.js";
+import type { Ctx, Step } from "./plan-support.js";
+import {
+  ask,
+  deadlineText,
+  event,
+  hasWebhooks,
+  iso,
+  pastProgressDeadline,
+  stay,
+  targetName,
+  withEffects,
+} from "./plan-support.js";
+import type { RolloutStatus } from "./rollout.js";
+import { analysed, routeAt, stepAt } from "./run-steps.js";
+import { describeRoute, sameRoute } from "./traffic-route.js";
+import { revisionChange, rollback } from "./transitions.js";
+
+/** Re-asserted while a release runs, in case something scaled the canary down. */
+export const SCALE_UP: Action = { kind: "scaleCanaryUp" };
+
+/** What ends any active phase first: a new revision, or a rollback webhook that fired. */
+export function interrupted(c: Ctx, s: RolloutStatus): Step | undefined {
+  const changed = revisionChange(c, s);
+  if (changed !== undefined) return changed;
+  if (c.o.gates.rollback === "open") {
+    return rollback(c, s, "RollbackWebhook", "a rollback webhook asked for it");
+  }
+  return undefined;
+}
+
+export interface Supervised {
+  readonly kind: "supervised";
+  /** With stepStartedAt set and the latest analysis counted. */
+  readonly status: RolloutStatus;
+  readonly effects: readonly Action[];
+  /** runAnalysis (and the rollback webhooks) when an analysis is due. */
+  readonly queries: readonly Action[];
+  /** When the next analysis is due; undefined when this step is not analysed. */
+  readonly nextDueAt: number | undefined;
+}
+
+interface SuperviseOptions {
+  /** Count passed analyses into `iterations` (traffic steps only). */
+  readonly countPasses: boolean;
+  readonly actions: readonly Action[];
+  /** While paused no deadline runs. */
+  readonly paused?: boolean;
+}
+
+/**
+ * Holds step `index`'s route until every proxy confirms it, starts the step clock then, and runs
+ * the analysis every interval after it: a failed check counts, and enough of them roll back.
+ */
+export function supervise(
+  c: Ctx,
+  s: RolloutStatus,
+  index: number,
+  where: string,
+  options: SuperviseOptions,
+): Step | Supervised {
+  const route = routeAt(c.steps, index);
+  if (!sameRoute(c.o.traffic.verified, route)) {
+    if (options.paused !== true && pastProgressDeadline(c, s, "trafficVerified")) {
+      return rollback(
+        c,
+        s,
+        "ProgressDeadlineExceeded",
+        `proxies did not confirm ${describeRoute(route)} within ${deadlineText(c)}`,
+      );
+    }
+    return stay(s, `${where}: waiting for every proxy to confirm ${describeRoute(route)}`, {
+      actions: options.actions,
+      route,
+      ...(options.paused === true ? {} : { wait: "trafficVerified" as const }),
+    });
+  }
+  const stepStartedAt = s.stepStartedAt ?? c.nowIso;
+  let cur: RolloutStatus = { ...s, stepStartedAt };
+  if (!analysed(stepAt(c.steps, index))) {
+    return { kind: "supervised", status: cur, effects: [], queries: [], nextDueAt: undefined };
+  }
+  const started = Date.parse(stepStartedAt);
+  const effects: Action[] = [];
+  const r = c.o.analysis;
+  const last = cur.lastAnalysisAt === undefined ? undefined : Date.parse(cur.lastAnalysisAt);
+  if (r !== undefined && (last === undefined || r.at > last) && r.at >= started) {
+    cur = { ...cur, lastAnalysisAt: iso(r.at) };
+    // No data and errors count as failed checks, so a silent canary is never promoted. A Rollout
+    // that wants them counted otherwise has the analysis map them before they reach the planner.
+    if (r.outcome === "pass") {
+      if (options.countPasses) cur = { ...cur, iterations: cur.iterations + 1 };
+    } else {
+      cur = { ...cur, failedChecks: cur.failedChecks + 1 };
+      const text = `Analysis of ${targetName(c)} revision ${cur.canaryRevision ?? ""} at ${where}: ${OUTCOME[r.outcome]} (${cur.failedChecks}/${c.spec.analysis.threshold} failed checks): ${r.details}`;
+      effects.push(event("Warning", "AnalysisFailed", text));
+      if (cur.failedChecks >= c.spec.analysis.threshold) {
+        return withEffects(
+          effects,
+          rollback(
+            c,
+            cur,
+            "FailedChecks",
+            `${cur.failedChecks} failed checks reached the threshold of ${c.spec.analysis.threshold}; last: ${OUTCOME[r.outcome]}: ${r.details}`,
+          ),
+        );
+      }
+    }
+  }
+  const lastNow = cur.lastAnalysisAt === undefined ? started : Date.parse(cur.lastAnalysisAt);
+  const dueAt = Math.max(started, lastNow) + interval(c);
+  const queries: Action[] =
+    c.now >= dueAt
+      ? [
+          { kind: "runAnalysis", revision: cur.canaryRevision ?? c.target.revision, step: index },
+          ...askRollbackHook(c),
+        ]
+      : [];
+  return { kind: "supervised", status: cur, effects, queries, nextDueAt: dueAt };
+}
+
+const OUTCOME = {
+  pass: "passed",
+  fail: "failed",
+  noData: "no data",
+  error: "error",
+} as const;
+
+/** Rollback webhooks are polled with each analysis (and with confirm-rollout while Waiting). */
+export function askRollbackHook(c: Ctx): Action[] {
+  return hasWebhooks(c.spec, "rollback") && c.o.gates.rollback === undefined
+    ? [ask("rollback")]
+    : [];
+}
+
+export function interval(c: Ctx): number {
+  return c.spec.analysis.intervalMs;
+}
+
+export function wake(at: number | undefined): { wakeAt?: number } {
+  return at === undefined || !Number.isFinite(at) ? {} : { wakeAt: at };
+}

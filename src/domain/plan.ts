@@ -1,0 +1,220 @@
+// The pure planner: from what the reconciler observed of one Rollout and the time, the actions to
+// take and the complete new status. A plan either converges the world towards the current state
+// (stay) or moves to a new state (go) and then acts on nothing, so that every state is written
+// before anything is done in its name: a controller killed at any point resumes where it was.
+import { assertNever } from "../common/assert-never.js";
+import { defaultReady, getCondition, promotedHealth, setCondition } from "./conditions.js";
+import type { Health } from "./conditions.js";
+import { planFailed, planIdle, planInitializing, planTerminating } from "./plan-lifecycle.js";
+import { applyManual } from "./plan-manual.js";
+import type { Action, InvalidSpec, Observed, Plan } from "./plan-model.js";
+import { isInvalidSpec, isQuery } from "./plan-model.js";
+import { planProgressing } from "./plan-progressing.js";
+import { planFinalising, planPromoting } from "./plan-promotion.js";
+import type { BaseCtx, Ctx, Go, Stay, Step } from "./plan-support.js";
+import { event, go, iso, primaryName, stay, WAIT_POLL_MS } from "./plan-support.js";
+import { planPaused, planWaiting, planWaitingPromotion } from "./plan-waiting.js";
+import type { RolloutStatus, WaitReason } from "./rollout.js";
+import { runSteps } from "./run-steps.js";
+import { carriesTraffic, PRIMARY_ONLY, sameRoute } from "./traffic-route.js";
+
+export function plan(observed: Observed, now: number): Plan {
+  const nowIso = iso(now);
+  const prev = observed.status;
+  const effects: Action[] = [];
+  let s: RolloutStatus = prev ?? initialStatus(observed.generation, nowIso);
+  if (prev === undefined) {
+    effects.push(event("Normal", "Initializing", "New Rollout: taking over its target"));
+  }
+  const spec = observed.spec;
+  if (isInvalidSpec(spec)) return planInvalid(observed, s, spec, nowIso);
+
+  const base: BaseCtx = { o: observed, spec, steps: runSteps(spec), now, nowIso };
+  if (observed.deleting) {
+    if (s.phase !== "Terminating") {
+      effects.push(event("Normal", "Terminating", "Rollout deleted"));
+      s = { ...s, phase: "Terminating", waitingFor: undefined };
+    }
+    return finish(base, prev, planTerminating(base, s), effects, false);
+  }
+  const target = observed.target;
+  if (!target.exists) return finish(base, prev, targetMissing(base, s), effects, false);
+  if (spec.suspend) {
+    return finish(base, prev, stay(s, `Suspended (spec.suspend) while ${s.phase}`), effects, false);
+  }
+
+  const c: Ctx = { ...base, target };
+  const manual = applyManual(c, s);
+  if (manual !== undefined) {
+    effects.push(...manual.effects);
+    if (manual.kind === "go") return finish(c, prev, settle(c, manual), effects, false);
+    s = manual.status;
+  }
+  const step = planPhase(c, s);
+  if (step.kind === "go") {
+    return finish(c, prev, settle(c, step), [...effects, ...step.effects], false);
+  }
+  return finish(c, prev, step, effects, true);
+}
+
+/** A transition's plan: the new state, no wait, and another plan right away to act on it. */
+function settle(c: BaseCtx, g: Go): Stay {
+  return stay({ ...g.status, waitingFor: undefined }, g.status.message, { wakeAt: c.now });
+}
+
+function planPhase(c: Ctx, s: RolloutStatus): Step {
+  if (s.phase !== "Initializing" && s.phase !== "Terminating" && !c.o.primary.exists) {
+    return go({ ...s, phase: "Initializing" }, [
+      event("Warning", "PrimaryMissing", `${primaryName(c)} not found: initializing again`),
+    ]);
+  }
+  switch (s.phase) {
+    case "Initializing":
+      return planInitializing(c, s);
+    case "Initialized":
+    case "Succeeded":
+      return planIdle(c, s);
+    case "Waiting":
+      return planWaiting(c, s);
+    case "Progressing":
+      return planProgressing(c, s);
+    case "Paused":
+      return planPaused(c, s);
+    case "WaitingPromotion":
+      return planWaitingPromotion(c, s);
+    case "Promoting":
+      return planPromoting(c, s);
+    case "Finalising":
+      return planFinalising(c, s);
+    case "Failed":
+      return planFailed(c, s);
+    case "Terminating":
+      return planTerminating(c, s);
+    default:
+      return assertNever(s.phase, "phase");
+  }
+}
+
+function initialStatus(generation: number, nowIso: string): RolloutStatus {
+  return {
+    phase: "Initializing",
+    observedGeneration: generation,
+    canaryWeight: 0,
+    verifiedWeight: 0,
+    currentStep: 0,
+    failedChecks: 0,
+    iterations: 0,
+    message: "",
+    lastTransitionTime: nowIso,
+    conditions: [],
+  };
+}
+
+/**
+ * Nothing is touched while the spec is invalid, and the phase stays as it was; only deletion goes
+ * on (without a revert: an invalid spec does not say what to revert to).
+ */
+function planInvalid(o: Observed, s: RolloutStatus, spec: InvalidSpec, nowIso: string): Plan {
+  const message = `Invalid spec: ${spec.message}`;
+  const deleting = o.deleting;
+  const status: RolloutStatus = {
+    ...s,
+    ...(deleting ? { phase: "Terminating" as const } : {}),
+    observedGeneration: o.generation,
+    message,
+    conditions: setCondition(
+      s.conditions,
+      "Ready",
+      { status: "False", reason: spec.reason, message },
+      nowIso,
+    ),
+  };
+  const actions: Action[] = deleting ? [{ kind: "removeFinalizer" }] : [];
+  return { actions, status: compact(status) };
+}
+
+/** The target is gone: report it, and send nothing to a canary that no longer exists. */
+function targetMissing(c: BaseCtx, s: RolloutStatus): Stay {
+  const text = `Deployment ${c.spec.targetRef.name} not found`;
+  const requested = c.o.traffic.requested;
+  const noticed = s.conditions.some((x) => x.type === "Ready" && x.reason === "TargetNotFound");
+  return stay(s, text, {
+    ready: { status: "False", reason: "TargetNotFound", message: text },
+    ...(requested !== undefined && carriesTraffic(requested) ? { route: PRIMARY_ONLY } : {}),
+    effects: noticed ? [] : [event("Warning", "TargetNotFound", text)],
+  });
+}
+
+const SYSTEM_WAITS: readonly WaitReason[] = [
+  "canaryReady",
+  "primaryReady",
+  "targetReady",
+  "trafficVerified",
+];
+
+/** Turns the final state into the plan: routing, services, the wait's clock, conditions, requeue. */
+function finish(
+  c: BaseCtx,
+  prev: RolloutStatus | undefined,
+  end: Stay,
+  effects: readonly Action[],
+  manage: boolean,
+): Plan {
+  const actions: Action[] = [];
+  const o = c.o;
+  let status = end.status;
+  if (manage && !(o.services.apex && o.services.primary && o.services.canary)) {
+    actions.push({ kind: "ensureServices" });
+  }
+  if (end.route !== undefined) {
+    if (!sameRoute(o.traffic.requested, end.route)) {
+      actions.push({ kind: "setTraffic", route: end.route });
+    }
+    status = { ...status, canaryWeight: end.route.canaryWeight };
+  }
+  actions.push(...end.actions, ...effects, ...end.effects);
+
+  // A plan that asks questions decides nothing about waits: the answers will.
+  const asking = end.wait === undefined && end.actions.some(isQuery);
+  const waitingFor = asking
+    ? status.waitingFor
+    : end.wait === undefined
+      ? undefined
+      : status.waitingFor?.reason === end.wait
+        ? status.waitingFor
+        : { reason: end.wait, since: c.nowIso };
+  const phaseChanged = prev?.phase !== status.phase;
+  status = {
+    ...status,
+    observedGeneration: o.generation,
+    verifiedWeight: o.traffic.verified?.canaryWeight ?? status.verifiedWeight,
+    waitingFor,
+    lastTransitionTime: phaseChanged ? c.nowIso : status.lastTransitionTime,
+  };
+  const ready = end.ready ?? failedReady(status) ?? defaultReady(status.phase, status.message);
+  let conditions = setCondition(status.conditions, "Ready", ready, c.nowIso);
+  conditions = setCondition(conditions, "Promoted", promotedHealth(status.phase), c.nowIso);
+  status = { ...status, conditions };
+
+  const polls = end.wait !== undefined && SYSTEM_WAITS.includes(end.wait);
+  const wakeAt = Math.min(end.wakeAt ?? Infinity, polls ? c.now + WAIT_POLL_MS : Infinity);
+  if (Number.isFinite(wakeAt))
+    actions.push({ kind: "requeueAfter", ms: Math.max(0, wakeAt - c.now) });
+  return { actions, status: compact(status) };
+}
+
+/** While Failed, Ready keeps the reason the rollback gave it. */
+function failedReady(s: RolloutStatus): Health | undefined {
+  if (s.phase !== "Failed") return undefined;
+  const c = getCondition(s.conditions, "Ready");
+  return c?.status === "False"
+    ? { status: "False", reason: c.reason, message: c.message }
+    : undefined;
+}
+
+/** Drops properties set to undefined, so equal statuses compare equal however they were built. */
+function compact(status: RolloutStatus): RolloutStatus {
+  return Object.fromEntries(
+    Object.entries(status).filter(([, v]) => v !== undefined),
+  ) as unknown as RolloutStatus;
+}

@@ -1,0 +1,41 @@
+// Pure helpers over TrafficRoute: the primary-only route, equality, and how a route reads.
+import type { TrafficRoute } from "./plan-model.js";
+
+/** Everything to the primary: between releases and after a rollback. */
+export const PRIMARY_ONLY: TrafficRoute = { canaryWeight: 0 };
+
+/** Everything to the canary (the target): blue/green before promotion, and on revert. */
+export const CANARY_ONLY: TrafficRoute = { canaryWeight: 100 };
+
+/** Whether `a` is known and routes exactly like `b`; absent mirror and matches equal none. */
+export function sameRoute(a: TrafficRoute | undefined, b: TrafficRoute): boolean {
+  if (a === undefined) return false;
+  return (
+    a.canaryWeight === b.canaryWeight &&
+    (a.mirrorPercent ?? 0) === (b.mirrorPercent ?? 0) &&
+    canonical(a.matches ?? []) === canonical(b.matches ?? [])
+  );
+}
+
+/** Whether any request reaches the canary through this route. */
+export function carriesTraffic(route: TrafficRoute): boolean {
+  return (
+    route.canaryWeight > 0 || (route.mirrorPercent ?? 0) > 0 || (route.matches ?? []).length > 0
+  );
+}
+
+export function describeRoute(route: TrafficRoute): string {
+  const parts = [`weight ${route.canaryWeight} %`];
+  if ((route.matches ?? []).length > 0) parts.push("matching requests");
+  if ((route.mirrorPercent ?? 0) > 0) parts.push(`mirror ${route.mirrorPercent ?? 0} %`);
+  return parts.join(" + ");
+}
+
+/** JSON with object keys sorted, so equal values compare equal whatever their key order. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)))
+      : v,
+  );
+}

@@ -1,0 +1,180 @@
+// The Rollout controller loop: informers over Rollouts and Deployments feed a work queue; workers
+// reconcile one Rollout at a time each, only while this replica leads; errors back off per key.
+import type { KubeConfig, V1Deployment } from "@kubernetes/client-node";
+import { AppsV1Api, CustomObjectsApi, makeInformer } from "@kubernetes/client-node";
+import type { Informer, ObjectCache } from "@kubernetes/client-node";
+import { ROLLOUT_GROUP, ROLLOUT_PLURAL, ROLLOUT_VERSION } from "../api/rollout-wire.js";
+import type { RolloutWire } from "../api/rollout-wire.js";
+import type { ControllerMetrics } from "../observability/metrics.js";
+import { PHASES } from "../domain/rollout.js";
+import { reconcile } from "./reconcile.js";
+import type { ReconcilerDeps } from "./ports.js";
+import { WorkQueue } from "./work-queue.js";
+
+type Watched<T extends { metadata?: object }> = Informer<T> & ObjectCache<T>;
+
+export interface ControllerOptions {
+  readonly kc: KubeConfig;
+  readonly deps: ReconcilerDeps;
+  readonly metrics: ControllerMetrics;
+  readonly workers?: number;
+}
+
+export class RolloutController {
+  private readonly rollouts: Watched<RolloutWire>;
+  private readonly deployments: Watched<V1Deployment>;
+  private readonly queue: WorkQueue;
+  private leading = false;
+  private synced = false;
+  private stopped = false;
+  private workers: Promise<void>[] = [];
+
+  constructor(private readonly o: ControllerOptions) {
+    const custom = o.kc.makeApiClient(CustomObjectsApi);
+    const apps = o.kc.makeApiClient(AppsV1Api);
+    this.queue = new WorkQueue({ clock: o.deps.clock, baseDelayMs: 500, maxDelayMs: 60_000 });
+    this.rollouts = makeInformer<RolloutWire>(
+      o.kc,
+      `/apis/${ROLLOUT_GROUP}/${ROLLOUT_VERSION}/${ROLLOUT_PLURAL}`,
+      async () =>
+        (await custom.listClusterCustomObject({
+          group: ROLLOUT_GROUP,
+          version: ROLLOUT_VERSION,
+          plural: ROLLOUT_PLURAL,
+        })) as never,
+    );
+    this.deployments = makeInformer<V1Deployment>(o.kc, "/apis/apps/v1/deployments", () =>
+      apps.listDeploymentForAllNamespaces(),
+    );
+    const enqueue = (r: RolloutWire): void => {
+      this.queue.add(`${r.metadata.namespace ?? "default"}/${r.metadata.name ?? ""}`);
+    };
+    for (const verb of ["add", "update", "delete"] as const) {
+      this.rollouts.on(verb, enqueue);
+      this.deployments.on(verb, (d) => {
+        for (const r of this.rolloutsFor(d)) enqueue(r);
+      });
+    }
+    for (const inf of [this.rollouts, this.deployments] as Watched<{ metadata?: object }>[]) {
+      inf.on("error", (err: unknown) => {
+        if (this.stopped) return; // stopping aborts the watches
+        o.deps.log.warn("watch failed, restarting in 1s", { error: String(err) });
+        setTimeout(() => {
+          if (!this.stopped) void inf.start();
+        }, 1000);
+      });
+    }
+  }
+
+  /** True once both caches have listed everything (the readiness probe). */
+  get ready(): boolean {
+    return this.synced;
+  }
+
+  async start(): Promise<void> {
+    await Promise.all([this.rollouts.start(), this.deployments.start()]);
+    this.synced = true;
+  }
+
+  /** Starts reconciling (on gaining leadership): every Rollout is queued once. */
+  lead(): void {
+    if (this.leading) return;
+    this.leading = true;
+    for (const r of this.rollouts.list())
+      this.queue.add(`${r.metadata.namespace ?? "default"}/${r.metadata.name ?? ""}`);
+    const n = this.o.workers ?? 2;
+    this.workers = Array.from({ length: n }, () => this.work());
+  }
+
+  /** Stops reconciling (on losing leadership or shutting down); in-flight reconciles finish. */
+  async follow(): Promise<void> {
+    this.leading = false;
+    this.queue.shutDown();
+    await Promise.all(this.workers);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.follow();
+    await Promise.all([this.rollouts.stop(), this.deployments.stop()]);
+  }
+
+  private rolloutsFor(d: V1Deployment): RolloutWire[] {
+    const ns = d.metadata?.namespace;
+    const name = d.metadata?.name ?? "";
+    const target = name.endsWith("-primary") ? name.slice(0, -"-primary".length) : name;
+    return this.rollouts
+      .list(ns)
+      .filter(
+        (r) =>
+          (r.spec as { targetRef?: { name?: string } } | undefined)?.targetRef?.name === target,
+      );
+  }
+
+  private async work(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.next();
+      if (key === undefined) return;
+      this.o.metrics.queueDepth.set(this.queue.depth);
+      const [namespace = "", name = ""] = key.split("/");
+      const started = this.o.deps.clock.now();
+      try {
+        // Read fresh, not from the informer: a status just written must be planned from, or a
+        // quick requeue would plan a step again from the cache's older copy.
+        const r = await this.o.deps.store.get(namespace, name);
+        if (r === undefined) {
+          this.queue.forget(key);
+          continue;
+        }
+        const res = await reconcile(r, this.o.deps);
+        this.queue.forget(key);
+        if (res.requeueAfterMs !== undefined) this.queue.addAfter(key, res.requeueAfterMs);
+        this.observeMetrics(namespace, name, res.plan.status);
+        this.o.metrics.reconcileDuration.observe(
+          { result: "ok" },
+          (this.o.deps.clock.now() - started) / 1000,
+        );
+      } catch (err) {
+        this.o.deps.log.error("reconcile failed, will retry", {
+          namespace,
+          name,
+          error: err instanceof Error ? err : String(err),
+        });
+        this.o.metrics.reconcileDuration.observe(
+          { result: "error" },
+          (this.o.deps.clock.now() - started) / 1000,
+        );
+        this.queue.addRateLimited(key);
+      } finally {
+        this.queue.done(key);
+      }
+    }
+  }
+
+  private observeMetrics(
+    namespace: string,
+    name: string,
+    s: {
+      phase: string;
+      canaryWeight: number;
+      verifiedWeight: number;
+      canaryRevision?: string;
+      primaryRevision?: string;
+    },
+  ): void {
+    const m = this.o.metrics;
+    for (const phase of PHASES)
+      m.rolloutPhase.set({ namespace, name, phase }, phase === s.phase ? 1 : 0);
+    m.rolloutWeight.set({ namespace, name, kind: "requested" }, s.canaryWeight);
+    m.rolloutWeight.set({ namespace, name, kind: "verified" }, s.verifiedWeight);
+    m.rolloutInfo.set(
+      {
+        namespace,
+        name,
+        canary_revision: s.canaryRevision ?? "",
+        primary_revision: s.primaryRevision ?? "",
+      },
+      1,
+    );
+  }
+}

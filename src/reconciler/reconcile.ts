@@ -1,0 +1,195 @@
+// One reconcile of one Rollout: observe, plan (answering the planner's queries and planning again),
+// apply the actions through the ports, and write the status once if it changed.
+import { isDeepStrictEqual } from "node:util";
+import type { RolloutWire } from "../api/rollout-wire.js";
+import type { Action, GateState, Observed, Plan, TrafficRoute } from "../domain/plan-model.js";
+import { isInvalidSpec, isQuery } from "../domain/plan-model.js";
+import { plan } from "../domain/plan.js";
+import type { RolloutSpec } from "../domain/rollout.js";
+import { assertNever } from "../common/assert-never.js";
+import type { RoutingModel } from "../xds/model.js";
+import { observe } from "./observe.js";
+import type { ReconcilerDeps } from "./ports.js";
+
+export interface ReconcileResult {
+  readonly plan: Plan;
+  /** Reconcile again after this long even if nothing changes (polling a wait or a step). */
+  readonly requeueAfterMs: number | undefined;
+}
+
+const MAX_QUERY_ROUNDS = 3;
+const DEFAULT_RESYNC_MS = 30_000;
+
+export function routingModel(
+  namespace: string,
+  name: string,
+  spec: RolloutSpec,
+  route: TrafficRoute,
+): RoutingModel {
+  const svc = spec.service;
+  return {
+    namespace,
+    service: svc.name,
+    primary: `${svc.name}-primary`,
+    canary: `${svc.name}-canary`,
+    canaryWeight: route.canaryWeight,
+    ...(route.mirrorPercent === undefined ? {} : { mirrorPercent: route.mirrorPercent }),
+    ...(route.matches === undefined ? {} : { canaryMatches: route.matches }),
+    ...(svc.timeoutMs === undefined ? {} : { timeoutMs: svc.timeoutMs }),
+    ...(svc.retries === undefined ? {} : { retries: svc.retries }),
+    ...(svc.trafficPolicy === undefined ? {} : { trafficPolicy: svc.trafficPolicy }),
+    ...(spec.fault === undefined ? {} : { fault: spec.fault }),
+  };
+}
+
+export async function reconcile(r: RolloutWire, deps: ReconcilerDeps): Promise<ReconcileResult> {
+  const now = deps.clock.now();
+  let observed = await observe(r, deps, now);
+  let p = plan(observed, now);
+  for (let round = 0; round < MAX_QUERY_ROUNDS; round++) {
+    const queries = p.actions.filter(isQuery);
+    if (queries.length === 0) break;
+    observed = await answer(observed, queries, r, deps, now);
+    p = plan(observed, now);
+  }
+  const spec = isInvalidSpec(observed.spec) ? undefined : observed.spec;
+  let requeueAfterMs: number | undefined;
+  for (const action of p.actions) {
+    if (isQuery(action)) continue;
+    if (action.kind === "requeueAfter") {
+      requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, action.ms);
+      continue;
+    }
+    if (spec === undefined) continue;
+    await applyAction(action, r, spec, observed, deps);
+  }
+  if (spec !== undefined && !observed.deleting)
+    await deps.store.setFinalizer(r, spec.revertOnDeletion);
+  if (!isDeepStrictEqual(p.status, observed.status)) {
+    await deps.store.writeStatus(
+      r.metadata.namespace ?? "default",
+      r.metadata.name ?? "",
+      p.status,
+    );
+  }
+  return { plan: p, requeueAfterMs: requeueAfterMs ?? DEFAULT_RESYNC_MS };
+}
+
+async function answer(
+  observed: Observed,
+  queries: readonly Action[],
+  r: RolloutWire,
+  deps: ReconcilerDeps,
+  now: number,
+): Promise<Observed> {
+  if (isInvalidSpec(observed.spec)) return observed;
+  const spec = observed.spec;
+  const namespace = r.metadata.namespace ?? "default";
+  const name = r.metadata.name ?? "";
+  let next = observed;
+  for (const q of queries) {
+    if (q.kind === "runAnalysis") {
+      const analysis = await deps.analysis.run({
+        namespace,
+        name,
+        targetName: spec.targetRef.name,
+        spec,
+        now,
+      });
+      next = { ...next, analysis };
+    } else if (q.kind === "runWebhooks") {
+      const out = await deps.webhooks.call(spec.analysis.webhooks, q.type, {
+        name,
+        namespace,
+        phase: observed.status?.phase ?? "Initializing",
+        checksum: observed.target.exists ? observed.target.revision : "",
+      });
+      const state: GateState = out.ok ? "open" : "closed";
+      next = { ...next, gates: { ...next.gates, [q.type]: state } };
+    }
+  }
+  return next;
+}
+
+async function applyAction(
+  a: Action,
+  r: RolloutWire,
+  spec: RolloutSpec,
+  observed: Observed,
+  deps: ReconcilerDeps,
+): Promise<void> {
+  const namespace = r.metadata.namespace ?? "default";
+  const name = r.metadata.name ?? "";
+  const ref = { namespace, name, targetName: spec.targetRef.name, service: spec.service };
+  switch (a.kind) {
+    case "ensurePrimary":
+    case "promote": {
+      const want = a.kind === "promote" ? a.revision : a.fromRevision;
+      // The template may have changed since observation; never copy a revision the plan did not see.
+      const now = await deps.workload.observe(ref);
+      if (now.target.revision !== want) {
+        deps.log.warn("target changed while reconciling; not copying it", {
+          namespace,
+          name,
+          want,
+          found: now.target.revision,
+        });
+        return;
+      }
+      await deps.workload.ensurePrimary(ref);
+      return;
+    }
+    case "ensureServices":
+      await deps.workload.ensureServices(ref);
+      return;
+    case "scaleTargetToZero":
+    case "scaleCanaryDown":
+      await deps.workload.scaleTarget(ref, 0);
+      return;
+    case "scaleCanaryUp": {
+      const w = await deps.workload.observe(ref);
+      await deps.workload.scaleTarget(ref, w.desiredReplicas);
+      return;
+    }
+    case "setTraffic":
+      deps.traffic.setRouting(routingModel(namespace, name, spec, a.route));
+      return;
+    case "runWebhooks":
+      // Fire and forget (post-rollout, event): their outcome changes nothing.
+      void deps.webhooks
+        .call(spec.analysis.webhooks, a.type, {
+          name,
+          namespace,
+          phase: observed.status?.phase ?? "",
+          checksum: observed.target.exists ? observed.target.revision : "",
+        })
+        .catch(() => undefined);
+      return;
+    case "runAnalysis":
+    case "requeueAfter":
+      return;
+    case "notify":
+      await deps.notifier.notify({
+        namespace,
+        name,
+        event: a.event,
+        severity: a.severity,
+        message: a.message,
+      });
+      return;
+    case "recordEvent":
+      await deps.events.record(r, a.type, a.reason, a.message);
+      return;
+    case "revertTarget": {
+      const w = await deps.workload.observe(ref);
+      await deps.workload.scaleTarget(ref, w.desiredReplicas);
+      deps.traffic.clearRouting(namespace, spec.service.name);
+      return;
+    }
+    case "removeFinalizer":
+      await deps.store.setFinalizer(r, false);
+      return;
+    default:
+      assertNever(a, "action");
+  }
+}
