@@ -49,8 +49,8 @@ interface RawRollout {
 export function rolloutView(obj: unknown): RolloutView {
   const r = obj as RawRollout;
   const s = r.status ?? {};
-  const num = (k: string): number => (typeof s[k] === "number" ? (s[k]) : 0);
-  const str = (k: string): string => (typeof s[k] === "string" ? (s[k]) : "");
+  const num = (k: string): number => (typeof s[k] === "number" ? s[k] : 0);
+  const str = (k: string): string => (typeof s[k] === "string" ? s[k] : "");
   const conds = Array.isArray(s.conditions) ? (s.conditions as RolloutView["conditions"]) : [];
   return {
     namespace: r.metadata?.namespace ?? "",
