@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests and the demo need, skipping those already present.
 set -euo pipefail
-PACKAGES=(prometheus iproute2 iptables procps curl openssl util-linux shellcheck python3-grpcio)
+PACKAGES=(prometheus iproute2 iptables procps curl openssl util-linux shellcheck python3 python3-grpcio)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,38 @@
+// Fault injection, before the router as in Envoy: a delay (flag DI) and an abort (flag FI), each
+// for its fraction of requests. Aborted requests never reach an upstream, so are never retried.
+import type { Clock } from "../../src/common/clock.js";
+import { localReply } from "./local-reply.js";
+import type { RoutedFilter } from "./pipeline.js";
+
+export interface FaultDeps {
+  readonly clock: Clock;
+  readonly random: () => number;
+}
+
+const chosen = (fraction: number, random: () => number): boolean =>
+  fraction >= 1 || (fraction > 0 && random() < fraction);
+
+export function faultFilter(deps: FaultDeps): RoutedFilter {
+  return (next) => async (x) => {
+    const fault = x.route.fault;
+    if (fault === undefined) return next(x);
+    const { delay, abort } = fault;
+    if (delay !== undefined && chosen(delay.fraction, deps.random)) {
+      x.record.flag("DI");
+      try {
+        await deps.clock.sleep(delay.ms, x.request.signal);
+      } catch {
+        x.record.flag("DC");
+        return localReply(503, "downstream disconnected");
+      }
+    }
+    if (abort !== undefined && chosen(abort.fraction, deps.random)) {
+      x.record.flag("FI");
+      const status = abort.httpStatus ?? (abort.grpcStatus === undefined ? 503 : 200);
+      return abort.grpcStatus === undefined
+        ? localReply(status, "fault filter abort")
+        : localReply(status, "fault filter abort", { grpcStatus: abort.grpcStatus });
+    }
+    return next(x);
+  };
+}

@@ -1,0 +1,173 @@
+// One listening port serving HTTP/1.1 and HTTP/2 with prior knowledge (h2c) side by side: the
+// first bytes of each connection say which (the HTTP/2 preface), then node's server for that
+// protocol takes the connection. Limits: header size, slow headers, idle keep-alive.
+import http from "node:http";
+import http2 from "node:http2";
+import type { AddressInfo, Socket } from "node:net";
+import type { Clock } from "../../src/common/clock.js";
+import type { NodeRequest, NodeResponse } from "./serve.js";
+
+export interface ListenerLimits {
+  /** Largest request head (node's maxHeaderSize; HTTP/2 SETTINGS_MAX_HEADER_LIST_SIZE). */
+  readonly maxHeaderBytes: number;
+  /** Time allowed to receive a request head: the slow-header (slowloris) guard. */
+  readonly headersTimeoutMs: number;
+  /** Idle time after which a kept-alive downstream connection is closed. */
+  readonly keepAliveTimeoutMs: number;
+  /** Larger Content-Length gets 413; 0 for no limit. */
+  readonly maxRequestBodyBytes: number;
+}
+
+export const DEFAULT_LIMITS: ListenerLimits = {
+  // Envoy's max_request_headers_kb default.
+  maxHeaderBytes: 60 * 1024,
+  headersTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 60_000,
+  maxRequestBodyBytes: 0,
+};
+
+const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
+
+/** "h2" once the preface is complete, "h1" on the first byte that differs, else undefined. */
+export function sniffProtocol(seen: Buffer): "h1" | "h2" | undefined {
+  const n = Math.min(seen.length, PREFACE.length);
+  if (seen.compare(PREFACE, 0, n, 0, n) !== 0) return "h1";
+  return n === PREFACE.length ? "h2" : undefined;
+}
+
+/** Node's parse errors by the status they are answered with; anything else is a 400. */
+const CLIENT_ERROR_STATUS: Readonly<Record<string, number>> = {
+  HPE_HEADER_OVERFLOW: 431,
+  ERR_HTTP_REQUEST_TIMEOUT: 408,
+};
+
+type ConnectionListener = (this: http.Server, socket: Socket) => void;
+
+export class HttpListener {
+  private readonly h1: http.Server;
+  private readonly h2: http2.Http2Server;
+  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private readonly sniffing = new Set<Socket>();
+
+  constructor(
+    onRequest: (req: NodeRequest, res: NodeResponse) => void,
+    private readonly limits: ListenerLimits,
+    private readonly clock: Clock,
+    /** A request node rejected before the proxy saw it, by the status it was answered with. */
+    onMalformed: (status: number) => void,
+  ) {
+    this.h1 = http.createServer(
+      {
+        maxHeaderSize: limits.maxHeaderBytes,
+        headersTimeout: limits.headersTimeoutMs,
+        requestTimeout: 0,
+        keepAliveTimeout: limits.keepAliveTimeoutMs,
+        connectionsCheckingInterval: Math.max(10, Math.min(1_000, limits.headersTimeoutMs / 4)),
+      },
+      onRequest,
+    );
+    this.h1.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => {
+      // The client went away mid-request: nothing to answer, and not a protocol error.
+      if (err.code === "ECONNRESET" || err.code === "HPE_INVALID_EOF_STATE") {
+        socket.destroy();
+        return;
+      }
+      const status = CLIENT_ERROR_STATUS[err.code ?? ""] ?? 400;
+      onMalformed(status);
+      if (socket.writable && !socket.destroyed) {
+        const reason = http.STATUS_CODES[status] ?? "Bad Request";
+        socket.end(
+          `HTTP/1.1 ${status} ${reason}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`,
+        );
+      } else {
+        socket.destroy();
+      }
+    });
+    this.h1.on("connect", (_req: http.IncomingMessage, socket: Socket) => {
+      socket.end(
+        "HTTP/1.1 405 Method Not Allowed\r\nconnection: close\r\ncontent-length: 0\r\n\r\n",
+      );
+    });
+    this.h2 = http2.createServer(
+      { settings: { maxHeaderListSize: limits.maxHeaderBytes, enablePush: false } },
+      onRequest,
+    );
+    this.h2.on("session", (s: http2.ServerHttp2Session) => {
+      this.sessions.add(s);
+      s.once("close", () => {
+        this.sessions.delete(s);
+      });
+      s.on("error", () => {
+        s.destroy();
+      });
+      s.setTimeout(limits.keepAliveTimeoutMs, () => {
+        s.close();
+      });
+    });
+    const h1Listeners = this.h1.listeners("connection") as ConnectionListener[];
+    this.h1.removeAllListeners("connection");
+    this.h1.on("connection", (socket: Socket) => {
+      this.sniff(socket, h1Listeners);
+    });
+  }
+
+  listen(port: number, host: string): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.h1.once("error", reject);
+      this.h1.listen(port, host, () => {
+        this.h1.off("error", reject);
+        resolve(this.h1.address() as AddressInfo);
+      });
+    });
+  }
+
+  /** Stops accepting; idle HTTP/1.1 connections close and HTTP/2 sessions get GOAWAY. */
+  stopAccepting(): void {
+    if (this.h1.listening) this.h1.close();
+    for (const s of this.sniffing) s.destroy();
+    for (const s of this.sessions) s.close();
+  }
+
+  closeIdle(): void {
+    this.h1.closeIdleConnections();
+  }
+
+  destroy(): void {
+    this.stopAccepting();
+    this.h1.closeAllConnections();
+    for (const s of this.sessions) s.destroy();
+  }
+
+  private sniff(socket: Socket, h1Listeners: readonly ConnectionListener[]): void {
+    this.sniffing.add(socket);
+    let seen: Buffer = Buffer.alloc(0);
+    const timer = this.clock.setTimer(this.limits.headersTimeoutMs, () => {
+      socket.destroy();
+    });
+    const stop = (): void => {
+      timer.cancel();
+      this.sniffing.delete(socket);
+      socket.off("data", onData);
+      socket.off("error", onError);
+    };
+    const onError = (): void => {
+      socket.destroy();
+    };
+    const onData = (chunk: Buffer): void => {
+      seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
+      const protocol = sniffProtocol(seen);
+      if (protocol === undefined) return;
+      stop();
+      socket.pause();
+      socket.unshift(seen);
+      if (protocol === "h2") this.h2.emit("connection", socket);
+      else for (const l of h1Listeners) l.call(this.h1, socket);
+      process.nextTick(() => {
+        socket.resume();
+      });
+    };
+    socket.on("data", onData);
+    socket.on("error", onError);
+    socket.once("close", stop);
+  }
+}

@@ -1,0 +1,156 @@
+// HTTP/1.1 connections of one cluster: a keep-alive Agent capped at the cluster's
+// max_connections, and one attempt per call with a connect timeout.
+import http from "node:http";
+import type { Socket } from "node:net";
+import type { Clock, TimerHandle } from "../../src/common/clock.js";
+import type { Endpoint } from "../routing/model.js";
+import type { AttemptOutcome, BodyTake, UpstreamRequest } from "./outcome.js";
+import { classifyError, errorDetail, failure } from "./outcome.js";
+import { responseHeaders } from "./headers.js";
+
+/** Idle connections close after this, before node servers' 5 s keep-alive timeout races us. */
+const IDLE_TIMEOUT_MS = 4_000;
+
+export interface AttemptOptions {
+  readonly connectTimeoutMs: number;
+  readonly signal: AbortSignal;
+  /** Called once when the request has a connection (it stops being pending). */
+  readonly onConnected: () => void;
+}
+
+export class H1Pool {
+  private readonly agent: http.Agent;
+
+  constructor(
+    maxConnections: number,
+    private readonly clock: Clock,
+  ) {
+    this.agent = new http.Agent({
+      keepAlive: true,
+      maxSockets: maxConnections,
+      maxTotalSockets: maxConnections,
+      maxFreeSockets: 256,
+      scheduling: "lifo",
+      timeout: IDLE_TIMEOUT_MS,
+    });
+  }
+
+  setMaxConnections(n: number): void {
+    this.agent.maxSockets = n;
+    this.agent.maxTotalSockets = n;
+  }
+
+  /** Whether a request to `ep` would get a connection at once, without connecting or queueing. */
+  hasIdle(ep: Endpoint): boolean {
+    const name = this.agent.getName({ host: ep.address, port: ep.port });
+    return (this.agent.freeSockets[name]?.length ?? 0) > 0;
+  }
+
+  send(
+    ep: Endpoint,
+    host: string,
+    req: UpstreamRequest,
+    body: BodyTake,
+    opts: AttemptOptions,
+  ): Promise<AttemptOutcome> {
+    return new Promise((resolve) => {
+      this.attempt(ep, host, req, body, opts, resolve, false);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private attempt(
+    ep: Endpoint,
+    host: string,
+    req: UpstreamRequest,
+    body: BodyTake,
+    opts: AttemptOptions,
+    resolve: (o: AttemptOutcome) => void,
+    staleRetried: boolean,
+  ): void {
+    const { signal } = opts;
+    if (signal.aborted) {
+      resolve(failure("aborted", host, "aborted before sending"));
+      return;
+    }
+    let settled = false;
+    let connected = false;
+    let connectTimer: TimerHandle | undefined;
+    let creq: http.ClientRequest;
+    const settle = (o: AttemptOutcome): void => {
+      if (settled) return;
+      settled = true;
+      connectTimer?.cancel();
+      signal.removeEventListener("abort", onAbort);
+      resolve(o);
+    };
+    const onAbort = (): void => {
+      settle(failure("aborted", host, "aborted"));
+      creq.destroy();
+    };
+    const onConnect = (): void => {
+      connectTimer?.cancel();
+      connected = true;
+      opts.onConnected();
+    };
+    try {
+      creq = http.request({
+        agent: this.agent,
+        host: ep.address,
+        port: ep.port,
+        method: req.method,
+        path: req.path,
+        headers: { ...req.headers, host: req.authority },
+        setHost: false,
+      });
+    } catch (err) {
+      settle(failure("connection-termination", host, errorDetail(err)));
+      return;
+    }
+    signal.addEventListener("abort", onAbort, { once: true });
+    creq.once("socket", (s: Socket) => {
+      if (!s.connecting) {
+        onConnect();
+        return;
+      }
+      connectTimer = this.clock.setTimer(opts.connectTimeoutMs, () => {
+        creq.destroy(Object.assign(new Error("connect timeout"), { code: "ETIMEDOUT" }));
+      });
+      s.once("connect", onConnect);
+    });
+    creq.once("response", (res) => {
+      settle({
+        kind: "response",
+        host,
+        response: {
+          status: res.statusCode ?? 502,
+          headers: responseHeaders(res.headers),
+          body: res,
+          endAfterHeaders: false,
+          trailers: () => (Object.keys(res.trailers).length === 0 ? undefined : res.trailers),
+        },
+      });
+    });
+    creq.on("error", (err) => {
+      if (settled) return;
+      // A kept-alive connection the server closed as we reused it: nothing was processed, so
+      // send again on another connection (node's documented remedy), once and without a body.
+      if (creq.reusedSocket && !staleRetried && body.kind === "empty") {
+        signal.removeEventListener("abort", onAbort);
+        settled = true;
+        this.attempt(ep, host, req, body, opts, resolve, true);
+        return;
+      }
+      settle(failure(classifyError(err, connected), host, errorDetail(err)));
+    });
+    if (body.kind === "stream") {
+      body.stream.once("error", () => creq.destroy());
+      body.stream.pipe(creq);
+    } else {
+      creq.end();
+    }
+  }
+}

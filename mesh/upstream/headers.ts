@@ -1,0 +1,75 @@
+// Header hygiene between hops: pseudo-headers and hop-by-hop headers never cross the proxy, in
+// either direction and whichever HTTP version each side speaks.
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
+
+const HOP_BY_HOP: ReadonlySet<string> = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "upgrade",
+  "http2-settings",
+  // The proxy answers `Expect: 100-continue` itself (node does), as Envoy does.
+  "expect",
+  "host",
+]);
+
+function connectionTokens(headers: IncomingHttpHeaders): ReadonlySet<string> | undefined {
+  const c = headers.connection;
+  if (c === undefined) return undefined;
+  const tokens = c
+    .split(",")
+    .map((t) => t.trim().toLowerCase())
+    .filter((t) => t !== "" && t !== "close" && t !== "keep-alive");
+  return tokens.length === 0 ? undefined : new Set(tokens);
+}
+
+function copyEndToEnd(
+  incoming: IncomingHttpHeaders,
+  keep: (name: string, value: string | string[]) => boolean,
+): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  const listed = connectionTokens(incoming);
+  for (const name of Object.keys(incoming)) {
+    const value = incoming[name];
+    if (value === undefined || name.startsWith(":") || HOP_BY_HOP.has(name)) continue;
+    if (listed?.has(name) === true || !keep(name, value)) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+/**
+ * End-to-end request headers, without Host (the proxy sets Host or :authority itself). `te` is
+ * kept only as `trailers`, the one value HTTP/2 allows and gRPC sends.
+ */
+export function requestHeaders(incoming: IncomingHttpHeaders): OutgoingHttpHeaders {
+  return copyEndToEnd(incoming, (name, value) => name !== "te" || value === "trailers");
+}
+
+/** End-to-end response headers. */
+export function responseHeaders(incoming: IncomingHttpHeaders): OutgoingHttpHeaders {
+  return copyEndToEnd(incoming, (name) => name !== "te");
+}
+
+/** The first value of a header as a string. */
+export function headerValue(
+  headers: IncomingHttpHeaders | OutgoingHttpHeaders,
+  name: string,
+): string | undefined {
+  const v = headers[name];
+  if (v === undefined) return undefined;
+  if (Array.isArray(v)) return v.join(",");
+  return typeof v === "string" ? v : String(v);
+}
+
+/** grpc-status as a number, or undefined when absent or not a number. */
+export function grpcStatusOf(
+  headers: IncomingHttpHeaders | OutgoingHttpHeaders | undefined,
+): number | undefined {
+  if (headers === undefined) return undefined;
+  const v = headerValue(headers, "grpc-status");
+  if (v === undefined || v === "") return undefined;
+  const n = Number(v);
+  return Number.isInteger(n) ? n : undefined;
+}
