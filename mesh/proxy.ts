@@ -22,6 +22,8 @@ import { expandServiceName } from "./routing/authority.js";
 import type { RoutingSnapshot } from "./routing/model.js";
 import { EMPTY_SNAPSHOT } from "./routing/model.js";
 import { ClusterManager } from "./upstream/cluster-manager.js";
+import type { ProxyIdentity } from "./telemetry/identity.js";
+import { peerExchange } from "./telemetry/peer-headers.js";
 
 export type ProxyRole = "sidecar" | "gateway";
 
@@ -39,6 +41,8 @@ export interface ProxyOptions {
   readonly limits?: Partial<ListenerLimits>;
   /** Request bodies up to this size are kept so they can be retried and mirrored (64 KiB). */
   readonly retryBufferBytes?: number;
+  /** Who this proxy serves: named to peers in headers, for telemetry on both sides. */
+  readonly identity?: ProxyIdentity;
 }
 
 export interface BoundListener {
@@ -117,6 +121,9 @@ export function createProxy(options: ProxyOptions): Proxy {
       maxRequestBodyBytes: limits.maxRequestBodyBytes,
       draining: () => draining,
       begin,
+      ...(options.identity === undefined
+        ? {}
+        : { peers: peerExchange(direction, options.identity) }),
     };
     const onMalformed = (status: number): void => {
       const r = new RecordBuilder(direction, "", "", "", "http", clock.now());

@@ -1,5 +1,6 @@
 // The access-log record of one downstream request: what telemetry subscribes to through the
 // proxy's `onRequestDone` hook. Response flags use Envoy's short names.
+import type { PeerWorkload } from "../telemetry/peer-headers.js";
 
 /** Envoy `%RESPONSE_FLAGS%` short names the proxy sets. */
 export type ResponseFlag =
@@ -36,6 +37,8 @@ export interface RequestRecord {
   readonly bytes: { readonly received: number; readonly sent: number };
   /** grpc-status sent downstream (trailers, or headers of a trailers-only response). */
   readonly grpcStatus: number | undefined;
+  /** The workload at the other end, as its proxy named it in peer headers. */
+  readonly peer?: PeerWorkload;
 }
 
 export type RequestDoneHook = (record: RequestRecord) => void;
@@ -54,6 +57,7 @@ export class RecordBuilder {
   grpcStatus: number | undefined;
   received = 0;
   sent = 0;
+  peer: PeerWorkload | undefined;
 
   constructor(
     readonly direction: Direction,
@@ -82,6 +86,7 @@ export class RecordBuilder {
       durationMs: Math.max(0, nowMs - this.startMs),
       bytes: { received: this.received, sent: this.sent },
       grpcStatus: this.grpcStatus,
+      ...(this.peer === undefined ? {} : { peer: this.peer }),
     };
   }
 }

@@ -1,6 +1,7 @@
 // Writing the proxy's response downstream, on HTTP/1.1 or HTTP/2 alike: local replies (in gRPC
 // form for gRPC requests), upstream responses piped with back-pressure, and trailers.
 import http2 from "node:http2";
+import type { PeerExchange } from "../telemetry/peer-headers.js";
 import type { OutgoingHttpHeaders } from "node:http";
 import type { Readable, Writable } from "node:stream";
 import { assertNever } from "../../src/common/assert-never.js";
@@ -27,6 +28,8 @@ export interface ResponseContext {
   readonly signal: AbortSignal;
   /** Whether to ask an HTTP/1.1 client to close the connection (the proxy is draining). */
   readonly close: () => boolean;
+  /** Adds and reads the peer-workload headers (telemetry); absent: headers pass unchanged. */
+  readonly peers?: PeerExchange;
 }
 
 /** Resets the downstream stream (HTTP/2) or connection (HTTP/1.1): a truncated response. */
@@ -71,7 +74,10 @@ function writeLocal(
     resetDownstream(res);
     return;
   }
-  setHeaders(res, r.headers);
+  setHeaders(
+    res,
+    ctx.peers === undefined ? r.headers : ctx.peers.response(r.headers ?? {}).headers,
+  );
   if (ctx.grpc) {
     // Trailers-only: the status rides on the headers of a stream ended with them.
     const g = r.grpcStatus ?? httpToGrpcStatus(r.status);
@@ -97,8 +103,14 @@ function writeLocal(
   res.end(r.body);
 }
 
-function writeUpstream(res: ResponseSink, up: UpstreamResponse, ctx: ResponseContext): void {
+function writeUpstream(res: ResponseSink, upstream: UpstreamResponse, ctx: ResponseContext): void {
   const { record } = ctx;
+  let up = upstream;
+  if (ctx.peers !== undefined) {
+    const step = ctx.peers.response(up.headers);
+    if (step.peer !== undefined) record.peer = step.peer;
+    up = { ...up, headers: step.headers };
+  }
   const body: Readable = up.body;
   record.status = up.status;
   record.grpcStatus = grpcStatusOf(up.headers);

@@ -1,6 +1,7 @@
 // One downstream request, HTTP/1.1 or HTTP/2: its target parsed (origin form with Host, or the
 // absolute form HTTP_PROXY clients send), run through the request path, the response written,
 // and its record handed to `onRequestDone` when the exchange closes.
+import type { PeerExchange } from "../telemetry/peer-headers.js";
 import type http from "node:http";
 import http2 from "node:http2";
 import type { Clock } from "../../src/common/clock.js";
@@ -32,6 +33,8 @@ export interface ServeDeps {
   readonly draining: () => boolean;
   /** Counts a request in flight; the returned function ends it. */
   readonly begin: () => () => void;
+  /** Peer-workload headers for telemetry: set on the way out, read and stripped on the way in. */
+  readonly peers?: PeerExchange;
 }
 
 const ignore = (): void => undefined;
@@ -110,6 +113,7 @@ export function serve(deps: ServeDeps, req: NodeRequest, res: NodeResponse): voi
     head: method === "HEAD",
     signal: abort.signal,
     close: () => !http2Request && deps.draining(),
+    ...(deps.peers === undefined ? {} : { peers: deps.peers }),
   };
   const reply = (r: ProxyResponse): void => {
     try {
@@ -136,7 +140,7 @@ export function serve(deps: ServeDeps, req: NodeRequest, res: NodeResponse): voi
     authority: target.authority,
     lookupAuthority: deps.lookupKey(target.authority),
     path: target.path,
-    headers: req.headers,
+    headers: peerHeaders(deps, req.headers, record),
     http2: http2Request,
     grpc,
     body,
@@ -146,4 +150,16 @@ export function serve(deps: ServeDeps, req: NodeRequest, res: NodeResponse): voi
     deps.log.error("request path failed", { error: describeError(err), path: target.path });
     reply(localReply(500, "internal proxy error"));
   });
+}
+
+/** The request headers to forward: peer headers replaced (outbound) or read and removed (inbound). */
+function peerHeaders<H extends NodeRequest["headers"]>(
+  deps: ServeDeps,
+  headers: H,
+  record: RecordBuilder,
+): H {
+  if (deps.peers === undefined) return headers;
+  const step = deps.peers.request(headers);
+  if (step.peer !== undefined) record.peer = step.peer;
+  return step.headers;
 }

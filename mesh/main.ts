@@ -1,0 +1,165 @@
+// The proxy process: its xDS client, the request path, telemetry and the admin port. Runs as a
+// sidecar next to a workload or as an ingress gateway; every setting is a flag or an env var.
+import { parseArgs } from "node:util";
+import { systemClock } from "../src/common/clock.js";
+import { describeError, VireoError } from "../src/common/errors.js";
+import { createLogger, parseLogLevel } from "../src/common/logger.js";
+import { routingSnapshotDump } from "./admin/config-dump.js";
+import { startAdminServer } from "./admin/server.js";
+import { createProxy } from "./proxy.js";
+import type { ProxyRole } from "./proxy.js";
+import { identityFromEnv } from "./telemetry/identity.js";
+import { ProxyMetrics } from "./telemetry/metrics.js";
+import { XdsClient } from "./xds-client/client.js";
+import type { Transport } from "./xds-client/client.js";
+
+interface InboundPort {
+  readonly port: number;
+  readonly targetPort: number;
+}
+
+/** `15006:8080,15007:9090` → listen on the pod IP at 15006, forward to 127.0.0.1:8080, … */
+export function parseInbound(value: string): InboundPort[] {
+  if (value.trim() === "") return [];
+  return value.split(",").map((pair) => {
+    const m = /^(\d+):(\d+)$/.exec(pair.trim());
+    if (m === null)
+      throw new VireoError("BadConfig", `--inbound: "${pair}" is not LISTEN_PORT:APP_PORT`);
+    return { port: Number(m[1]), targetPort: Number(m[2]) };
+  });
+}
+
+function port(name: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new VireoError("BadConfig", `--${name}: "${v}" is not a port`);
+  return n;
+}
+
+function oneOf<T extends string>(name: string, v: string, allowed: readonly T[]): T {
+  const found = allowed.find((a) => a === v);
+  if (found === undefined)
+    throw new VireoError("BadConfig", `--${name}: "${v}" is not one of ${allowed.join(", ")}`);
+  return found;
+}
+
+async function main(): Promise<void> {
+  const env = process.env;
+  const { values } = parseArgs({
+    options: {
+      xds: { type: "string", default: env.VIREO_XDS_ADDRESS ?? "127.0.0.1:15010" },
+      transport: { type: "string", default: env.VIREO_XDS_TRANSPORT ?? "delta" },
+      role: { type: "string", default: env.VIREO_PROXY_ROLE ?? "sidecar" },
+      "outbound-port": { type: "string", default: env.VIREO_OUTBOUND_PORT ?? "15001" },
+      inbound: { type: "string", default: env.VIREO_INBOUND ?? "" },
+      "pod-ip": { type: "string", default: env.POD_IP ?? "127.0.0.1" },
+      "gateway-port": { type: "string", default: env.VIREO_GATEWAY_PORT ?? "8080" },
+      "admin-port": { type: "string", default: env.VIREO_ADMIN_PORT ?? "15000" },
+      "admin-host": { type: "string", default: env.VIREO_ADMIN_HOST ?? "127.0.0.1" },
+      "log-level": { type: "string", default: env.VIREO_LOG_LEVEL ?? "info" },
+    },
+  });
+  const role = oneOf<ProxyRole>("role", values.role, ["sidecar", "gateway"]);
+  const transport = oneOf<Transport>("transport", values.transport, ["delta", "sotw"]);
+  const inbound = parseInbound(values.inbound);
+  const clock = systemClock;
+  const log = createLogger({ component: "proxy", level: parseLogLevel(values["log-level"]) });
+  const identity = identityFromEnv(env);
+  const podName = env.POD_NAME ?? `proxy-${process.pid}`;
+  const metrics = new ProxyMetrics();
+
+  const xds = new XdsClient({
+    log: log.child({ component: "xds-client" }),
+    clock,
+    server: values.xds,
+    transport,
+    node: {
+      id: `${role}~${values["pod-ip"]}~${podName}.${identity.namespace}~${identity.namespace}.svc.${identity.domain}`,
+      cluster: `${identity.workload}.${identity.namespace}`,
+      metadata: {
+        NAMESPACE: identity.namespace,
+        WORKLOAD_NAME: identity.workload,
+        SERVICE_ACCOUNT: identity.serviceAccount,
+        POD_NAME: podName,
+      },
+    },
+  });
+  const proxy = createProxy({
+    role,
+    namespace: identity.namespace,
+    snapshot: () => xds.current(),
+    clock,
+    log,
+    identity,
+    onRequestDone: (record) => {
+      metrics.recordRequest(record, identity);
+    },
+  });
+  let bound = false;
+  let exiting = false;
+  const exit = (code: number): void => {
+    if (exiting) return;
+    exiting = true;
+    xds.close();
+    void proxy.close().finally(() => process.exit(code));
+  };
+  const admin = await startAdminServer(
+    {
+      registry: metrics.registry,
+      ready: () => bound,
+      configDump: () => ({ xds: xds.status(), snapshot: routingSnapshotDump(xds.current()) }),
+      drain: () => proxy.drain(),
+      exit: () => {
+        exit(0);
+      },
+      log,
+      clock,
+      drainTimeoutMs: 30_000,
+    },
+    { port: port("admin-port", values["admin-port"]), host: values["admin-host"] },
+  );
+  xds.start();
+  await xds.synced();
+  const listening = [];
+  if (role === "gateway") {
+    listening.push(
+      await proxy.listenGateway(port("gateway-port", values["gateway-port"]), "0.0.0.0"),
+    );
+  } else {
+    listening.push(
+      await proxy.listenOutbound(port("outbound-port", values["outbound-port"]), "127.0.0.1"),
+    );
+    for (const p of inbound)
+      listening.push(await proxy.listenInbound(values["pod-ip"], p.port, p.targetPort));
+  }
+  bound = true;
+  log.info("proxy ready", {
+    role,
+    xds: values.xds,
+    admin: `${admin.address}:${admin.port}`,
+    listeners: listening.map((l) => `${l.name}@${l.address}:${l.port}`),
+  });
+
+  const shutdown = (signal: string): void => {
+    log.info("draining", { signal });
+    // Finish what is in flight, but never hang a pod's termination past its grace period.
+    const deadline = setTimeout(() => {
+      exit(0);
+    }, 25_000);
+    deadline.unref();
+    void proxy.drain().finally(() => {
+      exit(0);
+    });
+  };
+  process.on("SIGTERM", () => {
+    shutdown("SIGTERM");
+  });
+  process.on("SIGINT", () => {
+    shutdown("SIGINT");
+  });
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`vireo proxy: ${describeError(err)}\n`);
+  process.exit(1);
+});
