@@ -8,6 +8,7 @@ import type {
   AnalysisSpec,
   Condition,
   MetricCheck,
+  RelativeBounds,
   RolloutSpec,
   RolloutStatus,
   ServiceSpec,
@@ -179,11 +180,13 @@ function readAnalysis(a: Field): AnalysisSpec {
   const interval = a.at("interval");
   const intervalMs = interval.duration(D.analysisInterval);
   if (intervalMs < 1000) interval.fail("must be at least 1s");
+  const minRequests = a.at("minRequests").optional((f) => f.int({ min: 1, max: 1_000_000_000 }));
   return {
     intervalMs,
     threshold: a.at("threshold").int({ min: 1, max: 100, default: D.threshold }),
     metrics: uniqueNames(a.at("metrics"), "metric", 16).map(readMetric),
     webhooks: uniqueNames(a.at("webhooks"), "webhook", 16).map(readWebhook),
+    ...(minRequests === undefined ? {} : { minRequests }),
   };
 }
 
@@ -207,10 +210,16 @@ function readMetric(m: Field): MetricCheck {
       `metric '${name}' has no templateRef, so it must be a built-in: ${BUILTIN_METRICS.join(" or ")}`,
     );
   }
-  const range = m.at("thresholdRange").object();
+  const relativeToPrimary = m.at("relativeToPrimary").optional(readRelative);
+  const range = m.at("thresholdRange");
+  if (range.absent && relativeToPrimary === undefined) {
+    range.fail("required unless relativeToPrimary is set");
+  }
   const min = range.at("min").optional((f) => f.number());
   const max = range.at("max").optional((f) => f.number());
-  if (min === undefined && max === undefined) range.fail("thresholdRange needs min, max or both");
+  if (!range.absent && min === undefined && max === undefined) {
+    range.object().fail("thresholdRange needs min, max or both");
+  }
   if (min !== undefined && max !== undefined && min > max) {
     range.fail(`thresholdRange.min (${min}) must not exceed thresholdRange.max (${max})`);
   }
@@ -221,8 +230,24 @@ function readMetric(m: Field): MetricCheck {
     ...(intervalMs === undefined ? {} : { intervalMs }),
     ...(min === undefined ? {} : { min }),
     ...(max === undefined ? {} : { max }),
+    ...(relativeToPrimary === undefined ? {} : { relativeToPrimary }),
     ...(templateRef === undefined ? {} : { templateRef }),
     ...(templateVariables === undefined ? {} : { templateVariables }),
+  };
+}
+
+function readRelative(r: Field): RelativeBounds {
+  const points = r
+    .object()
+    .at("maxDecreasePoints")
+    .optional((f) => f.number({ min: 0 }));
+  const percent = r.at("maxIncreasePercent").optional((f) => f.number({ min: 0 }));
+  if (points === undefined && percent === undefined) {
+    r.fail("relativeToPrimary needs maxDecreasePoints, maxIncreasePercent or both");
+  }
+  return {
+    ...(points === undefined ? {} : { maxDecreasePoints: points }),
+    ...(percent === undefined ? {} : { maxIncreasePercent: percent }),
   };
 }
 

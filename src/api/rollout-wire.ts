@@ -104,12 +104,15 @@ export interface AnalysisWire {
   threshold?: number;
   metrics?: MetricWire[];
   webhooks?: WebhookWire[];
+  minRequests?: number;
 }
 
 export interface MetricWire {
   name: string;
   interval?: DurationWire;
-  thresholdRange: { min?: number; max?: number };
+  /** Required unless relativeToPrimary is set. */
+  thresholdRange?: { min?: number; max?: number };
+  relativeToPrimary?: { maxDecreasePoints?: number; maxIncreasePercent?: number };
   templateRef?: ObjectRefWire;
   templateVariables?: Record<string, string>;
 }

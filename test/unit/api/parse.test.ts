@@ -329,6 +329,38 @@ describe("parseRollout", () => {
         },
       },
       {
+        name: "analysis: checks relative to the primary, and a minimum request count",
+        fields: {
+          analysis: {
+            minRequests: 50,
+            metrics: [
+              {
+                name: "request-success-rate",
+                thresholdRange: { min: 95 },
+                relativeToPrimary: { maxDecreasePoints: 1 },
+              },
+              { name: "request-duration", relativeToPrimary: { maxIncreasePercent: 20 } },
+            ],
+          },
+        },
+        want: {
+          analysis: {
+            intervalMs: 30_000,
+            threshold: 3,
+            minRequests: 50,
+            metrics: [
+              {
+                name: "request-success-rate",
+                min: 95,
+                relativeToPrimary: { maxDecreasePoints: 1 },
+              },
+              { name: "request-duration", relativeToPrimary: { maxIncreasePercent: 20 } },
+            ],
+            webhooks: [],
+          },
+        },
+      },
+      {
         name: "alerts default to severity info",
         fields: {
           alerts: [
@@ -532,6 +564,31 @@ describe("parseRollout", () => {
         name: "thresholdRange without bounds",
         obj: analysis({ metrics: [{ name: "request-duration", thresholdRange: {} }] }),
         message: "spec.analysis.metrics[0].thresholdRange: thresholdRange needs min, max or both",
+      },
+      {
+        name: "a metric with neither thresholdRange nor relativeToPrimary",
+        obj: analysis({ metrics: [{ name: "request-duration" }] }),
+        message:
+          "spec.analysis.metrics[0].thresholdRange: required unless relativeToPrimary is set",
+      },
+      {
+        name: "relativeToPrimary without bounds",
+        obj: analysis({ metrics: [{ name: "request-duration", relativeToPrimary: {} }] }),
+        message:
+          "spec.analysis.metrics[0].relativeToPrimary: relativeToPrimary needs maxDecreasePoints, maxIncreasePercent or both",
+      },
+      {
+        name: "a negative relative bound",
+        obj: analysis({
+          metrics: [{ name: "request-duration", relativeToPrimary: { maxIncreasePercent: -5 } }],
+        }),
+        message:
+          "spec.analysis.metrics[0].relativeToPrimary.maxIncreasePercent: must be a number of at least 0, got -5",
+      },
+      {
+        name: "a minimum request count of zero",
+        obj: analysis({ minRequests: 0 }),
+        message: "spec.analysis.minRequests: must be an integer from 1 to 1000000000, got 0",
       },
       {
         name: "a metric that is neither built in nor a template",
