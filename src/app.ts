@@ -19,7 +19,10 @@ import { LogNotifier } from "./notify/notifier.js";
 import { startMetricsServer } from "./observability/http.js";
 import { ControllerMetrics } from "./observability/metrics.js";
 import { RolloutController } from "./reconciler/controller.js";
-import { NoMetricsAnalysis } from "./reconciler/ports.js";
+import { NO_PROMETHEUS, RunnerAnalysis } from "./reconciler/ports.js";
+import { PrometheusClient } from "./analysis/prometheus.js";
+import { MetricAnalysisRunner } from "./analysis/runner.js";
+import { KubeTemplateResolver } from "./analysis/template-resolver.js";
 import { XdsTrafficRouter } from "./routing/xds-router.js";
 import { loadXdsProtos } from "./xds/protos.js";
 import { XdsServer } from "./xds/server/xds-server.js";
@@ -81,6 +84,7 @@ export async function startController(
     xds,
   );
 
+  const webhooks = new HttpWebhookRunner(log.child({ component: "webhooks" }));
   const controller = new RolloutController({
     kc,
     metrics,
@@ -94,8 +98,19 @@ export async function startController(
         KubernetesObjectApi.makeApiClient(kc),
       ),
       traffic: router,
-      analysis: new NoMetricsAnalysis(),
-      webhooks: new HttpWebhookRunner(log.child({ component: "webhooks" })),
+      analysis: new RunnerAnalysis(
+        new MetricAnalysisRunner({
+          prometheus:
+            config.prometheusUrl === undefined
+              ? NO_PROMETHEUS
+              : new PrometheusClient({ address: config.prometheusUrl, clock }),
+          webhooks,
+          log: log.child({ component: "analysis" }),
+        }),
+        new KubeTemplateResolver(kc.makeApiClient(CustomObjectsApi), kc.makeApiClient(CoreV1Api))
+          .resolve,
+      ),
+      webhooks,
       notifier: new LogNotifier(log.child({ component: "notify" })),
       events: new KubeRolloutEvents(kc.makeApiClient(CoreV1Api), log, config.identity),
     },

@@ -9,37 +9,63 @@ import type { RolloutEventRecorder } from "../kube/rollout-events.js";
 import type { Notifier } from "../notify/notifier.js";
 import type { TrafficRouter } from "../routing/traffic-router.js";
 import type { WebhookRunner } from "../analysis/webhooks.js";
+import type { MetricProvider } from "../analysis/prometheus.js";
+import type { AnalysisInput, AnalysisRunner } from "../analysis/runner.js";
 import type { Workload } from "../workloads/workload.js";
+
+export interface AnalysisRequest {
+  readonly namespace: string;
+  readonly name: string;
+  readonly targetName: string;
+  readonly spec: RolloutSpec;
+  readonly now: number;
+  readonly phase: string;
+  readonly revision: string;
+}
 
 /** Runs a step's checks for the canary; the planner decides how the outcome counts. */
 export interface AnalysisPort {
-  run(input: {
-    readonly namespace: string;
-    readonly name: string;
-    readonly targetName: string;
-    readonly spec: RolloutSpec;
-    readonly now: number;
-  }): Promise<AnalysisResult>;
+  run(input: AnalysisRequest): Promise<AnalysisResult>;
 }
 
 /**
- * Until the metric checks are wired in: a step with no metrics passes, and a step with metrics
- * reports an error naming them, so nothing is promoted on checks that never ran.
+ * Checks through the analysis runner: metrics from Prometheus (or a MetricTemplate's provider)
+ * and `rollout` webhooks. Without a Prometheus address, built-in metric checks report an error
+ * naming the missing setting, so nothing is promoted on checks that never ran.
  */
-export class NoMetricsAnalysis implements AnalysisPort {
-  run(input: { readonly spec: RolloutSpec; readonly now: number }): Promise<AnalysisResult> {
-    const names = input.spec.analysis.metrics.map((m) => m.name);
-    return Promise.resolve(
-      names.length === 0
-        ? { at: input.now, outcome: "pass", details: "no checks configured" }
-        : {
-            at: input.now,
-            outcome: "error",
-            details: `metric checks are not available in this build: ${names.join(", ")}`,
-          },
-    );
+export class RunnerAnalysis implements AnalysisPort {
+  constructor(
+    private readonly runner: AnalysisRunner,
+    private readonly resolveTemplate: AnalysisInput["resolveTemplate"],
+  ) {}
+
+  async run(r: AnalysisRequest): Promise<AnalysisResult> {
+    const report = await this.runner.run({
+      namespace: r.namespace,
+      rolloutName: r.name,
+      targetName: r.targetName,
+      primaryName: `${r.targetName}-primary`,
+      service: r.spec.service.name,
+      spec: r.spec.analysis,
+      windowMs: r.spec.analysis.intervalMs,
+      now: r.now,
+      phase: r.phase,
+      revision: r.revision,
+      resolveTemplate: this.resolveTemplate,
+    });
+    return { at: report.at, outcome: report.outcome, details: report.message };
   }
 }
+
+/** A metric source for a controller started without `--prometheus-url`. */
+export const NO_PROMETHEUS: MetricProvider = {
+  query: () =>
+    Promise.resolve({
+      kind: "error",
+      code: "unreachable",
+      message: "no Prometheus configured: start the controller with --prometheus-url",
+    }),
+};
 
 export interface ReconcilerDeps {
   readonly clock: Clock;

@@ -95,6 +95,8 @@ async function answer(
         targetName: spec.targetRef.name,
         spec,
         now,
+        phase: observed.status?.phase ?? "Progressing",
+        revision: q.revision,
       });
       next = { ...next, analysis };
     } else if (q.kind === "runWebhooks") {
