@@ -9,16 +9,20 @@ const { values } = parseArgs({
     version: { type: "string", default: "latest" },
     "exit-after-ms": { type: "string" },
     "exit-code": { type: "string", default: "1" },
+    /** Share of requests answered 500, 0-100: a faulty version for rollback tests. */
+    "fail-percent": { type: "string", default: "0" },
   },
 });
 
 const pod = process.env.POD_NAME ?? process.env.HOSTNAME ?? "unknown";
 const podIP = process.env.POD_IP ?? "";
 const counts = new Map<string, number>();
+const failPercent = Number(values["fail-percent"]);
 
 const server = http.createServer((req, res) => {
   const path = (req.url ?? "/").split("?")[0] ?? "/";
-  const code = path === "/status/500" ? 500 : 200;
+  const failing = path !== "/metrics" && path !== "/healthz" && Math.random() * 100 < failPercent;
+  const code = path === "/status/500" || failing ? 500 : 200;
   counts.set(String(code), (counts.get(String(code)) ?? 0) + 1);
   if (path === "/metrics") {
     const lines = [

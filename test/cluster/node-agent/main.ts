@@ -79,7 +79,7 @@ const manager = new PodManager({
   clock: systemClock,
   log,
   source: apiObjectSource(core),
-  images: loadImageMap(join(repoRoot, "test/cluster/images.json")),
+  images: () => loadImageMap(join(repoRoot, "test/cluster/images.json")),
   network,
   ips: IpAllocator.forCidr(values["pod-cidr"]),
   events: apiEventRecorder(core, nodeName, log),

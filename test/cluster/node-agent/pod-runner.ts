@@ -42,7 +42,8 @@ export interface PodRunnerDeps {
   readonly clock: Clock;
   readonly log: Logger;
   readonly source: ObjectSource;
-  readonly images: ImageMap;
+  /** Read at each container start, so an edited images.json needs no agent restart. */
+  readonly images: () => ImageMap;
   readonly network: PodNetwork;
   readonly ips: IpAllocator;
   readonly events: EventRecorder;
@@ -231,7 +232,7 @@ export class PodRunner {
   private async startContainer(slot: Slot): Promise<void> {
     if (this.terminating !== undefined || !this.sandboxReady) return;
     const c = slot.spec;
-    const cmd = resolveCommand(this.deps.images, c.image ?? "", c.command, c.args);
+    const cmd = resolveCommand(this.deps.images(), c.image ?? "", c.command, c.args);
     if (!cmd.ok) {
       this.wait(slot, cmd.reason, cmd.message);
       this.deps.events.warning(this.pod, "Failed", `container ${c.name}: ${cmd.message}`);

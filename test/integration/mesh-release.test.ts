@@ -1,0 +1,254 @@
+// Whole releases through vireo's own mesh on the local cluster: pods with proxy sidecars
+// programmed by the controller's control plane, load through the proxies, success rate measured
+// by Prometheus from the proxies' metrics. A healthy version is promoted; a faulty one rolls back.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import type { V1Container } from "@kubernetes/client-node";
+import type { RunningController } from "../../src/app.js";
+import { startController } from "../../src/app.js";
+import { ensureCrd } from "./crds.js";
+import {
+  cluster,
+  clusterDir,
+  eventually,
+  prometheusURL,
+  repoRoot,
+  useNamespace,
+} from "./harness.js";
+
+interface Status {
+  phase?: string;
+  canaryWeight?: number;
+  verifiedWeight?: number;
+  failedChecks?: number;
+  message?: string;
+}
+
+const GATEWAY = "10.244.0.1";
+const rolloutApi = { group: "vireo.dev", version: "v1alpha1", plural: "rollouts" };
+
+function sidecar(xds: string, inbound?: string): V1Container {
+  const field = (fieldPath: string) => ({ valueFrom: { fieldRef: { fieldPath } } });
+  return {
+    name: "vireo-proxy",
+    image: "vireo/proxy:dev",
+    env: [
+      { name: "VIREO_XDS_ADDRESS", value: xds },
+      { name: "VIREO_ADMIN_HOST", value: "0.0.0.0" },
+      { name: "VIREO_LOG_LEVEL", value: "warn" },
+      ...(inbound === undefined ? [] : [{ name: "VIREO_INBOUND", value: inbound }]),
+      { name: "POD_NAME", ...field("metadata.name") },
+      { name: "POD_NAMESPACE", ...field("metadata.namespace") },
+      { name: "POD_IP", ...field("status.podIP") },
+    ],
+    ports: [{ name: "http-admin", containerPort: 15000 }],
+    readinessProbe: { httpGet: { path: "/ready", port: 15000 }, periodSeconds: 1 },
+  };
+}
+
+const scrape = {
+  "prometheus.io/scrape": "true",
+  "prometheus.io/port": "15000",
+  "prometheus.io/path": "/stats/prometheus",
+};
+
+describe("releases through vireo's mesh on the local cluster", function () {
+  this.timeout(300_000);
+  const ns = useNamespace("mesh");
+  let running: RunningController | undefined;
+  const custom = (): CustomObjectsApi => cluster().kc.makeApiClient(CustomObjectsApi);
+
+  async function status(): Promise<Status> {
+    const r = (await custom().getNamespacedCustomObject({
+      ...rolloutApi,
+      namespace: ns(),
+      name: "app",
+    })) as { status?: Status };
+    return r.status ?? {};
+  }
+
+  async function follow(done: (s: Status) => boolean, timeoutMs: number): Promise<Status[]> {
+    const seen: Status[] = [];
+    await eventually(
+      "the release to finish",
+      async () => {
+        const s = await status();
+        const key = (x: Status | undefined): string =>
+          JSON.stringify([x?.phase, x?.canaryWeight, x?.verifiedWeight, x?.failedChecks]);
+        if (key(seen.at(-1)) !== key(s)) seen.push(s);
+        return done(s) ? true : undefined;
+      },
+      timeoutMs,
+      250,
+    );
+    return seen;
+  }
+
+  async function release(args: string[]): Promise<void> {
+    await cluster().apps.patchNamespacedDeployment(
+      {
+        namespace: ns(),
+        name: "app",
+        body: {
+          spec: {
+            template: { spec: { containers: [{ name: "app", image: "vireo/echo:v1", args }] } },
+          },
+        },
+      },
+      setHeaderOptions("Content-Type", PatchStrategy.StrategicMergePatch),
+    );
+  }
+
+  before(async () => {
+    await ensureCrd(join(repoRoot, "crds/rollouts.vireo.dev.yaml"));
+    running = await startController(
+      {
+        kubeconfig: join(clusterDir, "kubeconfig"),
+        xdsPort: 0,
+        xdsHost: GATEWAY,
+        metricsPort: 0,
+        metricsHost: "127.0.0.1",
+        logLevel: "warn",
+        trustDomain: "cluster.local",
+        prometheusUrl: prometheusURL,
+        namespace: "default",
+        leaderElection: false,
+        identity: "it-mesh",
+      },
+      () => undefined,
+    );
+    const xds = `${GATEWAY}:${running.xdsPort}`;
+    const { apps } = cluster();
+    await apps.createNamespacedDeployment({
+      namespace: ns(),
+      body: {
+        metadata: { name: "app" },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: "app" } },
+          template: {
+            metadata: { labels: { app: "app" }, annotations: scrape },
+            spec: {
+              terminationGracePeriodSeconds: 5,
+              containers: [
+                {
+                  name: "app",
+                  image: "vireo/echo:v1",
+                  args: ["--version=v1"],
+                  ports: [{ name: "http", containerPort: 8080 }],
+                  readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
+                },
+                sidecar(xds, "15006:8080"),
+              ],
+            },
+          },
+        },
+      },
+    });
+    await custom().createNamespacedCustomObject({
+      ...rolloutApi,
+      namespace: ns(),
+      body: {
+        apiVersion: "vireo.dev/v1alpha1",
+        kind: "Rollout",
+        metadata: { name: "app" },
+        spec: {
+          targetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "app" },
+          service: { port: 80, targetPort: 15006 },
+          progressDeadlineSeconds: 120,
+          strategy: { canary: { steps: [{ setWeight: 50 }, { pause: { duration: "6s" } }] } },
+          analysis: {
+            interval: "5s",
+            threshold: 2,
+            minRequests: 5,
+            metrics: [{ name: "request-success-rate", thresholdRange: { min: 90 } }],
+          },
+        },
+      },
+    });
+    // Steady load through a proxy, as an application with HTTP_PROXY would send it.
+    const url = `http://app.${ns()}:80/`;
+    await apps.createNamespacedDeployment({
+      namespace: ns(),
+      body: {
+        metadata: { name: "loadgen" },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: "loadgen" } },
+          template: {
+            metadata: { labels: { app: "loadgen" }, annotations: scrape },
+            spec: {
+              terminationGracePeriodSeconds: 2,
+              containers: [
+                {
+                  name: "load",
+                  image: "busybox",
+                  command: [
+                    "sh",
+                    "-c",
+                    `while true; do curl -s -o /dev/null -w '%{http_code}\\n' -x http://127.0.0.1:15001 ${url}; sleep 0.03; done`,
+                  ],
+                },
+                sidecar(xds),
+              ],
+            },
+          },
+        },
+      },
+    });
+    await follow((s) => s.phase === "Initialized", 90_000);
+  });
+
+  after(async () => {
+    await running?.stop();
+  });
+
+  it("promotes a healthy version after the proxies confirm 50 % and Prometheus sees it succeed", async () => {
+    await release(["--version=v2"]);
+    await follow((s) => s.phase === "Progressing", 30_000);
+    const seen = await follow((s) => s.phase === "Succeeded" || s.phase === "Failed", 150_000);
+    const last = seen.at(-1);
+    assert.equal(
+      last?.phase,
+      "Succeeded",
+      JSON.stringify(
+        seen.map((s) => [s.phase, s.canaryWeight, s.verifiedWeight, s.failedChecks, s.message]),
+      ),
+    );
+    assert.ok(
+      seen.some((s) => s.verifiedWeight === 50),
+      "every proxy confirmed 50 %",
+    );
+    // The canary's own proxy reported its requests, and Prometheus has them.
+    const q = encodeURIComponent(
+      `sum(vireo_requests_total{reporter="destination",destination_workload_namespace="${ns()}",destination_workload="app"})`,
+    );
+    const res = (await (await fetch(`${prometheusURL}/api/v1/query?query=${q}`)).json()) as {
+      data: { result: { value: [number, string] }[] };
+    };
+    assert.ok(Number(res.data.result[0]?.value[1] ?? 0) > 10, JSON.stringify(res));
+  });
+
+  it("rolls back a version that fails half its requests", async () => {
+    await release(["--version=v3", "--fail-percent=60"]);
+    await follow((s) => s.phase === "Progressing", 30_000);
+    const seen = await follow((s) => s.phase === "Failed" || s.phase === "Succeeded", 150_000);
+    const last = seen.at(-1);
+    assert.equal(
+      last?.phase,
+      "Failed",
+      JSON.stringify(
+        seen.map((s) => [s.phase, s.canaryWeight, s.verifiedWeight, s.failedChecks, s.message]),
+      ),
+    );
+    assert.ok((last?.failedChecks ?? 0) >= 2);
+    const primary = await cluster().apps.readNamespacedDeployment({
+      namespace: ns(),
+      name: "app-primary",
+    });
+    assert.deepEqual(primary.spec?.template.spec?.containers.find((c) => c.name === "app")?.args, [
+      "--version=v2",
+    ]);
+  });
+});
