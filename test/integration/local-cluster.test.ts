@@ -292,6 +292,39 @@ describe("local cluster: container lifecycle", function () {
     assert.match(log, /"code": 403/, "the default service account may not list secrets");
   });
 
+  it("opens a hostPort on the node's address, relayed to the pod", async () => {
+    await cluster().core.createNamespacedPod({
+      namespace: ns(),
+      body: {
+        metadata: { name: "hostport" },
+        spec: {
+          containers: [
+            {
+              name: "app",
+              image: "vireo/echo:v1",
+              env: [{ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }],
+              ports: [{ containerPort: 8080, hostPort: 18080 }],
+            },
+          ],
+        },
+      },
+    });
+    const body = await eventually("the pod answering on 10.244.0.1:18080", async () => {
+      const r = await get("http://10.244.0.1:18080/").catch(() => undefined);
+      return r?.status === 200 ? (JSON.parse(r.body) as Echo) : undefined;
+    });
+    assert.equal(body.pod, "hostport");
+    await cluster().core.deleteNamespacedPod({ name: "hostport", namespace: ns() });
+    await eventually("the host port closed", async () =>
+      (await get("http://10.244.0.1:18080/").then(
+        () => false,
+        () => true,
+      ))
+        ? true
+        : undefined,
+    );
+  });
+
   it("stops a deleted pod with SIGTERM and removes it", async () => {
     const { core } = cluster();
     await core.createNamespacedPod({

@@ -2,6 +2,7 @@
 // restarts and back-off, probes, and graceful termination. Reports every change through onChange.
 import type { ChildProcess } from "node:child_process";
 import { mkdir, rm } from "node:fs/promises";
+import type { Server } from "node:net";
 import { join } from "node:path";
 import type { V1Container, V1Pod, V1PodStatus } from "@kubernetes/client-node";
 import type { Clock, TimerHandle } from "../../../src/common/clock.js";
@@ -14,6 +15,7 @@ import { resolveCommand } from "./images.js";
 import type { IpAllocator, PodNetwork } from "./network.js";
 import { ProbeWorker } from "./probes.js";
 import type { ProbeTarget } from "./probes.js";
+import { startRelay } from "./relay.js";
 import { runInSandbox, signalGroup, signalNumber, startProcess, writeMounts } from "./process.js";
 import type { Sandbox } from "./process.js";
 import type { ObjectSource } from "./sources.js";
@@ -92,6 +94,7 @@ export class PodRunner {
   private podIP: string | undefined;
   private sandboxReady = false;
   private sandboxGone = false;
+  private readonly hostPorts: Server[] = [];
   private finished = false;
   private startTime: number;
   private syncTimer: TimerHandle | undefined;
@@ -198,6 +201,31 @@ export class PodRunner {
     }
     this.sandboxReady = true;
     this.log.info("sandbox ready", { podIP: this.podIP, netns: this.netns });
+    await this.openHostPorts();
+  }
+
+  /** `hostPort`s: the node's address and that port relayed to the pod, as CNI's portmap does. */
+  private async openHostPorts(): Promise<void> {
+    if (this.netns === undefined || this.podIP === undefined) return;
+    for (const c of this.pod.spec?.containers ?? []) {
+      for (const p of c.ports ?? []) {
+        if (p.hostPort === undefined || p.hostPort === 0) continue;
+        try {
+          const server = await startRelay({
+            listenHost: this.deps.settings.hostIP,
+            listenPort: p.hostPort,
+            targetHost: this.podIP,
+            targetPort: p.containerPort,
+          });
+          this.hostPorts.push(server);
+          this.log.info("host port open", { hostPort: p.hostPort, containerPort: p.containerPort });
+        } catch (err) {
+          const message = `hostPort ${p.hostPort}: ${err instanceof Error ? err.message : String(err)}`;
+          this.deps.events.warning(this.pod, "HostPortUnavailable", message);
+          this.log.warn("host port not opened", { error: message });
+        }
+      }
+    }
   }
 
   private info(): PodRuntimeInfo {
@@ -481,6 +509,7 @@ export class PodRunner {
   private async teardownSandbox(): Promise<void> {
     if (!this.sandboxReady || this.sandboxGone) return;
     this.sandboxGone = true; // a finished pod keeps reporting its last phase and IP
+    for (const s of this.hostPorts.splice(0)) s.close();
     if (this.netns !== undefined) {
       await this.deps.network.destroy(this.netns);
       if (this.podIP !== undefined) this.deps.ips.release(this.podIP);
