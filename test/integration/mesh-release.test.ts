@@ -2,6 +2,7 @@
 // programmed by the controller's control plane, load through the proxies, success rate measured
 // by Prometheus from the proxies' metrics. A healthy version is promoted; a faulty one rolls back.
 import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import type { V1Container } from "@kubernetes/client-node";
@@ -12,6 +13,7 @@ import {
   cluster,
   clusterDir,
   eventually,
+  podLogPath,
   prometheusURL,
   repoRoot,
   useNamespace,
@@ -83,6 +85,16 @@ describe("releases through vireo's mesh on the local cluster", function () {
       250,
     );
     return seen;
+  }
+
+  /** What the load generator's curl loop printed: one HTTP status per request. */
+  async function loadgenLog(): Promise<string> {
+    const pods = await cluster().core.listNamespacedPod({
+      namespace: ns(),
+      labelSelector: "app=loadgen",
+    });
+    const name = pods.items[0]?.metadata?.name ?? "";
+    return readFile(podLogPath(ns(), name, "load"), "utf8").catch(() => "");
   }
 
   async function release(args: string[]): Promise<void> {
@@ -205,6 +217,7 @@ describe("releases through vireo's mesh on the local cluster", function () {
   });
 
   it("promotes a healthy version after the proxies confirm 50 % and Prometheus sees it succeed", async () => {
+    const before = (await loadgenLog()).length;
     await release(["--version=v2"]);
     await follow((s) => s.phase === "Progressing", 30_000);
     const seen = await follow((s) => s.phase === "Succeeded" || s.phase === "Failed", 150_000);
@@ -219,6 +232,18 @@ describe("releases through vireo's mesh on the local cluster", function () {
     assert.ok(
       seen.some((s) => s.verifiedWeight === 50),
       "every proxy confirmed 50 %",
+    );
+    // Every request the load generator sent through its proxy during the release succeeded:
+    // the switches to 50 % and back to the promoted primary lost none.
+    const codes = (await loadgenLog())
+      .slice(before)
+      .split("\n")
+      .filter((l) => l !== "");
+    assert.ok(codes.length > 50, `only ${codes.length} requests during the release`);
+    const failed = codes.filter((c) => c !== "200");
+    assert.deepEqual(failed, [], `${failed.length} of ${codes.length} requests failed`);
+    process.stdout.write(
+      `      ${codes.length} requests through the proxies during the release, all 200\n`,
     );
     // The canary's own proxy reported its requests, and Prometheus has them.
     const q = encodeURIComponent(

@@ -43,6 +43,17 @@ function retryPolicy(r: RetryModel): RetryPolicy | undefined {
 }
 
 /**
+ * Istio's default when a route sets none: retry twice on failures that happen before the upstream
+ * handled the request (refused or reset connections, 503 from an endpoint going away), so pods
+ * coming and going during a release cost no request.
+ */
+export const DEFAULT_RETRY: RetryPolicy = {
+  retry_on: "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes",
+  num_retries: { value: 2 },
+  retriable_status_codes: [503],
+};
+
+/**
  * Route-level policy. With no timeout the route has none (timeout 0), as in Istio, instead of
  * Envoy's 15 s default. gRPC clients read only max_stream_duration (gRFC A31), capped per call
  * like Istio does through grpc_timeout_header_max.
@@ -51,7 +62,7 @@ function policyFields(
   routing: RoutingModel | undefined,
 ): Pick<RouteAction, "timeout" | "max_stream_duration" | "retry_policy"> {
   const timeoutMs = routing?.timeoutMs ?? 0;
-  const retry = routing?.retries && retryPolicy(routing.retries);
+  const retry = routing?.retries === undefined ? DEFAULT_RETRY : retryPolicy(routing.retries);
   return {
     timeout: duration(timeoutMs),
     ...(timeoutMs >= 1 && {

@@ -5,7 +5,7 @@ import type { HTTPFault } from "../../../src/xds/generated/envoy/extensions/filt
 import type { FaultPolicy, RoutingModel, ServiceModel } from "../../../src/xds/model.js";
 import { loadXdsProtos, typeUrlOf } from "../../../src/xds/protos.js";
 import type { ResourceSet } from "../../../src/xds/snapshot.js";
-import { faultConfig } from "../../../src/xds/translate/routes.js";
+import { DEFAULT_RETRY, faultConfig } from "../../../src/xds/translate/routes.js";
 import { translate } from "../../../src/xds/translate/translate.js";
 import {
   cluster,
@@ -20,7 +20,8 @@ import {
 } from "./translate-fixtures.js";
 
 const codecs = loadXdsProtos().codecs;
-const NO_TIMEOUT = { timeout: { seconds: 0, nanos: 0 } };
+/** What a route gets when the Rollout sets no timeout and no retries: none, and Istio's retries. */
+const NO_TIMEOUT = { timeout: { seconds: 0, nanos: 0 }, retry_policy: DEFAULT_RETRY };
 const [APEX, PRIMARY, CANARY] = [
   cluster("podinfo"),
   cluster("podinfo-primary"),
@@ -168,7 +169,13 @@ const cases: {
   {
     name: "zero attempts: no retry policy (gRPC NACKs num_retries 0)",
     routing: { retries: { attempts: 0, retryOn: "5xx" } },
-    want: [fallback({ cluster: PRIMARY })],
+    want: [
+      {
+        name: "default",
+        match: { prefix: "/" },
+        route: { timeout: { seconds: 0, nanos: 0 }, cluster: PRIMARY },
+      },
+    ],
   },
   {
     name: "primary and canary Services missing: to its own cluster, nothing dangling",
