@@ -34,6 +34,7 @@ typecheck: install-npm
 
 lint: install-npm install-debs ## ESLint, Prettier, circular imports, shellcheck
 	npm run --silent lint
+	scripts/check-chart.sh
 	shellcheck -x .ci/run scripts/*.sh test/cluster/*.sh test/cluster/node-agent/*.sh test/conformance/clients/*.sh test/bench/xds/*.sh
 
 test: install typecheck lint test-unit test-conformance test-integration bench-tiny ## every tier, fastest first (what CI runs)

@@ -16,7 +16,7 @@ import type {
   WaitReason,
   WebhookSpec,
 } from "../domain/rollout.js";
-import { PHASES, WEBHOOK_TYPES } from "../domain/rollout.js";
+import { NOTIFIED_LIMIT, PHASES, WEBHOOK_TYPES } from "../domain/rollout.js";
 import type { FaultPolicy, TrafficPolicy } from "../xds/model.js";
 import { BUILTIN_METRICS, ROLLOUT_DEFAULTS as D } from "./defaults.js";
 import { Field, isRecord, WireError } from "./field.js";
@@ -339,6 +339,7 @@ export function parseStatus(obj: unknown): RolloutStatus | undefined {
   const lastAnalysisAt = str(s.lastAnalysisAt);
   const handledAction = str(s.handledAction);
   const waitingFor = readWait(s.waitingFor);
+  const notified = readNotified(s.notified);
   return {
     phase,
     observedGeneration: int(s.observedGeneration),
@@ -355,8 +356,16 @@ export function parseStatus(obj: unknown): RolloutStatus | undefined {
     ...(lastAnalysisAt === undefined ? {} : { lastAnalysisAt }),
     ...(handledAction === undefined ? {} : { handledAction }),
     ...(waitingFor === undefined ? {} : { waitingFor }),
+    ...(notified === undefined ? {} : { notified }),
     conditions: (Array.isArray(s.conditions) ? s.conditions : []).flatMap(readCondition),
   };
+}
+
+/** The delivered notification ids: strings only, the newest NOTIFIED_LIMIT. */
+function readNotified(list: unknown): string[] | undefined {
+  if (!Array.isArray(list)) return undefined;
+  const ids = list.filter((id): id is string => typeof id === "string" && id !== "");
+  return ids.slice(-NOTIFIED_LIMIT);
 }
 
 /** Every WaitReason (a record, so the compiler says when one is missing). */
@@ -396,7 +405,7 @@ function readCondition(c: unknown): Condition[] {
  */
 export function statusToWire(status: RolloutStatus): RolloutStatusWire {
   const { canaryRevision, primaryRevision, stepStartedAt, lastAnalysisAt, handledAction } = status;
-  const { waitingFor } = status;
+  const { waitingFor, notified } = status;
   return {
     phase: status.phase,
     observedGeneration: status.observedGeneration,
@@ -413,6 +422,7 @@ export function statusToWire(status: RolloutStatus): RolloutStatusWire {
     ...(lastAnalysisAt === undefined ? {} : { lastAnalysisAt }),
     ...(handledAction === undefined ? {} : { handledAction }),
     ...(waitingFor === undefined ? {} : { waitingFor: { ...waitingFor } }),
+    ...(notified === undefined ? {} : { notified: notified.slice(-NOTIFIED_LIMIT) }),
     conditions: status.conditions.map((c): ConditionWire => ({
       type: c.type,
       status: c.status,

@@ -160,6 +160,7 @@ export interface RolloutStatusWire {
   lastAnalysisAt?: string;
   handledAction?: string;
   waitingFor?: { reason: WaitReason; since: string };
+  notified?: string[];
   conditions?: ConditionWire[];
 }
 

@@ -194,5 +194,14 @@ export interface RolloutStatus {
   readonly handledAction?: string;
   /** What the rollout is waiting for and since when; deadlines count from `since`. */
   readonly waitingFor?: Wait;
+  /**
+   * Ids of the notifications delivered, oldest first, at most NOTIFIED_LIMIT: what keeps a
+   * transition from being announced twice when another replica or a restarted controller plans it
+   * again.
+   */
+  readonly notified?: readonly string[];
   readonly conditions: readonly Condition[];
 }
+
+/** How many delivered notification ids the status keeps. */
+export const NOTIFIED_LIMIT = 20;

@@ -32,6 +32,7 @@ const full: RolloutStatus = {
   lastAnalysisAt: "2025-01-02T03:05:30Z",
   handledAction: "promote-1",
   waitingFor: { reason: "trafficVerified", since: "2025-01-02T03:04:59Z" },
+  notified: ["uid-1/started/7d9f8c6b5/2025-01-02T03:00:00Z@demo/slack"],
 };
 
 describe("parseStatus", () => {
@@ -102,6 +103,18 @@ describe("parseStatus", () => {
     } satisfies RolloutStatus);
   });
 
+  it("reads the notified ids leniently: strings only, the newest 20", () => {
+    const ids = Array.from({ length: 22 }, (_, i) => `id-${i}`);
+    const status = parseStatus({
+      status: { phase: "Succeeded", notified: [7, "", null, ...ids] },
+    });
+    assert.deepEqual(status?.notified, ids.slice(2));
+    assert.equal(
+      parseStatus({ status: { phase: "Succeeded", notified: "id" } })?.notified,
+      undefined,
+    );
+  });
+
   it("reads back what statusToWire writes", () => {
     assert.deepEqual(parseStatus({ status: statusToWire(full) }), full);
   });
@@ -125,6 +138,7 @@ describe("statusToWire", () => {
       lastAnalysisAt: "2025-01-02T03:05:30Z",
       handledAction: "promote-1",
       waitingFor: { reason: "trafficVerified", since: "2025-01-02T03:04:59Z" },
+      notified: ["uid-1/started/7d9f8c6b5/2025-01-02T03:00:00Z@demo/slack"],
       conditions: [
         {
           type: "Ready",
@@ -135,6 +149,11 @@ describe("statusToWire", () => {
         },
       ],
     } satisfies RolloutStatusWire);
+  });
+
+  it("writes at most the newest 20 notified ids", () => {
+    const ids = Array.from({ length: 21 }, (_, i) => `id-${i}`);
+    assert.deepEqual(statusToWire({ ...bare, notified: ids }).notified, ids.slice(1));
   });
 
   it("omits optional fields that are unset rather than writing undefined", () => {
