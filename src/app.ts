@@ -15,7 +15,10 @@ import type { ControllerConfig } from "./config/config.js";
 import { LeaderElector } from "./kube/leader-election.js";
 import { KubeRolloutEvents } from "./kube/rollout-events.js";
 import { RolloutStore } from "./kube/rollout-store.js";
-import { LogNotifier } from "./notify/notifier.js";
+import { Dispatcher, notificationsCounter } from "./notify/dispatcher.js";
+import { KubeNotifier } from "./notify/kube-notifier.js";
+import { builtInServices } from "./notify/registry.js";
+import { StatusSentLog } from "./notify/sent-log.js";
 import { startMetricsServer } from "./observability/http.js";
 import { ControllerMetrics } from "./observability/metrics.js";
 import { RolloutController } from "./reconciler/controller.js";
@@ -85,13 +88,43 @@ export async function startController(
   );
 
   const webhooks = new HttpWebhookRunner(log.child({ component: "webhooks" }));
+  const events = new KubeRolloutEvents(kc.makeApiClient(CoreV1Api), log, config.identity);
+  const store = new RolloutStore(kc.makeApiClient(CustomObjectsApi));
+  let requeue: (namespace: string, name: string) => void = () => undefined;
+  const sentLog = new StatusSentLog((k) => {
+    requeue(k.namespace, k.name);
+  });
+  const dispatcher = new Dispatcher({
+    clock,
+    log: log.child({ component: "notify" }),
+    sentLog,
+    counter: notificationsCounter(metrics.registry),
+    onFailure: (f) => {
+      void store.get(f.rollout.namespace, f.rollout.name).then((r) => {
+        if (r !== undefined)
+          void events.record(r, "Warning", "NotificationFailed", `${f.destination}: ${f.reason}`);
+      });
+    },
+  });
+  const notifier = new KubeNotifier({
+    custom: kc.makeApiClient(CustomObjectsApi),
+    core: kc.makeApiClient(CoreV1Api),
+    dispatcher,
+    services: builtInServices(),
+    clock,
+    log: log.child({ component: "notify" }),
+    ...(config.defaultAlertProvider === undefined
+      ? {}
+      : { defaultProvider: config.defaultAlertProvider }),
+    ...(config.clusterName === undefined ? {} : { message: { clusterName: config.clusterName } }),
+  });
   const controller = new RolloutController({
     kc,
     metrics,
     deps: {
       clock,
       log: log.child({ component: "reconciler" }),
-      store: new RolloutStore(kc.makeApiClient(CustomObjectsApi)),
+      store,
       workload: new KubeWorkload(
         kc.makeApiClient(AppsV1Api),
         kc.makeApiClient(CoreV1Api),
@@ -111,10 +144,14 @@ export async function startController(
           .resolve,
       ),
       webhooks,
-      notifier: new LogNotifier(log.child({ component: "notify" })),
-      events: new KubeRolloutEvents(kc.makeApiClient(CoreV1Api), log, config.identity),
+      notifier,
+      sentLog,
+      events,
     },
   });
+  requeue = (namespace, name) => {
+    controller.requeue(namespace, name);
+  };
 
   const port = await xds.listen(config.xdsPort, config.xdsHost);
   await watch.start();
@@ -161,6 +198,9 @@ export async function startController(
     xds,
     async stop() {
       await controller.stop();
+      // Give messages already queued a moment to go out before the process ends.
+      await Promise.race([dispatcher.idle(), clock.sleep(3000)]);
+      await dispatcher.close();
       await elector?.stop();
       await electing;
       builder.stop();

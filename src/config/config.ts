@@ -19,6 +19,16 @@ export interface ControllerConfig {
   readonly namespace: string;
   readonly leaderElection: boolean;
   readonly identity: string;
+  /** An AlertProvider every Rollout also notifies, with its severity filter. */
+  readonly defaultAlertProvider:
+    | {
+        readonly namespace: string;
+        readonly name: string;
+        readonly severity: "info" | "warn" | "error";
+      }
+    | undefined;
+  /** Shown as the Cluster field of chat messages. */
+  readonly clusterName: string | undefined;
 }
 
 const OPTIONS = {
@@ -33,6 +43,13 @@ const OPTIONS = {
   namespace: { type: "string", env: "POD_NAMESPACE", default: "vireo-system" },
   "leader-elect": { type: "string", env: "VIREO_LEADER_ELECT", default: "true" },
   identity: { type: "string", env: "POD_NAME" },
+  "default-alert-provider": { type: "string", env: "VIREO_DEFAULT_ALERT_PROVIDER" },
+  "default-alert-severity": {
+    type: "string",
+    env: "VIREO_DEFAULT_ALERT_SEVERITY",
+    default: "info",
+  },
+  "cluster-name": { type: "string", env: "VIREO_CLUSTER_NAME" },
 } as const;
 
 type Name = keyof typeof OPTIONS;
@@ -90,5 +107,32 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     namespace: required("namespace"),
     leaderElection: bool("leader-elect", required("leader-elect")),
     identity: get("identity") ?? `vireo-${process.pid}`,
+    defaultAlertProvider: alertProvider(
+      get("default-alert-provider"),
+      required("default-alert-severity"),
+      required("namespace"),
+    ),
+    clusterName: get("cluster-name"),
   };
+}
+
+/** `ns/name` or `name` (in the controller's namespace), with severity info, warn or error. */
+function alertProvider(
+  ref: string | undefined,
+  severity: string,
+  namespace: string,
+): ControllerConfig["defaultAlertProvider"] {
+  if (ref === undefined || ref === "") return undefined;
+  const sev = (["info", "warn", "error"] as const).find((s) => s === severity);
+  if (sev === undefined) {
+    throw new VireoError(
+      "BadConfig",
+      `--default-alert-severity: "${severity}" must be info, warn or error`,
+    );
+  }
+  const [ns, name] = ref.includes("/") ? ref.split("/", 2) : [namespace, ref];
+  if (ns === undefined || ns === "" || name === undefined || name === "") {
+    throw new VireoError("BadConfig", `--default-alert-provider: "${ref}" is not NAMESPACE/NAME`);
+  }
+  return { namespace: ns, name, severity: sev };
 }

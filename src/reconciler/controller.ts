@@ -66,6 +66,11 @@ export class RolloutController {
     }
   }
 
+  /** Reconciles a Rollout again soon (e.g. to persist a notification just delivered). */
+  requeue(namespace: string, name: string): void {
+    if (this.leading) this.queue.add(`${namespace}/${name}`);
+  }
+
   /** True once both caches have listed everything (the readiness probe). */
   get ready(): boolean {
     return this.synced;

@@ -7,6 +7,7 @@ import type { Logger } from "../common/logger.js";
 import type { RolloutStore } from "../kube/rollout-store.js";
 import type { RolloutEventRecorder } from "../kube/rollout-events.js";
 import type { Notifier } from "../notify/notifier.js";
+import type { StatusSentLog } from "../notify/sent-log.js";
 import type { TrafficRouter } from "../routing/traffic-router.js";
 import type { WebhookRunner } from "../analysis/webhooks.js";
 import type { MetricProvider } from "../analysis/prometheus.js";
@@ -76,5 +77,7 @@ export interface ReconcilerDeps {
   readonly analysis: AnalysisPort;
   readonly webhooks: WebhookRunner;
   readonly notifier: Notifier;
+  /** Which notifications were delivered, carried into status.notified so none is sent twice. */
+  readonly sentLog: Pick<StatusSentLog, "observed" | "merge">;
   readonly events: RolloutEventRecorder;
 }

@@ -8,6 +8,7 @@ import { plan } from "../domain/plan.js";
 import type { RolloutSpec } from "../domain/rollout.js";
 import { assertNever } from "../common/assert-never.js";
 import type { RoutingModel } from "../xds/model.js";
+import { transitionId } from "../notify/message.js";
 import { observe } from "./observe.js";
 import type { ReconcilerDeps } from "./ports.js";
 
@@ -45,6 +46,11 @@ export function routingModel(
 export async function reconcile(r: RolloutWire, deps: ReconcilerDeps): Promise<ReconcileResult> {
   const now = deps.clock.now();
   let observed = await observe(r, deps, now);
+  const uid = r.metadata.uid ?? "";
+  deps.sentLog.observed(
+    { uid, namespace: r.metadata.namespace ?? "default", name: r.metadata.name ?? "" },
+    observed.status?.notified,
+  );
   let p = plan(observed, now);
   for (let round = 0; round < MAX_QUERY_ROUNDS; round++) {
     const queries = p.actions.filter(isQuery);
@@ -61,16 +67,14 @@ export async function reconcile(r: RolloutWire, deps: ReconcilerDeps): Promise<R
       continue;
     }
     if (spec === undefined) continue;
-    await applyAction(action, r, spec, observed, deps);
+    await applyAction(action, r, spec, observed, p, deps);
   }
   if (spec !== undefined && !observed.deleting)
     await deps.store.setFinalizer(r, spec.revertOnDeletion);
-  if (!isDeepStrictEqual(p.status, observed.status)) {
-    await deps.store.writeStatus(
-      r.metadata.namespace ?? "default",
-      r.metadata.name ?? "",
-      p.status,
-    );
+  const notified = deps.sentLog.merge(uid, p.status.notified);
+  const status = notified === undefined ? p.status : { ...p.status, notified: [...notified] };
+  if (!isDeepStrictEqual(status, observed.status)) {
+    await deps.store.writeStatus(r.metadata.namespace ?? "default", r.metadata.name ?? "", status);
   }
   return { plan: p, requeueAfterMs: requeueAfterMs ?? DEFAULT_RESYNC_MS };
 }
@@ -118,6 +122,7 @@ async function applyAction(
   r: RolloutWire,
   spec: RolloutSpec,
   observed: Observed,
+  p: Plan,
   deps: ReconcilerDeps,
 ): Promise<void> {
   const namespace = r.metadata.namespace ?? "default";
@@ -170,15 +175,27 @@ async function applyAction(
     case "runAnalysis":
     case "requeueAfter":
       return;
-    case "notify":
+    case "notify": {
+      const revision = p.status.canaryRevision ?? p.status.primaryRevision ?? "";
+      // Stable however often this transition is planned: the time the old phase began.
+      const since =
+        observed.status?.lastTransitionTime ?? r.metadata.creationTimestamp?.toString() ?? "";
       await deps.notifier.notify({
         namespace,
         name,
         event: a.event,
         severity: a.severity,
         message: a.message,
+        context: {
+          id: transitionId({ uid: r.metadata.uid ?? "", event: a.event, revision, since }),
+          spec,
+          revision,
+          phase: p.status.phase,
+          weight: p.status.canaryWeight,
+        },
       });
       return;
+    }
     case "recordEvent":
       await deps.events.record(r, a.type, a.reason, a.message);
       return;

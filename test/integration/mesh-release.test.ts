@@ -8,6 +8,7 @@ import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from "@kubernetes/c
 import type { V1Container } from "@kubernetes/client-node";
 import type { RunningController } from "../../src/app.js";
 import { startController } from "../../src/app.js";
+import { Receiver } from "../support/http-receiver.js";
 import { ensureCrd } from "./crds.js";
 import {
   cluster,
@@ -59,7 +60,11 @@ describe("releases through vireo's mesh on the local cluster", function () {
   this.timeout(300_000);
   const ns = useNamespace("mesh");
   let running: RunningController | undefined;
+  let receiver: Receiver;
   const custom = (): CustomObjectsApi => cluster().kc.makeApiClient(CustomObjectsApi);
+
+  /** The events of the webhook messages received so far, in order. */
+  const alerts = (): string[] => receiver.bodies.map((b) => (b as { event: string }).event);
 
   async function status(): Promise<Status> {
     const r = (await custom().getNamespacedCustomObject({
@@ -114,6 +119,20 @@ describe("releases through vireo's mesh on the local cluster", function () {
 
   before(async () => {
     await ensureCrd(join(repoRoot, "crds/rollouts.vireo.dev.yaml"));
+    await ensureCrd(join(repoRoot, "crds/alertproviders.vireo.dev.yaml"));
+    receiver = await Receiver.start();
+    await custom().createNamespacedCustomObject({
+      group: "vireo.dev",
+      version: "v1alpha1",
+      plural: "alertproviders",
+      namespace: ns(),
+      body: {
+        apiVersion: "vireo.dev/v1alpha1",
+        kind: "AlertProvider",
+        metadata: { name: "team" },
+        spec: { type: "webhook", address: receiver.url("/alerts") },
+      },
+    });
     running = await startController(
       {
         kubeconfig: join(clusterDir, "kubeconfig"),
@@ -127,6 +146,8 @@ describe("releases through vireo's mesh on the local cluster", function () {
         namespace: "default",
         leaderElection: false,
         identity: "it-mesh",
+        defaultAlertProvider: undefined,
+        clusterName: undefined,
       },
       () => undefined,
     );
@@ -169,6 +190,7 @@ describe("releases through vireo's mesh on the local cluster", function () {
           targetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "app" },
           service: { port: 80, targetPort: 15006 },
           progressDeadlineSeconds: 120,
+          alerts: [{ name: "team", severity: "info", providerRef: { name: "team" } }],
           strategy: { canary: { steps: [{ setWeight: 50 }, { pause: { duration: "6s" } }] } },
           analysis: {
             interval: "5s",
@@ -214,6 +236,7 @@ describe("releases through vireo's mesh on the local cluster", function () {
 
   after(async () => {
     await running?.stop();
+    await receiver.close();
   });
 
   it("promotes a healthy version after the proxies confirm 50 % and Prometheus sees it succeed", async () => {
@@ -245,6 +268,14 @@ describe("releases through vireo's mesh on the local cluster", function () {
     process.stdout.write(
       `      ${codes.length} requests through the proxies during the release, all 200\n`,
     );
+    await eventually("the promotion message", () =>
+      alerts().includes("promoted") ? true : undefined,
+    );
+    assert.deepEqual(
+      alerts().filter((e) => e === "started" || e === "promoted"),
+      ["started", "promoted"],
+      `messages: ${alerts().join(", ")}`,
+    );
     // The canary's own proxy reported its requests, and Prometheus has them.
     const q = encodeURIComponent(
       `sum(vireo_requests_total{reporter="destination",destination_workload_namespace="${ns()}",destination_workload="app"})`,
@@ -268,6 +299,15 @@ describe("releases through vireo's mesh on the local cluster", function () {
       ),
     );
     assert.ok((last?.failedChecks ?? 0) >= 2);
+    await eventually("the rollback message", () =>
+      alerts().includes("rolledBack") ? true : undefined,
+    );
+    assert.equal(
+      alerts().filter((e) => e === "rolledBack").length,
+      1,
+      `messages: ${alerts().join(", ")}`,
+    );
+    process.stdout.write(`      messages received: ${alerts().join(", ")}\n`);
     const primary = await cluster().apps.readNamespacedDeployment({
       namespace: ns(),
       name: "app-primary",

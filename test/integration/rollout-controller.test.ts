@@ -30,6 +30,8 @@ const config: ControllerConfig = {
   namespace: "default",
   leaderElection: false,
   identity: "it-controller",
+  defaultAlertProvider: undefined,
+  clusterName: undefined,
 };
 
 describe("Rollout controller on the local cluster", function () {
