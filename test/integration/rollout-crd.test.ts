@@ -501,8 +501,12 @@ describe("Rollout CRD", function () {
         [name, phase, weight, step, failed],
         ["podinfo", "Progressing", "20", "2", "1"],
       );
-      // The status says ten minutes ago; by the time kubectl runs it may be eleven.
-      assert.match(lastTransition ?? "", /^1[01]m$/);
+      // The status says ten minutes before this file loaded; other files may have run since.
+      assert.match(lastTransition ?? "", /^\d+m$/);
+      assert.ok(
+        Number.parseInt(lastTransition ?? "0", 10) >= 10,
+        `LAST TRANSITION ${lastTransition}`,
+      );
       assert.match(age ?? "", /^\d+s$/);
       assert.deepEqual(rest, []);
     });
