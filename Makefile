@@ -72,10 +72,12 @@ demo: ## a healthy release promoted and a faulty one rolled back, on the local c
 
 bench: install ## benchmarks, as ratios to baselines measured in the same run (docs/benchmarks.md)
 	node --import tsx test/bench/xds/run.ts
+	node --import tsx test/bench/proxy/run.ts
 
 # Every benchmark once at a tiny size, so none of them rots; fails only on errors, never on timing.
 bench-tiny: install
 	node --import tsx test/bench/xds/run.ts --tiny
+	node --import tsx test/bench/proxy/run.ts --tiny
 
 clean: ## remove build output
 	rm -rf dist coverage
