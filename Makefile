@@ -64,11 +64,8 @@ cluster-status: ## which cluster components run, their PIDs and RSS; nodes and p
 cluster-logs: ## list cluster logs; POD=ns/name for a pod's logs, COMPONENT=name for a component's
 	@test/cluster/logs.sh $(if $(POD),$(POD),$(COMPONENT))
 
-demo: ## a healthy release promoted and a faulty one rolled back, on the local cluster
-	@echo "make demo: not built yet (issue 10). It will start the local cluster, install vireo"
-	@echo "with its Helm chart, deploy the example app, release a healthy version (promoted)"
-	@echo "and a faulty one (rolled back), printing a live timeline."
-	@exit 1
+demo: install build ## a healthy release promoted and a faulty one rolled back (KEEP=1 keeps it running)
+	@scripts/demo.sh
 
 bench: install ## benchmarks, as ratios to baselines measured in the same run (docs/benchmarks.md)
 	node --import tsx test/bench/xds/run.ts

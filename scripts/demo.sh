@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# make demo: on the local cluster, install vireo with its Helm chart, deploy the example app with
+# proxy sidecars and load, then release a healthy version (promoted) and a faulty one (rolled back
+# automatically), printing a live timeline. KEEP=1 leaves everything running.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export KUBECONFIG=$ROOT/.cluster/kubeconfig
+KUBECTL=/usr/lib/google-cloud-sdk/bin/kubectl.1.33
+[[ -x $KUBECTL ]] || KUBECTL=kubectl
+# shellcheck source=test/cluster/versions.env
+source test/cluster/versions.env
+HELM=${HOME}/.cache/vireo-cluster/k8s-$K8S_VERSION-etcd-$ETCD_VERSION/helm
+VIREO=(node --import tsx "$ROOT/src/cli/main.ts")
+LOGS=$ROOT/.cluster/demo
+mkdir -p "$LOGS"
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+started_cluster=0
+[[ -f .cluster/pids/kube-apiserver.pid ]] || started_cluster=1
+cleanup() {
+  local rc=$?
+  if [[ -n ${receiver_pid:-} ]]; then kill "$receiver_pid" 2>/dev/null || true; fi
+  if [[ ${KEEP:-0} == 1 ]]; then
+    cat <<MSG
+
+Everything is still running. To explore:
+  export KUBECONFIG=$KUBECONFIG
+  kubectl -n demo get rollouts -w
+  node --import tsx src/cli/main.ts status podinfo -n demo --watch
+  make cluster-logs POD=demo/<pod>          # e.g. the loadgen's per-second summary
+  Prometheus: http://127.0.0.1:19090        (vireo_requests_total{reporter="destination"})
+  Release again: kubectl -n demo patch deployment podinfo -p '{"spec":{"template":{"metadata":{"labels":{"version":"v4"}},"spec":{"containers":[{"name":"app","image":"vireo/demo-app:v4"}]}}}}'
+  make cluster-down                          # stops it all
+MSG
+    exit "$rc"
+  fi
+  say "cleaning up"
+  "$HELM" uninstall vireo -n vireo-system >/dev/null 2>&1 || true
+  $KUBECTL delete namespace demo vireo-system --wait=false >/dev/null 2>&1 || true
+  if ((started_cluster)); then make --no-print-directory cluster-down >/dev/null 2>&1 || true; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+
+say "starting the local cluster"
+make --no-print-directory cluster-up
+
+say "starting the alert receiver (AlertProvider 'webhook' posts here)"
+node --import tsx examples/receiver/receiver.ts --host 10.244.0.1 --port 18090 >"$LOGS/receiver.log" 2>&1 &
+receiver_pid=$!
+
+say "installing vireo with its Helm chart"
+"$HELM" upgrade --install vireo charts/vireo -n vireo-system --create-namespace \
+  -f examples/demo/values-local.yaml --wait --timeout 3m
+$KUBECTL -n vireo-system get pods
+
+say "deploying the example: podinfo v1 with proxy sidecars, load generators, canary Rollout"
+$KUBECTL apply -f examples/demo/namespace.yaml
+$KUBECTL apply -f examples/demo/podinfo.yaml -f examples/demo/loadgen.yaml \
+  -f examples/demo/alertprovider.yaml -f examples/demo/rollout-canary.yaml
+$KUBECTL -n demo wait rollout/podinfo --for=jsonpath='{.status.phase}'=Initialized --timeout=3m
+$KUBECTL -n demo get rollouts
+
+release() {
+  local version=$1
+  $KUBECTL -n demo patch deployment podinfo -p \
+    "{\"spec\":{\"template\":{\"metadata\":{\"labels\":{\"version\":\"$version\"}},\"spec\":{\"containers\":[{\"name\":\"app\",\"image\":\"vireo/demo-app:$version\"}]}}}}" >/dev/null
+  $KUBECTL -n demo wait rollout/podinfo --for=jsonpath='{.status.phase}'=Progressing --timeout=2m >/dev/null
+}
+
+say "releasing v2 (healthy): weights step 10 → 30 → 60, each confirmed by every proxy, then promotion"
+release v2
+"${VIREO[@]}" status podinfo -n demo --watch --timeout 10m
+
+say "releasing v3-faulty (30 % of requests fail): the checks fail and vireo rolls back by itself"
+release v3-faulty
+if "${VIREO[@]}" status podinfo -n demo --watch --timeout 10m; then
+  echo "v3-faulty was promoted: the checks did not catch it" >&2
+  exit 1
+fi
+
+say "kubectl get rollouts"
+$KUBECTL -n demo get rollouts -o wide
+say "notifications received"
+# shellcheck disable=SC2016 # a JavaScript template literal, not a shell expansion
+curl -s http://10.244.0.1:18090/ | node -e '
+  let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+    for (const m of JSON.parse(s)) console.log(`  ${m.time}  ${m.body?.event ?? ""}  ${m.body?.message ?? ""}`);
+  });'
+say "demo finished"
