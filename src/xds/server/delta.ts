@@ -5,10 +5,10 @@ import type { DeltaDiscoveryRequest__Output } from "../generated/envoy/service/d
 import type { DeltaDiscoveryResponse } from "../generated/envoy/service/discovery/v3/DeltaDiscoveryResponse.js";
 import type { EncodedResource, Snapshot, TypeUrl } from "../snapshot.js";
 import { ALL_TYPES, allowsWildcard, pushRank, TYPE } from "../snapshot.js";
-import type { ClientConnection, TypeState } from "./connection.js";
-import { namesSubscription, rememberSent, versionOfNonce } from "./connection.js";
+import type { ClientConnection } from "./connection.js";
+import { namesSubscription, rememberSent } from "./connection.js";
 import type { StreamContext } from "./stream-context.js";
-import { shortMessage } from "./stream-context.js";
+import { AdsStream } from "./ads-stream.js";
 
 type Call = grpc.ServerDuplexStream<DeltaDiscoveryRequest__Output, DeltaDiscoveryResponse>;
 
@@ -26,31 +26,15 @@ interface DeltaTypeState {
   names: Set<string>;
 }
 
-export class DeltaStream {
-  private congested = false;
-  private flushing = false;
-  private dirty = false;
-  private closed = false;
+export class DeltaStream extends AdsStream<Planned> {
   private readonly subs = new Map<TypeUrl, DeltaTypeState>();
 
   constructor(
     private readonly call: Call,
-    readonly client: ClientConnection,
-    private readonly ctx: StreamContext,
+    client: ClientConnection,
+    ctx: StreamContext,
   ) {
-    call.on("drain", () => {
-      this.congested = false;
-      this.flush();
-    });
-  }
-
-  close(): void {
-    this.closed = true;
-  }
-
-  push(): void {
-    this.dirty = true;
-    this.flush();
+    super(call, client, ctx);
   }
 
   onRequest(req: DeltaDiscoveryRequest__Output): void {
@@ -73,12 +57,7 @@ export class DeltaStream {
         req.resource_names_subscribe.length === 0 && req.resource_names_unsubscribe.length === 0;
       if (legacyWildcard && allowsWildcard(typeUrl)) sub.wildcard = true;
     }
-    if (req.response_nonce !== "") {
-      const version = versionOfNonce(state, req.response_nonce);
-      const stale = req.response_nonce !== state.sentNonce;
-      if (version !== undefined && (!stale || req.error_detail === null))
-        this.recordReply(typeUrl, state, req, version);
-    }
+    this.replied(typeUrl, state, req.response_nonce, req.error_detail);
     const known = state.known ?? new Map<string, string>();
     state.known = known;
     for (const name of req.resource_names_subscribe) {
@@ -97,54 +76,10 @@ export class DeltaStream {
       }
     }
     state.subscription = sub.wildcard ? { kind: "wildcard" } : namesSubscription(sub.names);
-    this.dirty = true;
-    this.flush();
+    this.requestFlush();
   }
 
-  private recordReply(
-    typeUrl: TypeUrl,
-    state: TypeState,
-    req: DeltaDiscoveryRequest__Output,
-    version: number,
-  ): void {
-    const now = this.ctx.clock.now();
-    if (req.error_detail !== null) {
-      const message = shortMessage(req.error_detail.message);
-      state.lastNack = { version, message, at: now };
-      state.nackedSignature = state.sentSignature;
-      this.ctx.emit({ kind: "nack", client: this.client, typeUrl, version, message });
-      return;
-    }
-    if (state.ackedVersion === undefined || version > state.ackedVersion) {
-      state.ackedVersion = version;
-      state.ackedAt = now;
-      this.ctx.emit({ kind: "ack", client: this.client, typeUrl, version });
-    }
-  }
-
-  /** Read through a method: sends in the loop below change these flags. */
-  private writable(): boolean {
-    return !this.congested && !this.closed;
-  }
-
-  private flush(): void {
-    if (this.flushing || this.closed) return;
-    this.flushing = true;
-    try {
-      while (this.dirty && this.writable()) {
-        this.dirty = false;
-        const snapshot = this.ctx.current();
-        if (snapshot === undefined) return;
-        for (const p of this.plan(snapshot)) {
-          if (!this.send(snapshot, p)) break;
-        }
-      }
-    } finally {
-      this.flushing = false;
-    }
-  }
-
-  private plan(snapshot: Snapshot): Planned[] {
+  protected plan(snapshot: Snapshot): Planned[] {
     const planned: Planned[] = [];
     for (const [typeUrl, sub] of [...this.subs].sort((a, b) => pushRank(a[0]) - pushRank(b[0]))) {
       const state = this.client.type(typeUrl);
@@ -192,7 +127,7 @@ export class DeltaStream {
     return planned;
   }
 
-  private send(snapshot: Snapshot, p: Planned): boolean {
+  protected send(snapshot: Snapshot, p: Planned): boolean {
     const state = this.client.type(p.typeUrl);
     const known = state.known ?? new Map<string, string>();
     state.known = known;
@@ -217,7 +152,7 @@ export class DeltaStream {
       removed_resources: p.removed,
       control_plane: { identifier: "vireo" },
     });
-    if (!ok) this.congested = true;
+    if (!ok) this.markCongested();
     return ok;
   }
 }

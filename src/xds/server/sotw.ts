@@ -8,9 +8,9 @@ import type { EncodedResource, Snapshot, TypeUrl } from "../snapshot.js";
 import { ALL_TYPES, allowsWildcard, pushRank, TYPE } from "../snapshot.js";
 import { signatureOf } from "./selection.js";
 import type { ClientConnection, Subscription, TypeState } from "./connection.js";
-import { namesSubscription, rememberSent, versionOfNonce } from "./connection.js";
+import { namesSubscription, rememberSent } from "./connection.js";
 import type { StreamContext } from "./stream-context.js";
-import { shortMessage } from "./stream-context.js";
+import { AdsStream } from "./ads-stream.js";
 
 type Call = grpc.ServerDuplexStream<DiscoveryRequest__Output, DiscoveryResponse>;
 
@@ -20,31 +20,13 @@ interface Planned {
   readonly signature: string;
 }
 
-export class SotwStream {
-  private congested = false;
-  private flushing = false;
-  private dirty = false;
-  private closed = false;
-
+export class SotwStream extends AdsStream<Planned> {
   constructor(
     private readonly call: Call,
-    readonly client: ClientConnection,
-    private readonly ctx: StreamContext,
+    client: ClientConnection,
+    ctx: StreamContext,
   ) {
-    call.on("drain", () => {
-      this.congested = false;
-      this.flush();
-    });
-  }
-
-  close(): void {
-    this.closed = true;
-  }
-
-  /** A new snapshot exists: send what changed, once the stream can take it. */
-  push(): void {
-    this.dirty = true;
-    this.flush();
+    super(call, client, ctx);
   }
 
   onRequest(req: DiscoveryRequest__Output): void {
@@ -55,67 +37,16 @@ export class SotwStream {
       return;
     }
     const state = this.client.type(typeUrl);
-    const stale = req.response_nonce !== "" && req.response_nonce !== state.sentNonce;
-    if (req.response_nonce !== "") {
-      const version = versionOfNonce(state, req.response_nonce);
-      // A NACK of a superseded response says nothing about the latest; an ACK of one still
-      // tells which version the client runs.
-      if (version !== undefined && (!stale || req.error_detail === null))
-        this.recordReply(typeUrl, state, req, version);
-    }
+    this.replied(typeUrl, state, req.response_nonce, req.error_detail);
     // Subscription changes are honoured even with a stale nonce: a client that changed its names
     // before seeing our latest response must still get the resources it now asks for.
     state.subscription = subscriptionOf(typeUrl, req.resource_names, state);
     if (req.resource_names.length > 0) state.explicit = true;
-    this.dirty = true;
-    this.flush();
-  }
-
-  private recordReply(
-    typeUrl: TypeUrl,
-    state: TypeState,
-    req: DiscoveryRequest__Output,
-    version: number,
-  ): void {
-    const now = this.ctx.clock.now();
-    if (req.error_detail !== null) {
-      const message = shortMessage(req.error_detail.message);
-      state.lastNack = { version, message, at: now };
-      state.nackedSignature = state.sentSignature;
-      this.ctx.emit({ kind: "nack", client: this.client, typeUrl, version, message });
-      return;
-    }
-    if (state.ackedVersion === undefined || version > state.ackedVersion) {
-      state.ackedVersion = version;
-      state.ackedAt = now;
-      this.ctx.emit({ kind: "ack", client: this.client, typeUrl, version });
-    }
-  }
-
-  /** Read through a method: sends in the loop below change these flags. */
-  private writable(): boolean {
-    return !this.congested && !this.closed;
-  }
-
-  private flush(): void {
-    if (this.flushing || this.closed) return;
-    this.flushing = true;
-    try {
-      while (this.dirty && this.writable()) {
-        this.dirty = false;
-        const snapshot = this.ctx.current();
-        if (snapshot === undefined) return;
-        for (const response of this.plan(snapshot)) {
-          if (!this.send(snapshot, response)) break;
-        }
-      }
-    } finally {
-      this.flushing = false;
-    }
+    this.requestFlush();
   }
 
   /** Responses to send now, in make-before-break order. */
-  private plan(snapshot: Snapshot): Planned[] {
+  protected plan(snapshot: Snapshot): Planned[] {
     const planned: Planned[] = [];
     for (const [typeUrl, state] of [...this.client.types].sort(
       (a, b) => pushRank(a[0]) - pushRank(b[0]),
@@ -164,7 +95,7 @@ export class SotwStream {
     );
   }
 
-  private send(snapshot: Snapshot, p: Planned): boolean {
+  protected send(snapshot: Snapshot, p: Planned): boolean {
     const state = this.client.type(p.typeUrl);
     const nonce = this.client.nextNonce();
     const response: DiscoveryResponse = {
@@ -177,7 +108,7 @@ export class SotwStream {
     rememberSent(state, nonce, snapshot.version);
     state.sentSignature = p.signature;
     const ok = this.call.write(response);
-    if (!ok) this.congested = true;
+    if (!ok) this.markCongested();
     return ok;
   }
 }
