@@ -68,7 +68,7 @@ function endpoint(e: LbEndpoint__Output, zone: string): Endpoint {
 }
 
 /**
- * Routable endpoints of the most preferred priority that has any (a simplification of Envoy's
+ * Routable endpoints of the most preferred priority that has endpoints (a simplification of Envoy's
  * priority spill-over: all or nothing per level). Locality weights are ignored, as Envoy does
  * unless locality-weighted balancing is configured.
  */

@@ -9,14 +9,12 @@ import {
   PatchStrategy,
   setHeaderOptions,
 } from "@kubernetes/client-node";
+import { parseDuration } from "../api/duration.js";
+import { ROLLOUT_GROUP, ROLLOUT_PLURAL, ROLLOUT_VERSION } from "../api/rollout-wire.js";
 import { describeError } from "../common/errors.js";
+import { ACTION_ANNOTATION, ACTION_ID_ANNOTATION } from "../reconciler/observe.js";
 import { rolloutTable, rolloutView, statusText, terminal } from "./format.js";
 
-const GROUP = "vireo.dev";
-const VERSION = "v1alpha1";
-const PLURAL = "rollouts";
-export const ACTION_ANNOTATION = "vireo.dev/action";
-export const ACTION_ID_ANNOTATION = "vireo.dev/action-id";
 const ACTIONS = ["promote", "abort", "retry", "pause", "resume"] as const;
 
 const USAGE = `usage: vireo <command> [flags]
@@ -39,13 +37,11 @@ flags:
 
 class UsageError extends Error {}
 
-function parseDuration(s: string): number {
-  const m = /^(\d+)(ms|s|m|h)$/.exec(s);
-  if (m === null) throw new UsageError(`--timeout: "${s}" is not a duration like 90s or 10m`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as "ms" | "s" | "m" | "h"];
-  return Number(m[1]) * unit;
+function timeout(s: string): number {
+  const ms = parseDuration(s);
+  if (ms === undefined) throw new UsageError(`--timeout: "${s}" is not a duration like 90s or 10m`);
+  return ms;
 }
-
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -72,10 +68,10 @@ async function main(argv: string[]): Promise<number> {
   const api = kc.makeApiClient(CustomObjectsApi);
   const get = (n: string): Promise<unknown> =>
     api.getNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
+      group: ROLLOUT_GROUP,
+      version: ROLLOUT_VERSION,
       namespace,
-      plural: PLURAL,
+      plural: ROLLOUT_PLURAL,
       name: n,
     });
   const needName = (): string => {
@@ -92,12 +88,16 @@ async function main(argv: string[]): Promise<number> {
       const all = values["all-namespaces"] === true;
       const list = (
         all
-          ? await api.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL })
+          ? await api.listClusterCustomObject({
+              group: ROLLOUT_GROUP,
+              version: ROLLOUT_VERSION,
+              plural: ROLLOUT_PLURAL,
+            })
           : await api.listNamespacedCustomObject({
-              group: GROUP,
-              version: VERSION,
+              group: ROLLOUT_GROUP,
+              version: ROLLOUT_VERSION,
               namespace,
-              plural: PLURAL,
+              plural: ROLLOUT_PLURAL,
             })
       ) as {
         items: unknown[];
@@ -118,7 +118,7 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       const deadline =
-        values.timeout === undefined ? Infinity : Date.now() + parseDuration(values.timeout);
+        values.timeout === undefined ? Infinity : Date.now() + timeout(values.timeout);
       let last = "";
       for (;;) {
         const v = rolloutView(await get(n));
@@ -142,10 +142,10 @@ async function main(argv: string[]): Promise<number> {
       const id = `${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`;
       await api.patchNamespacedCustomObject(
         {
-          group: GROUP,
-          version: VERSION,
+          group: ROLLOUT_GROUP,
+          version: ROLLOUT_VERSION,
           namespace,
-          plural: PLURAL,
+          plural: ROLLOUT_PLURAL,
           name: n,
           body: {
             metadata: { annotations: { [ACTION_ANNOTATION]: command, [ACTION_ID_ANNOTATION]: id } },

@@ -89,7 +89,7 @@ export interface AnalysisSpec {
   readonly webhooks: readonly WebhookSpec[];
   /**
    * Metric checks report no data, rather than a value, while the canary has received fewer
-   * requests than this in the check's window. Undefined: any traffic is enough.
+   * requests than this in the check's window. Left out, every request counts.
    */
   readonly minRequests?: number;
 }

@@ -1,4 +1,5 @@
 // Pure helpers over TrafficRoute: the primary-only route, equality, and how a route reads.
+import { canonicalJson } from "../common/canonical-json.js";
 import type { TrafficRoute } from "./plan-model.js";
 
 /** Everything to the primary: between releases and after a rollback. */
@@ -13,7 +14,7 @@ export function sameRoute(a: TrafficRoute | undefined, b: TrafficRoute): boolean
   return (
     a.canaryWeight === b.canaryWeight &&
     (a.mirrorPercent ?? 0) === (b.mirrorPercent ?? 0) &&
-    canonical(a.matches ?? []) === canonical(b.matches ?? [])
+    canonicalJson(a.matches ?? []) === canonicalJson(b.matches ?? [])
   );
 }
 
@@ -29,13 +30,4 @@ export function describeRoute(route: TrafficRoute): string {
   if ((route.matches ?? []).length > 0) parts.push("matching requests");
   if ((route.mirrorPercent ?? 0) > 0) parts.push(`mirror ${route.mirrorPercent ?? 0} %`);
   return parts.join(" + ");
-}
-
-/** JSON with object keys sorted, so equal values compare equal whatever their key order. */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v !== null && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)))
-      : v,
-  );
 }

@@ -22,10 +22,6 @@ export async function readOrUndefined<T>(read: () => Promise<T>): Promise<T | un
   }
 }
 
-export function isNotFound(err: unknown): boolean {
-  return err instanceof ApiException && err.code === 404;
-}
-
 export function isConflict(err: unknown): boolean {
   return err instanceof ApiException && err.code === 409;
 }

@@ -17,25 +17,3 @@ export interface TrafficRouter {
   clearRouting(namespace: string, service: string): void;
   state(namespace: string, service: string): TrafficState;
 }
-
-/** Confirms everything at once: for planner and reconciler tests that do not route traffic. */
-export class NopTrafficRouter implements TrafficRouter {
-  private readonly routes = new Map<string, RoutingModel>();
-
-  setRouting(routing: RoutingModel): void {
-    this.routes.set(`${routing.namespace}/${routing.service}`, routing);
-  }
-
-  clearRouting(namespace: string, service: string): void {
-    this.routes.delete(`${namespace}/${service}`);
-  }
-
-  state(namespace: string, service: string): TrafficState {
-    return {
-      requested: this.routes.get(`${namespace}/${service}`),
-      confirmed: true,
-      proxies: 0,
-      pending: 0,
-    };
-  }
-}

@@ -2,6 +2,7 @@
 // and Secret it references, so a configuration change is released like an image change.
 import { createHash } from "node:crypto";
 import type { V1PodSpec, V1PodTemplateSpec } from "@kubernetes/client-node";
+import { canonicalJson } from "../common/canonical-json.js";
 
 export interface ConfigRefs {
   readonly configMaps: ReadonlySet<string>;
@@ -42,17 +43,6 @@ export interface ConfigData {
   readonly kind: "ConfigMap" | "Secret";
   readonly name: string;
   readonly data: Readonly<Record<string, string>>;
-}
-
-/** JSON with object keys sorted, so equal values always hash equally. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) =>
-    v !== null && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(
-          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)),
-        )
-      : v,
-  );
 }
 
 /** Ten hex digits of SHA-256 over the template and the referenced data. */

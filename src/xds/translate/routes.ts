@@ -109,8 +109,8 @@ function perFilterConfig(
 ): Pick<Route, "typed_per_filter_config"> {
   const fault = t.routing?.fault && faultConfig(t.routing.fault, t.protocol);
   if (fault === undefined) return {};
-  const any: Any = packAny(typeUrlOf("HTTPFault"), codecs.HTTPFault.serialize(fault));
-  return { typed_per_filter_config: { [FAULT_FILTER]: any } };
+  const packed: Any = packAny(typeUrlOf("HTTPFault"), codecs.HTTPFault.serialize(fault));
+  return { typed_per_filter_config: { [FAULT_FILTER]: packed } };
 }
 
 /**
