@@ -121,6 +121,7 @@ export async function startController(
   const controller = new RolloutController({
     kc,
     metrics,
+    watchNamespace: config.watchNamespace,
     deps: {
       clock,
       log: log.child({ component: "reconciler" }),

@@ -18,6 +18,8 @@ export interface ControllerConfig {
   /** Namespace of the leader-election Lease. */
   readonly namespace: string;
   readonly leaderElection: boolean;
+  /** Only Rollouts in this namespace; every namespace when absent. */
+  readonly watchNamespace: string | undefined;
   readonly identity: string;
   /** An AlertProvider every Rollout also notifies, with its severity filter. */
   readonly defaultAlertProvider:
@@ -41,6 +43,7 @@ const OPTIONS = {
   "trust-domain": { type: "string", env: "VIREO_TRUST_DOMAIN", default: "cluster.local" },
   "prometheus-url": { type: "string", env: "VIREO_PROMETHEUS_URL" },
   namespace: { type: "string", env: "POD_NAMESPACE", default: "vireo-system" },
+  "watch-namespace": { type: "string", env: "VIREO_WATCH_NAMESPACE" },
   "leader-elect": { type: "string", env: "VIREO_LEADER_ELECT", default: "true" },
   identity: { type: "string", env: "POD_NAME" },
   "default-alert-provider": { type: "string", env: "VIREO_DEFAULT_ALERT_PROVIDER" },
@@ -106,6 +109,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     prometheusUrl: get("prometheus-url"),
     namespace: required("namespace"),
     leaderElection: bool("leader-elect", required("leader-elect")),
+    watchNamespace: get("watch-namespace") === "" ? undefined : get("watch-namespace"),
     identity: get("identity") ?? `vireo-${process.pid}`,
     defaultAlertProvider: alertProvider(
       get("default-alert-provider"),

@@ -18,6 +18,8 @@ export interface ControllerOptions {
   readonly deps: ReconcilerDeps;
   readonly metrics: ControllerMetrics;
   readonly workers?: number;
+  /** Only Rollouts (and Deployments) in this namespace; every namespace when absent. */
+  readonly watchNamespace?: string | undefined;
 }
 
 export class RolloutController {
@@ -33,18 +35,21 @@ export class RolloutController {
     const custom = o.kc.makeApiClient(CustomObjectsApi);
     const apps = o.kc.makeApiClient(AppsV1Api);
     this.queue = new WorkQueue({ clock: o.deps.clock, baseDelayMs: 500, maxDelayMs: 60_000 });
+    const ns = o.watchNamespace;
+    const scope = ns === undefined ? "" : `/namespaces/${ns}`;
+    const rolloutType = { group: ROLLOUT_GROUP, version: ROLLOUT_VERSION, plural: ROLLOUT_PLURAL };
     this.rollouts = makeInformer<RolloutWire>(
       o.kc,
-      `/apis/${ROLLOUT_GROUP}/${ROLLOUT_VERSION}/${ROLLOUT_PLURAL}`,
+      `/apis/${ROLLOUT_GROUP}/${ROLLOUT_VERSION}${scope}/${ROLLOUT_PLURAL}`,
       async () =>
-        (await custom.listClusterCustomObject({
-          group: ROLLOUT_GROUP,
-          version: ROLLOUT_VERSION,
-          plural: ROLLOUT_PLURAL,
-        })) as never,
+        (ns === undefined
+          ? await custom.listClusterCustomObject(rolloutType)
+          : await custom.listNamespacedCustomObject({ ...rolloutType, namespace: ns })) as never,
     );
-    this.deployments = makeInformer<V1Deployment>(o.kc, "/apis/apps/v1/deployments", () =>
-      apps.listDeploymentForAllNamespaces(),
+    this.deployments = makeInformer<V1Deployment>(o.kc, `/apis/apps/v1${scope}/deployments`, () =>
+      ns === undefined
+        ? apps.listDeploymentForAllNamespaces()
+        : apps.listNamespacedDeployment({ namespace: ns }),
     );
     const enqueue = (r: RolloutWire): void => {
       this.queue.add(`${r.metadata.namespace ?? "default"}/${r.metadata.name ?? ""}`);

@@ -1,5 +1,6 @@
 // Shared by every integration test: the local cluster (started once per run by hooks.ts), API
 // clients for it, a namespace per test file, and polling with a readable failure.
+import type { ControllerConfig } from "../../src/config/config.js";
 import { randomBytes } from "node:crypto";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -81,4 +82,31 @@ export async function eventually<T>(
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/**
+ * Settings for a controller started inside a test: it reconciles only `namespace`, so tests (and
+ * test runs) sharing the cluster never reconcile each other's Rollouts.
+ */
+export function controllerConfig(
+  namespace: string,
+  overrides: Partial<ControllerConfig> = {},
+): ControllerConfig {
+  return {
+    kubeconfig: join(clusterDir, "kubeconfig"),
+    xdsPort: 0,
+    xdsHost: "127.0.0.1",
+    metricsPort: 0,
+    metricsHost: "127.0.0.1",
+    logLevel: "warn",
+    trustDomain: "cluster.local",
+    prometheusUrl: undefined,
+    namespace,
+    leaderElection: false,
+    watchNamespace: namespace,
+    identity: `it-${namespace}`,
+    defaultAlertProvider: undefined,
+    clusterName: undefined,
+    ...overrides,
+  };
 }

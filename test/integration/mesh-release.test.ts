@@ -12,7 +12,7 @@ import { Receiver } from "../support/http-receiver.js";
 import { ensureCrd } from "./crds.js";
 import {
   cluster,
-  clusterDir,
+  controllerConfig,
   eventually,
   podLogPath,
   prometheusURL,
@@ -134,21 +134,7 @@ describe("releases through vireo's mesh on the local cluster", function () {
       },
     });
     running = await startController(
-      {
-        kubeconfig: join(clusterDir, "kubeconfig"),
-        xdsPort: 0,
-        xdsHost: GATEWAY,
-        metricsPort: 0,
-        metricsHost: "127.0.0.1",
-        logLevel: "warn",
-        trustDomain: "cluster.local",
-        prometheusUrl: prometheusURL,
-        namespace: "default",
-        leaderElection: false,
-        identity: "it-mesh",
-        defaultAlertProvider: undefined,
-        clusterName: undefined,
-      },
+      controllerConfig(ns(), { xdsHost: GATEWAY, prometheusUrl: prometheusURL }),
       () => undefined,
     );
     const xds = `${GATEWAY}:${running.xdsPort}`;

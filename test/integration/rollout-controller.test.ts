@@ -6,9 +6,8 @@ import { join } from "node:path";
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import type { RunningController } from "../../src/app.js";
 import { startController } from "../../src/app.js";
-import type { ControllerConfig } from "../../src/config/config.js";
 import { ensureCrd } from "./crds.js";
-import { cluster, clusterDir, eventually, repoRoot, useNamespace } from "./harness.js";
+import { cluster, controllerConfig, eventually, repoRoot, useNamespace } from "./harness.js";
 
 interface Status {
   phase?: string;
@@ -17,22 +16,6 @@ interface Status {
   currentStep?: number;
   message?: string;
 }
-
-const config: ControllerConfig = {
-  kubeconfig: join(clusterDir, "kubeconfig"),
-  xdsPort: 0,
-  xdsHost: "127.0.0.1",
-  metricsPort: 0,
-  metricsHost: "127.0.0.1",
-  logLevel: "warn",
-  trustDomain: "cluster.local",
-  prometheusUrl: undefined,
-  namespace: "default",
-  leaderElection: false,
-  identity: "it-controller",
-  defaultAlertProvider: undefined,
-  clusterName: undefined,
-};
 
 describe("Rollout controller on the local cluster", function () {
   this.timeout(180_000);
@@ -156,7 +139,7 @@ describe("Rollout controller on the local cluster", function () {
 
   before(async () => {
     await ensureCrd(join(repoRoot, "crds/rollouts.vireo.dev.yaml"));
-    running = await startController(config, () => undefined);
+    running = await startController(controllerConfig(ns()), () => undefined);
   });
   after(async () => {
     await running?.stop();
@@ -234,7 +217,7 @@ describe("Rollout controller on the local cluster", function () {
     await follow("resumed", (s) => s.phase === "Progressing" && s.verifiedWeight === 20);
     const before = await status("resumed");
     await running?.stop();
-    running = await startController(config, () => undefined);
+    running = await startController(controllerConfig(ns()), () => undefined);
     const seen = await follow("resumed", (s) => s.phase === "Succeeded");
     const steps = seen.map((s) => s.currentStep ?? 0);
     assert.ok(

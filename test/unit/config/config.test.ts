@@ -15,6 +15,13 @@ describe("controller config", () => {
     assert.equal(c.identity, "vireo-0");
     assert.equal(c.leaderElection, true);
     assert.equal(c.kubeconfig, undefined);
+    assert.equal(c.watchNamespace, undefined);
+  });
+
+  it("watches one namespace when asked", () => {
+    assert.equal(parseConfig(["--watch-namespace", "team-a"], {}).watchNamespace, "team-a");
+    assert.equal(parseConfig([], { VIREO_WATCH_NAMESPACE: "team-b" }).watchNamespace, "team-b");
+    assert.equal(parseConfig([], { VIREO_WATCH_NAMESPACE: "" }).watchNamespace, undefined);
   });
 
   const bad: [string[], RegExp][] = [
