@@ -83,6 +83,7 @@ export async function startController(
         sink.setRouting(n, s, r);
       },
       services: () => sink.state().services,
+      endpoints: () => sink.state().endpoints,
     },
     xds,
   );

@@ -1,7 +1,7 @@
-// Promoting and Finalising: copy the analysed revision to the primary (blue/green first moves all
-// traffic to the canary, so the primary's rolling update serves nobody), wait for the primary,
-// route everything back to it, and scale the canary down.
-import type { TrafficRoute } from "./plan-model.js";
+// Promoting and Finalising: move all traffic to the analysed canary (scaled to the full replica
+// count, so it can take it), copy its revision to the primary, whose rolling update then serves
+// nobody, wait for the primary, route everything back to it, and scale the canary down. Pods
+// replaced while they serve are what drops requests, so none is.
 import type { Ctx, Step } from "./plan-support.js";
 import {
   deadlineText,
@@ -32,7 +32,8 @@ export function planPromoting(c: Ctx, s: RolloutStatus): Step {
     const changed = revisionChange(c, s);
     if (changed !== undefined) return changed;
   }
-  const before = routeBeforePromotion(c, s);
+  // Until the primary is ready with the new revision, all traffic is on the canary.
+  const before = CANARY_ONLY;
   if (promoted && p.ready) {
     if (!sameRoute(c.o.traffic.verified, PRIMARY_ONLY)) {
       return overdue(
@@ -46,10 +47,8 @@ export function planPromoting(c: Ctx, s: RolloutStatus): Step {
     return toFinalising(c, s);
   }
   if (!promoted) {
-    if (sameRoute(before, CANARY_ONLY)) {
-      const held = switchToCanary(c, s);
-      if (held !== undefined) return held;
-    }
+    const held = switchToCanary(c, s);
+    if (held !== undefined) return held;
     return stay(s, `Promoting revision ${revision} to ${primaryName(c)}`, {
       actions: [{ kind: "promote", revision }],
       route: before,
@@ -69,14 +68,6 @@ export function planPromoting(c: Ctx, s: RolloutStatus): Step {
   });
 }
 
-/**
- * Where traffic goes until the primary is ready with the new revision. Blue/green, and a retry
- * after a failed promotion, keep it all on the canary; the others keep their last step's route.
- */
-function routeBeforePromotion(c: Ctx, s: RolloutStatus): TrafficRoute {
-  if (c.spec.strategy.kind === "blueGreen" || s.canaryWeight === 100) return CANARY_ONLY;
-  return routeAt(c.steps, stepIndex(c.steps, s));
-}
 
 /** Everything to a ready canary, confirmed, before the primary changes; undefined once done. */
 function switchToCanary(c: Ctx, s: RolloutStatus): Step | undefined {

@@ -1,8 +1,10 @@
 // The TrafficRouter of vireo's own mesh: routing goes into the xDS snapshot, and a Service's
 // routing counts as confirmed when every proxy holding its routes has ACKed the snapshot version
-// that first carried it.
+// that first carried it. Routing that would send requests to a Service with no ready endpoint is
+// held back (the last routing stays) until the endpoints exist: a Deployment reports its pods ready
+// before their EndpointSlice says so, and a route published in between answers 503.
 import { isDeepStrictEqual } from "node:util";
-import type { RoutingModel, ServiceModel } from "../xds/model.js";
+import type { RoutingModel, ServiceEndpoints, ServiceModel } from "../xds/model.js";
 import { OUTBOUND_HTTP_ROUTE, routeConfigName } from "../xds/names.js";
 import type { ResourceRef, XdsServer } from "../xds/server/xds-server.js";
 import type { Snapshot } from "../xds/snapshot.js";
@@ -13,10 +15,14 @@ export interface RoutingSink {
   setRouting(namespace: string, service: string, routing: RoutingModel | undefined): void;
   /** The Services currently known, to find the route configurations of one. */
   services(): readonly ServiceModel[];
+  /** The endpoints currently known per Service. */
+  endpoints(): readonly ServiceEndpoints[];
 }
 
 interface Requested {
   readonly model: RoutingModel;
+  /** Not yet given to the sink: a Service it sends traffic to has no ready endpoint. */
+  held: boolean;
   /** The first snapshot version that carried this routing. */
   version: number | undefined;
 }
@@ -33,8 +39,9 @@ export class XdsTrafficRouter implements TrafficRouter {
     const key = `${routing.namespace}/${routing.service}`;
     const prev = this.requested.get(key);
     if (prev !== undefined && isDeepStrictEqual(prev.model, routing)) return;
-    this.requested.set(key, { model: routing, version: undefined });
-    this.sink.setRouting(routing.namespace, routing.service, routing);
+    const r: Requested = { model: routing, held: true, version: undefined };
+    this.requested.set(key, r);
+    this.release(r, this.sink.endpoints());
   }
 
   clearRouting(namespace: string, service: string): void {
@@ -44,13 +51,31 @@ export class XdsTrafficRouter implements TrafficRouter {
 
   /** Call with every published snapshot: requests without a version get this one. */
   published(snapshot: Snapshot): void {
-    for (const r of this.requested.values()) r.version ??= snapshot.version;
+    let endpoints: readonly ServiceEndpoints[] | undefined;
+    for (const r of this.requested.values()) {
+      if (r.held) this.release(r, (endpoints ??= this.sink.endpoints()));
+      else r.version ??= snapshot.version;
+    }
+  }
+
+  /** Gives held routing to the sink once every Service it sends traffic to has a ready endpoint. */
+  private release(r: Requested, endpoints: readonly ServiceEndpoints[]): void {
+    const ready = (service: string): boolean =>
+      endpoints.some(
+        (e) =>
+          e.namespace === r.model.namespace &&
+          e.service === service &&
+          e.endpoints.some((ep) => ep.ready),
+      );
+    if (!receivers(r.model).every(ready)) return;
+    r.held = false;
+    this.sink.setRouting(r.model.namespace, r.model.service, r.model);
   }
 
   state(namespace: string, service: string): TrafficState {
     const r = this.requested.get(`${namespace}/${service}`);
     if (r === undefined) return { requested: undefined, confirmed: false, proxies: 0, pending: 0 };
-    if (r.version === undefined)
+    if (r.held || r.version === undefined)
       return { requested: r.model, confirmed: false, proxies: 0, pending: 0 };
     const c = this.server.confirmationFor(this.routeRefs(namespace, service), r.version);
     return {
@@ -69,4 +94,13 @@ export class XdsTrafficRouter implements TrafficRouter {
     }
     return refs;
   }
+}
+
+/** The Services `routing` sends requests to (a mirror's copies do not count: nobody reads them). */
+function receivers(routing: RoutingModel): string[] {
+  const canary = routing.canaryWeight > 0 || (routing.canaryMatches?.length ?? 0) > 0;
+  return [
+    ...(routing.canaryWeight < 100 ? [routing.primary] : []),
+    ...(canary ? [routing.canary] : []),
+  ];
 }

@@ -64,8 +64,8 @@ const waitingPromotion = (o: ObservedOverrides = {}) =>
   });
 const promoting = (primaryRevision: string, o: ObservedOverrides = {}) =>
   releasing({
-    status: running({ phase: "Promoting", currentStep: 2, canaryWeight: 50 }),
-    route: { canaryWeight: 50 },
+    status: running({ phase: "Promoting", currentStep: 2, canaryWeight: 100 }),
+    route: { canaryWeight: 100 },
     primary: { revision: primaryRevision, ready: false },
     ...o,
   });

@@ -38,23 +38,32 @@ describe("plan: Promoting", () => {
     releasing({ status: promoting(), route: { canaryWeight: 50 }, ...overrides });
   table([
     {
-      name: "copies the analysed revision to the primary, traffic as it was",
+      name: "all traffic to the canary first, the primary untouched",
       o: o(),
       phase: "Promoting",
+      actions: ["setTraffic(100)", "requeue(2000)"],
+      status: { canaryWeight: 100, ...waitingFor("trafficVerified") },
+      message: /^Switching all traffic to podinfo before promotion$/,
+    },
+    {
+      name: "every proxy on the canary: the analysed revision is copied to the primary",
+      o: o({ route: { canaryWeight: 100 } }),
+      phase: "Promoting",
       actions: ["promote(r2)", "requeue(2000)"],
-      status: { canaryWeight: 50, ...waitingFor("primaryReady") },
+      status: { canaryWeight: 100, ...waitingFor("primaryReady") },
       message: /^Promoting revision r2 to podinfo-primary$/,
     },
     {
-      name: "primary rolling out: waits",
+      name: "primary rolling out: waits, serving nobody",
       o: o({
-        status: promoting(waitingFor("primaryReady")),
+        status: promoting({ canaryWeight: 100, ...waitingFor("primaryReady") }),
         primary: { revision: "r2", ready: false },
+        route: { canaryWeight: 100 },
       }),
       at: 30 * S,
       phase: "Promoting",
       actions: ["requeue(2000)"],
-      status: { canaryWeight: 50, ...waitingFor("primaryReady") },
+      status: { canaryWeight: 100, ...waitingFor("primaryReady") },
     },
     {
       name: "primary not ready past the deadline: Failed, all traffic kept on the ready canary",
@@ -126,7 +135,11 @@ describe("plan: Promoting", () => {
     },
     {
       name: "target changed after the copy: the promotion finishes first",
-      o: o({ target: { revision: "r3" }, primary: { revision: "r2", ready: false } }),
+      o: o({
+        target: { revision: "r3" },
+        primary: { revision: "r2", ready: false },
+        route: { canaryWeight: 100 },
+      }),
       phase: "Promoting",
       actions: ["requeue(2000)"],
     },

@@ -49,7 +49,7 @@ describe("plan scenarios", () => {
       "Finalising",
       "Succeeded",
     ]);
-    assert.deepEqual(sim.weights, [0, 10, 30, 60, 0]);
+    assert.deepEqual(sim.weights, [0, 10, 30, 60, 100, 0]);
     assert.equal(sim.promotions, 1);
     assert.equal(sim.primary.revision, "r2");
     assert.equal(sim.target.replicas, 0);
@@ -110,7 +110,7 @@ describe("plan scenarios", () => {
     sim.untilPhase("Succeeded");
     assert.equal(sim.primary.revision, "r2");
     assert.equal(sim.promotions, 1);
-    assert.deepEqual(sim.weights, [0, 10, 0, 10, 50, 0]);
+    assert.deepEqual(sim.weights, [0, 10, 0, 10, 50, 100, 0]);
   });
 
   it("aborts by request: traffic back to the primary, canary down", () => {
@@ -137,7 +137,7 @@ describe("plan scenarios", () => {
     assert.equal(sim.status?.currentStep, step);
     sim.request("resume", "resume-1");
     sim.untilPhase("Succeeded");
-    assert.deepEqual(sim.weights, [0, 10, 50, 0]);
+    assert.deepEqual(sim.weights, [0, 10, 50, 100, 0]);
   });
 
   it("promotes by request mid-release, skipping the remaining steps", () => {
@@ -146,7 +146,7 @@ describe("plan scenarios", () => {
     sim.until((s) => s.status?.currentStep === 2);
     sim.request("promote", "now");
     sim.untilPhase("Succeeded");
-    assert.deepEqual(sim.weights, [0, 10, 30, 0]);
+    assert.deepEqual(sim.weights, [0, 10, 100, 0]);
     assert.equal(sim.promotions, 1);
   });
 
@@ -162,7 +162,7 @@ describe("plan scenarios", () => {
     assert.equal(sim.requested?.canaryWeight, 0);
     sim.untilPhase("Succeeded");
     assert.equal(sim.primary.revision, "r3");
-    assert.deepEqual(sim.weights, [0, 10, 30, 0, 10, 30, 50, 0]);
+    assert.deepEqual(sim.weights, [0, 10, 30, 0, 10, 30, 50, 100, 0]);
     assert.equal(sim.promotions, 1);
   });
 
@@ -219,7 +219,7 @@ describe("plan scenarios", () => {
     sim.untilPhase("Succeeded");
     assert.deepEqual(sim.phases.slice(2), ["Progressing", "Promoting", "Finalising", "Succeeded"]);
     assert.equal(sim.analysesRun(), 0);
-    assert.deepEqual(sim.weights, [0]);
+    assert.deepEqual(sim.weights, [0, 100, 0]);
   });
 
   it("waits at the gates until they open", () => {

@@ -4,7 +4,12 @@ import { systemClock } from "../../../src/common/clock.js";
 import { createLogger } from "../../../src/common/logger.js";
 import { XdsTrafficRouter } from "../../../src/routing/xds-router.js";
 import type { RoutingSink } from "../../../src/routing/xds-router.js";
-import type { ClusterState, RoutingModel, ServiceModel } from "../../../src/xds/model.js";
+import type {
+  ClusterState,
+  RoutingModel,
+  ServiceEndpoints,
+  ServiceModel,
+} from "../../../src/xds/model.js";
 import { routeConfigName } from "../../../src/xds/names.js";
 import { loadXdsProtos } from "../../../src/xds/protos.js";
 import { XdsServer } from "../../../src/xds/server/xds-server.js";
@@ -23,6 +28,7 @@ const services: ServiceModel[] = ["app", "app-primary", "app-canary"].map((name)
 /** The cluster state a KubeClusterWatch would hold, in memory. */
 class MemorySink implements RoutingSink {
   readonly routing = new Map<string, RoutingModel>();
+  eps: ServiceEndpoints[] = ["app-primary", "app-canary"].map((s) => ready(s, "10.0.0.1"));
   setRouting(namespace: string, service: string, r: RoutingModel | undefined): void {
     if (r === undefined) this.routing.delete(`${namespace}/${service}`);
     else this.routing.set(`${namespace}/${service}`, r);
@@ -30,9 +36,20 @@ class MemorySink implements RoutingSink {
   services(): readonly ServiceModel[] {
     return services;
   }
-  state(): ClusterState {
-    return { services, endpoints: [], routing: [...this.routing.values()] };
+  endpoints(): readonly ServiceEndpoints[] {
+    return this.eps;
   }
+  state(): ClusterState {
+    return { services, endpoints: this.eps, routing: [...this.routing.values()] };
+  }
+}
+
+function ready(service: string, address: string, isReady = true): ServiceEndpoints {
+  return {
+    namespace: "ns",
+    service,
+    endpoints: [{ address, ports: { http: 8080 }, ready: isReady }],
+  };
 }
 
 describe("XdsTrafficRouter", function () {
@@ -107,6 +124,7 @@ describe("XdsTrafficRouter", function () {
         sink.setRouting(n, s, r);
       },
       services: () => sink.services(),
+      endpoints: () => sink.endpoints(),
     };
     const router = new XdsTrafficRouter(counting, server);
     const model: RoutingModel = {
@@ -119,5 +137,46 @@ describe("XdsTrafficRouter", function () {
     router.setRouting(model);
     router.setRouting({ ...model });
     assert.equal(calls, 1);
+  });
+
+  it("holds routing back until every Service it sends traffic to has a ready endpoint", () => {
+    const sink = new MemorySink();
+    sink.eps = [ready("app-primary", "10.0.0.1"), ready("app-canary", "10.0.0.2", false)];
+    const router = new XdsTrafficRouter(sink, server);
+    const publish = (): void => {
+      const s = buildSnapshot(version++, translate(sink.state()), loadXdsProtos().codecs);
+      server.setSnapshot(s);
+      router.published(s);
+    };
+    const base: RoutingModel = {
+      namespace: "ns",
+      service: "app",
+      primary: "app-primary",
+      canary: "app-canary",
+      canaryWeight: 0,
+    };
+    router.setRouting(base);
+    assert.deepEqual(sink.routing.get("ns/app"), base, "the primary has a ready endpoint");
+    router.setRouting({ ...base, canaryWeight: 50 });
+    assert.equal(sink.routing.get("ns/app")?.canaryWeight, 0, "the canary has none ready yet");
+    publish();
+    const held = router.state("ns", "app");
+    assert.equal(held.confirmed, false);
+    assert.equal(held.requested?.canaryWeight, 50);
+    // An A/B match also sends requests to the canary; a mirror alone does not.
+    router.setRouting({ ...base, canaryMatches: [{ uri: { prefix: "/" } }] });
+    assert.equal(sink.routing.get("ns/app")?.canaryMatches, undefined);
+    router.setRouting({ ...base, mirrorPercent: 100 });
+    assert.equal(sink.routing.get("ns/app")?.mirrorPercent, 100);
+    router.setRouting({ ...base, canaryWeight: 50 });
+    sink.eps = [ready("app-primary", "10.0.0.1"), ready("app-canary", "10.0.0.2")];
+    publish();
+    assert.equal(sink.routing.get("ns/app")?.canaryWeight, 50, "released once the canary is ready");
+    publish();
+    assert.equal(router.state("ns", "app").requested?.canaryWeight, 50);
+    // All traffic to the canary does not need the primary's endpoints.
+    sink.eps = [ready("app-canary", "10.0.0.2")];
+    router.setRouting({ ...base, canaryWeight: 100 });
+    assert.equal(sink.routing.get("ns/app")?.canaryWeight, 100);
   });
 });
