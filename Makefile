@@ -5,7 +5,7 @@ SHELL := /bin/bash
 MOCHA := npx mocha
 
 .PHONY: help install install-npm install-debs install-tools build lint typecheck \
-        test test-unit test-conformance test-integration demo bench bench-tiny clean cluster-up cluster-down cluster-status cluster-logs
+        test test-unit test-conformance test-integration test-e2e test-cluster demo bench bench-tiny clean cluster-up cluster-down cluster-status cluster-logs
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -37,7 +37,7 @@ lint: install-npm install-debs ## ESLint, Prettier, circular imports, shellcheck
 	scripts/check-chart.sh
 	shellcheck -x .ci/run scripts/*.sh test/cluster/*.sh test/cluster/node-agent/*.sh test/conformance/clients/*.sh test/bench/xds/*.sh
 
-test: install typecheck lint test-unit test-conformance test-integration bench-tiny ## every tier, fastest first (what CI runs)
+test: install typecheck lint test-unit test-conformance test-cluster bench-tiny ## every tier, fastest first (what CI runs)
 
 test-unit: install-npm ## pure logic and loopback components
 	$(MOCHA) 'test/unit/**/*.test.ts'
@@ -49,6 +49,13 @@ test-conformance: install ## the xDS control plane against grpc-js-xds, gRPC C-c
 # started it; VIREO_KEEP_CLUSTER=1 leaves it running.
 test-integration: install ## against the local cluster: real kube-apiserver, Prometheus, node agent
 	$(MOCHA) --require test/integration/hooks.ts 'test/integration/**/*.test.ts'
+
+test-e2e: install ## whole releases of the example app, vireo installed with its Helm chart
+	$(MOCHA) --require test/integration/hooks.ts 'test/e2e/**/*.test.ts'
+
+# Both cluster tiers in one run, so the cluster starts once: integration first, then end to end.
+test-cluster: install
+	$(MOCHA) --require test/integration/hooks.ts 'test/integration/**/*.test.ts' 'test/e2e/**/*.test.ts'
 
 # The local cluster: etcd, kube-apiserver, KCM, scheduler, Prometheus and the node agent on
 # 127.0.0.1, state in .cluster/ (docs/local-cluster.md).

@@ -1,0 +1,254 @@
+// Whole releases as a user runs them: vireo installed with its Helm chart (the controller runs as
+// a pod), the example app with proxy sidecars and constant load from examples/demo, releases
+// driven by changing the Deployment and by the vireo CLI. Every release is checked from the
+// users' side: the load generators' own count of failed requests and of the versions answering.
+import assert from "node:assert/strict";
+import type { Installed, Status } from "./e2e.js";
+import {
+  alerts,
+  apply,
+  controllerPod,
+  install,
+  killController,
+  LoadWindow,
+  NS,
+  release,
+  status,
+  until,
+  vireo,
+} from "./e2e.js";
+import { eventually, prometheusURL } from "../integration/harness.js";
+
+const LOADGENS = ["loadgen", "loadgen-insider"];
+const log = (line: string): void => {
+  process.stdout.write(`      ${line}\n`);
+};
+
+/** Releases `version` and follows it to Succeeded or Failed, recording each confirmed weight. */
+async function follow(version: string): Promise<{ last: Status; verified: number[] }> {
+  await release(version);
+  await until(`${version} to start`, (s) => s.phase === "Progressing" || s.phase === "Promoting");
+  const verified: number[] = [];
+  const last = await until(`${version} to finish`, (s) => {
+    const w = s.verifiedWeight ?? 0;
+    if (verified.at(-1) !== w) verified.push(w);
+    return s.phase === "Succeeded" || s.phase === "Failed";
+  });
+  return { last, verified };
+}
+
+async function noFailures(window: LoadWindow, what: string): Promise<void> {
+  for (const app of LOADGENS) {
+    const t = await window.totals(app);
+    assert.ok(t.sent > 20, `${app} sent only ${String(t.sent)} requests during ${what}`);
+    assert.equal(t.failed, 0, `${app}: ${String(t.failed)} of ${String(t.sent)} failed (${what})`);
+    log(`${app}: ${String(t.sent)} requests during ${what}, none failed`);
+  }
+}
+
+/** The versions that answered in the load generator's last few seconds. */
+async function answering(window: LoadWindow, app = "loadgen"): Promise<string[]> {
+  const last = (await window.seconds(app)).slice(-3);
+  return [...new Set(last.flatMap((s) => Object.keys(s.versions)))].sort();
+}
+
+async function settledOn(version: string): Promise<void> {
+  const window = await LoadWindow.open(["loadgen"]);
+  await eventually(`only ${version} answering`, async () => {
+    const v = await answering(window);
+    return v.length === 1 && v[0] === version && (await window.seconds("loadgen")).length >= 3
+      ? true
+      : undefined;
+  });
+}
+
+describe("end to end: releases of the example app, installed with the chart", function () {
+  this.timeout(600_000);
+  let installed: Installed | undefined;
+
+  before(async () => {
+    installed = await install();
+    await apply("alertprovider.yaml", "podinfo.yaml", "loadgen.yaml", "rollout-canary.yaml");
+    await until("the Rollout to initialize", (s) => s.phase === "Initialized");
+    await settledOn("v1");
+  });
+
+  after(async () => {
+    await installed?.uninstall();
+  });
+
+  it("promotes a healthy canary step by step with zero failed requests", async () => {
+    const window = await LoadWindow.open(LOADGENS);
+    const { last, verified } = await follow("v2");
+    assert.equal(last.phase, "Succeeded", last.message);
+    assert.deepEqual(
+      verified.filter((w) => w > 0),
+      [10, 30, 60, 100],
+      "each step, then all traffic on the canary before the primary is updated",
+    );
+    await settledOn("v2");
+    await noFailures(window, "the v2 release");
+  });
+
+  it("rolls back a faulty canary by itself and reports what users saw fail", async () => {
+    const window = await LoadWindow.open(LOADGENS);
+    const { last } = await follow("v3-faulty");
+    assert.equal(last.phase, "Failed", last.message);
+    assert.ok((last.failedChecks ?? 0) >= 2, JSON.stringify(last));
+    await settledOn("v2");
+    const t = await window.totals("loadgen");
+    const canaryShare = t.sent === 0 ? 0 : (100 * t.failed) / t.sent;
+    log(
+      `v3-faulty: ${String(t.failed)} of ${String(t.sent)} user requests failed before the rollback ` +
+        `(${canaryShare.toFixed(1)} %; the canary had at most 10 % of traffic)`,
+    );
+    assert.ok(t.failed > 0, "the faulty canary received traffic");
+    assert.ok(canaryShare < 10, "only the canary's share of requests can fail");
+    await eventually("one rollback message", async () =>
+      (await alerts()).some((a) => a.event === "rolledBack") ? true : undefined,
+    );
+  });
+
+  it("aborts a release on request: traffic returns to the primary, no request fails", async () => {
+    const window = await LoadWindow.open(LOADGENS);
+    await release("v4");
+    await until("v4 at 10 %", (s) => s.verifiedWeight === 10);
+    const abort = await vireo(["abort", "podinfo"]);
+    assert.equal(abort.code, 0, abort.out);
+    const last = await until("the abort", (s) => s.phase === "Failed");
+    assert.match(last.message ?? "", /abort/i);
+    await settledOn("v2");
+    await noFailures(window, "the aborted v4 release");
+  });
+
+  it("promotes on request mid-release, skipping the remaining steps", async () => {
+    const window = await LoadWindow.open(LOADGENS);
+    await release("v5");
+    await until("v5 at 10 %", (s) => s.verifiedWeight === 10);
+    const promote = await vireo(["promote", "podinfo"]);
+    assert.equal(promote.code, 0, promote.out);
+    const verified: number[] = [];
+    const last = await until("the promotion", (s) => {
+      const w = s.verifiedWeight ?? 0;
+      if (verified.at(-1) !== w) verified.push(w);
+      return s.phase === "Succeeded" || s.phase === "Failed";
+    });
+    assert.equal(last.phase, "Succeeded", last.message);
+    assert.ok(!verified.includes(30) && !verified.includes(60), `weights ${verified.join(" ")}`);
+    await settledOn("v5");
+    await noFailures(window, "the v5 release promoted by request");
+  });
+
+  it("finishes a release once, correctly, after the controller is killed mid-release", async () => {
+    const window = await LoadWindow.open(LOADGENS);
+    const before = (await alerts()).filter((a) => a.event === "promoted").length;
+    await release("v6");
+    await until("v6 at 30 %", (s) => s.verifiedWeight === 30);
+    const killed = await killController();
+    log(`killed controller pod ${killed} at 30 %`);
+    const verified: number[] = [];
+    const last = await until("the release to finish", (s) => {
+      const w = s.verifiedWeight ?? 0;
+      if (verified.at(-1) !== w) verified.push(w);
+      return s.phase === "Succeeded" || s.phase === "Failed";
+    });
+    assert.equal(last.phase, "Succeeded", last.message);
+    assert.notEqual(await controllerPod(), killed);
+    assert.deepEqual(
+      verified.filter((w) => w > 0 && w < 100),
+      [30, 60],
+      "resumed at the step it was on",
+    );
+    await settledOn("v6");
+    await noFailures(window, "the v6 release with the controller killed");
+    await eventually("the promotion message", async () =>
+      (await alerts()).filter((a) => a.event === "promoted").length > before ? true : undefined,
+    );
+    // Give a duplicate the time to show up, then count.
+    await new Promise((r) => setTimeout(r, 3000));
+    const promoted = (await alerts()).filter((a) => a.event === "promoted").length - before;
+    assert.equal(promoted, 1, "promoted exactly once");
+  });
+
+  it("A/B testing: only matching requests reach the canary", async () => {
+    await apply("rollout-ab-testing.yaml");
+    const window = await LoadWindow.open(LOADGENS);
+    await release("v7");
+    await until("v7 under analysis", (s) => s.phase === "Progressing" && s.verifiedWeight === 0);
+    await eventually("insiders answered by v7", async () =>
+      (await window.totals("loadgen-insider")).versions.has("v7") ? true : undefined,
+    );
+    const { phase } = await until("the promotion", (s) =>
+      ["Succeeded", "Failed"].includes(s.phase ?? ""),
+    );
+    assert.equal(phase, "Succeeded");
+    await settledOn("v7");
+    // Before the promotion switched everything, plain requests saw only the primary.
+    const plain = await window.seconds("loadgen");
+    const firstV7 = plain.findIndex((s) => (s.versions.v7 ?? 0) > 0);
+    const insiders = await window.seconds("loadgen-insider");
+    const firstInsiderV7 = insiders.findIndex((s) => (s.versions.v7 ?? 0) > 0);
+    assert.ok(firstInsiderV7 >= 0 && firstV7 >= 0);
+    assert.ok(
+      plain.slice(0, firstV7).every((s) => Object.keys(s.versions).every((v) => v === "v6")),
+      "plain requests were answered by v6 until the promotion",
+    );
+    log(
+      `insiders reached v7 ${String(firstV7 - firstInsiderV7)} s before everyone else (the analysis)`,
+    );
+    await noFailures(window, "the A/B release of v7");
+  });
+
+  it("blue/green: the canary is analysed without traffic, then everything switches at once", async () => {
+    await apply("rollout-blue-green.yaml");
+    const window = await LoadWindow.open(LOADGENS);
+    const { last } = await follow("v8");
+    assert.equal(last.phase, "Succeeded", last.message);
+    await settledOn("v8");
+    const seconds = await window.seconds("loadgen");
+    const mixed = seconds.filter((s) => (s.versions.v7 ?? 0) > 0 && (s.versions.v8 ?? 0) > 0);
+    assert.ok(mixed.length <= 2, `both versions answered in ${String(mixed.length)} seconds`);
+    const firstV8 = seconds.findIndex((s) => (s.versions.v8 ?? 0) > 0);
+    assert.ok(firstV8 > 5, "v8 answered nobody during its analysis");
+    await noFailures(window, "the blue/green release of v8");
+  });
+
+  it("mirroring: the canary gets a copy of the traffic, users get only the primary's answers", async () => {
+    await apply("rollout-mirroring.yaml");
+    const window = await LoadWindow.open(LOADGENS);
+    await release("v9");
+    const during = await until(
+      "v9 under analysis with mirrored traffic",
+      (s) => s.phase === "Progressing" && (s.canaryRevision ?? "") !== "",
+    );
+    assert.equal(during.verifiedWeight ?? 0, 0);
+    // The canary's own proxy counts the copies it answered.
+    const q = encodeURIComponent(
+      `sum(increase(vireo_requests_total{reporter="destination",destination_workload_namespace="${NS}",destination_workload="podinfo"}[15s]))`,
+    );
+    const shadowed = await eventually("mirrored requests at the canary", async () => {
+      const res = (await (await fetch(`${prometheusURL}/api/v1/query?query=${q}`)).json()) as {
+        data: { result: { value: [number, string] }[] };
+      };
+      const n = Math.round(Number(res.data.result[0]?.value[1] ?? 0));
+      return n > 20 ? n : undefined;
+    });
+    const users = await window.totals("loadgen");
+    assert.ok(!users.versions.has("v9"), "no user saw a mirrored answer");
+    log(`the canary answered ${String(shadowed)} mirrored requests in 15 s; users saw only v8`);
+    const { phase } = await until("the promotion", (s) =>
+      ["Succeeded", "Failed"].includes(s.phase ?? ""),
+    );
+    assert.equal(phase, "Succeeded");
+    await settledOn("v9");
+    await noFailures(window, "the mirrored release of v9");
+  });
+
+  it("shows every release in kubectl get rollouts and the notifications", async () => {
+    const s = await status();
+    assert.equal(s.phase, "Succeeded");
+    const events = (await alerts()).map((a) => a.event);
+    log(`notifications: ${events.join(", ")}`);
+    assert.ok(events.filter((e) => e === "promoted").length >= 6, events.join(", "));
+  });
+});
