@@ -54,6 +54,7 @@ export function assess(
     name,
     kind: "metric",
     query: source.canary,
+    ...(source.unit === "" ? {} : { unit: source.unit }),
     threshold: absoluteBounds(check),
   } as const;
   const window = `in the last ${promDuration(scope.windowMs)}`;

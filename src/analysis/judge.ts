@@ -1,8 +1,8 @@
 // Pure judgement of measured values: thresholds (absolute, and relative to the primary), the
 // report's shape, and the messages people read in the status, in Events and in `vireo status`.
-import type { RelativeBounds } from "../domain/rollout.js";
+import type { CheckOutcome, RelativeBounds } from "../domain/rollout.js";
 
-export type CheckOutcome = "pass" | "fail" | "noData" | "error";
+export type { CheckOutcome } from "../domain/rollout.js";
 
 export interface Bounds {
   readonly min?: number;
@@ -14,6 +14,8 @@ export interface CheckReport {
   readonly kind: "metric" | "webhook";
   /** The canary's value, when one was measured. */
   readonly value?: number;
+  /** "%" or "ms" for the built-in checks; absent for templates and webhooks. */
+  readonly unit?: string;
   /** The primary's value, for a check relative to it. */
   readonly primaryValue?: number;
   /** The bounds the value was held to: absolute and relative ones combined. */

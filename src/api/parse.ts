@@ -23,6 +23,7 @@ import { Field, isRecord, WireError } from "./field.js";
 import type { ParseFailureReason } from "./field.js";
 import { readStrategy } from "./parse-strategy.js";
 import type { ConditionWire, RolloutStatusWire } from "./rollout-wire.js";
+import { checksToWire, readChecks } from "./status-checks.js";
 
 export type { ParseFailureReason } from "./field.js";
 
@@ -340,6 +341,7 @@ export function parseStatus(obj: unknown): RolloutStatus | undefined {
   const handledAction = str(s.handledAction);
   const waitingFor = readWait(s.waitingFor);
   const notified = readNotified(s.notified);
+  const checks = readChecks(s.checks);
   return {
     phase,
     observedGeneration: int(s.observedGeneration),
@@ -357,6 +359,7 @@ export function parseStatus(obj: unknown): RolloutStatus | undefined {
     ...(handledAction === undefined ? {} : { handledAction }),
     ...(waitingFor === undefined ? {} : { waitingFor }),
     ...(notified === undefined ? {} : { notified }),
+    ...(checks === undefined ? {} : { checks }),
     conditions: (Array.isArray(s.conditions) ? s.conditions : []).flatMap(readCondition),
   };
 }
@@ -405,7 +408,7 @@ function readCondition(c: unknown): Condition[] {
  */
 export function statusToWire(status: RolloutStatus): RolloutStatusWire {
   const { canaryRevision, primaryRevision, stepStartedAt, lastAnalysisAt, handledAction } = status;
-  const { waitingFor, notified } = status;
+  const { waitingFor, notified, checks } = status;
   return {
     phase: status.phase,
     observedGeneration: status.observedGeneration,
@@ -423,6 +426,7 @@ export function statusToWire(status: RolloutStatus): RolloutStatusWire {
     ...(handledAction === undefined ? {} : { handledAction }),
     ...(waitingFor === undefined ? {} : { waitingFor: { ...waitingFor } }),
     ...(notified === undefined ? {} : { notified: notified.slice(-NOTIFIED_LIMIT) }),
+    ...(checks === undefined ? {} : { checks: checksToWire(checks) }),
     conditions: status.conditions.map((c): ConditionWire => ({
       type: c.type,
       status: c.status,

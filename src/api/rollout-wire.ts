@@ -2,7 +2,7 @@
 // crds/rollouts.vireo.dev.yaml. Fields the schema defaults are optional here because a manifest may
 // omit them; parse.ts turns this into the domain's RolloutSpec and applies the same defaults.
 import type { V1ObjectMeta } from "@kubernetes/client-node";
-import type { Phase, WaitReason, WebhookType } from "../domain/rollout.js";
+import type { CheckOutcome, Phase, WaitReason, WebhookType } from "../domain/rollout.js";
 
 export const ROLLOUT_GROUP = "vireo.dev";
 export const ROLLOUT_VERSION = "v1alpha1";
@@ -161,7 +161,21 @@ export interface RolloutStatusWire {
   handledAction?: string;
   waitingFor?: { reason: WaitReason; since: string };
   notified?: string[];
+  checks?: CheckStatusWire[];
   conditions?: ConditionWire[];
+}
+
+/** One check's last result (status.checks[]). */
+export interface CheckStatusWire {
+  name: string;
+  kind: "metric" | "webhook";
+  outcome: CheckOutcome;
+  value?: number;
+  unit?: string;
+  primaryValue?: number;
+  threshold: { min?: number; max?: number };
+  message: string;
+  measuredAt: string;
 }
 
 export interface ConditionWire {

@@ -1,7 +1,14 @@
 // The planner's inputs and outputs: what the reconciler observed of one Rollout, and the actions
 // plus the new status that `plan` returns for it.
 import type { HttpMatch } from "../xds/model.js";
-import type { ManualAction, RolloutSpec, RolloutStatus, WebhookType } from "./rollout.js";
+import type {
+  CheckOutcome,
+  CheckStatus,
+  ManualAction,
+  RolloutSpec,
+  RolloutStatus,
+  WebhookType,
+} from "./rollout.js";
 
 /** A spec the parser refused; the planner only reports it. */
 export interface InvalidSpec {
@@ -59,7 +66,10 @@ export interface ObservedTraffic {
   readonly verified: TrafficRoute | undefined;
 }
 
-export type AnalysisOutcome = "pass" | "fail" | "noData" | "error";
+export type AnalysisOutcome = CheckOutcome;
+
+/** One check's result as the analysis port reports it; the planner stamps `measuredAt`. */
+export type CheckResult = Omit<CheckStatus, "measuredAt">;
 
 /** The latest analysis the reconciler ran; the planner counts each `at` once. */
 export interface AnalysisResult {
@@ -68,6 +78,8 @@ export interface AnalysisResult {
   readonly outcome: AnalysisOutcome;
   /** Human-readable values and thresholds, for events. */
   readonly details: string;
+  /** Each check's value, threshold and outcome, for the status; absent when the port has none. */
+  readonly checks?: readonly CheckResult[];
 }
 
 /** Webhook types whose answers the planner waits for. */

@@ -88,7 +88,12 @@ export function supervise(
   const r = c.o.analysis;
   const last = cur.lastAnalysisAt === undefined ? undefined : Date.parse(cur.lastAnalysisAt);
   if (r !== undefined && (last === undefined || r.at > last) && r.at >= started) {
-    cur = { ...cur, lastAnalysisAt: iso(r.at) };
+    const measuredAt = iso(r.at);
+    cur = {
+      ...cur,
+      lastAnalysisAt: measuredAt,
+      ...(r.checks === undefined ? {} : { checks: r.checks.map((k) => ({ ...k, measuredAt })) }),
+    };
     // No data and errors count as failed checks, so a silent canary is never promoted. A Rollout
     // that wants them counted otherwise has the analysis map them before they reach the planner.
     if (r.outcome === "pass") {

@@ -200,7 +200,35 @@ export interface RolloutStatus {
    * again.
    */
   readonly notified?: readonly string[];
+  /**
+   * Every check of the last analysis counted in this run, in the Rollout's order. Replaced when the
+   * next analysis is counted (which writes the status anyway, for lastAnalysisAt), kept when the
+   * run ends so a rolled-back Rollout shows the values that failed, cleared when a new run starts.
+   */
+  readonly checks?: readonly CheckStatus[];
   readonly conditions: readonly Condition[];
+}
+
+/** How one check came out: a value within its bounds, outside them, no value, or no answer. */
+export type CheckOutcome = "pass" | "fail" | "noData" | "error";
+
+/** The last result of one check of the current run, as the status shows it. */
+export interface CheckStatus {
+  readonly name: string;
+  readonly kind: "metric" | "webhook";
+  readonly outcome: CheckOutcome;
+  /** The canary's value, when one was measured (rounded to 4 significant digits). */
+  readonly value?: number;
+  /** "%", "ms", or absent (templates, webhooks). */
+  readonly unit?: string;
+  /** The primary's value, for a check relative to it. */
+  readonly primaryValue?: number;
+  /** The bounds the value was held to, absolute and relative ones combined. */
+  readonly threshold: { readonly min?: number; readonly max?: number };
+  /** Stands alone: "request-duration 512 ms > 200 ms", or the error's text. */
+  readonly message: string;
+  /** When the analysis that measured it ran (RFC 3339). */
+  readonly measuredAt: string;
 }
 
 /** How many delivered notification ids the status keeps. */

@@ -86,6 +86,7 @@ export function startRun(c: Ctx, s: RolloutStatus, revision: string, why: RunSta
       iterations: 0,
       stepStartedAt: undefined,
       lastAnalysisAt: undefined,
+      checks: undefined,
     },
     [event("Normal", why, text[why]), notify("started", "info", text[why])],
   );
@@ -115,6 +116,7 @@ export function beginRelease(
           failedChecks: 0,
           iterations: 0,
           stepStartedAt: undefined,
+          checks: undefined,
         },
         [event("Normal", "WaitingForApproval", text), notify("waitingApproval", "warn", text)],
       );
@@ -159,6 +161,7 @@ export function toInitialized(
     iterations: 0,
     stepStartedAt: undefined,
     lastAnalysisAt: undefined,
+    checks: undefined,
   };
   if (why === "Reverted") {
     const text = `${targetName(c)} is back at revision ${primaryRevision}, which ${primaryName(c)} serves: nothing to release`;

@@ -12,6 +12,7 @@ import type { TrafficRouter } from "../routing/traffic-router.js";
 import type { WebhookRunner } from "../analysis/webhooks.js";
 import type { MetricProvider } from "../analysis/prometheus.js";
 import type { AnalysisInput, AnalysisRunner } from "../analysis/runner.js";
+import { checkResults } from "../analysis/check-results.js";
 import type { Workload } from "../workloads/workload.js";
 
 export interface AnalysisRequest {
@@ -54,7 +55,12 @@ export class RunnerAnalysis implements AnalysisPort {
       revision: r.revision,
       resolveTemplate: this.resolveTemplate,
     });
-    return { at: report.at, outcome: report.outcome, details: report.message };
+    return {
+      at: report.at,
+      outcome: report.outcome,
+      details: report.message,
+      checks: checkResults(report.checks),
+    };
   }
 }
 

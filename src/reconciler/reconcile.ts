@@ -2,10 +2,18 @@
 // apply the actions through the ports, and write the status once if it changed.
 import { isDeepStrictEqual } from "node:util";
 import type { RolloutWire } from "../api/rollout-wire.js";
-import type { Action, GateState, Observed, Plan, TrafficRoute } from "../domain/plan-model.js";
+import type {
+  Action,
+  GateState,
+  NotifyEvent,
+  Observed,
+  Plan,
+  TrafficRoute,
+} from "../domain/plan-model.js";
 import { isInvalidSpec, isQuery } from "../domain/plan-model.js";
 import { plan } from "../domain/plan.js";
-import type { RolloutSpec } from "../domain/rollout.js";
+import type { RolloutSpec, RolloutStatus } from "../domain/rollout.js";
+import { getCondition } from "../domain/conditions.js";
 import { assertNever } from "../common/assert-never.js";
 import type { RoutingModel } from "../xds/model.js";
 import { transitionId } from "../notify/message.js";
@@ -192,6 +200,7 @@ async function applyAction(
           revision,
           phase: p.status.phase,
           weight: p.status.canaryWeight,
+          ...checksBehind(a.event, p.status),
         },
       });
       return;
@@ -211,4 +220,11 @@ async function applyAction(
     default:
       assertNever(a, "action");
   }
+}
+
+/** A rollback on failed checks carries the checks of the analysis that decided it. */
+function checksBehind(event: NotifyEvent, s: RolloutStatus): { checks?: RolloutStatus["checks"] } {
+  if (event !== "rolledBack" || s.checks === undefined) return {};
+  const ready = getCondition(s.conditions, "Ready");
+  return ready?.reason === "FailedChecks" ? { checks: s.checks } : {};
 }

@@ -1,5 +1,6 @@
 // A small HTTP app for the local cluster's tests: answers with who it is, exposes Prometheus
-// metrics, and can be told to crash. Image "vireo/echo" in test/cluster/images.json.
+// metrics, and can be told to crash, to fail a share of requests or to answer slowly. Image
+// "vireo/echo" in test/cluster/images.json.
 import http from "node:http";
 import { parseArgs } from "node:util";
 
@@ -11,6 +12,8 @@ const { values } = parseArgs({
     "exit-code": { type: "string", default: "1" },
     /** Share of requests answered 500, 0-100: a faulty version for rollback tests. */
     "fail-percent": { type: "string", default: "0" },
+    /** Milliseconds every answer waits before it is sent: a slow version for latency checks. */
+    "delay-ms": { type: "string", default: "0" },
   },
 });
 
@@ -18,6 +21,7 @@ const pod = process.env.POD_NAME ?? process.env.HOSTNAME ?? "unknown";
 const podIP = process.env.POD_IP ?? "";
 const counts = new Map<string, number>();
 const failPercent = Number(values["fail-percent"]);
+const delayMs = Number(values["delay-ms"]);
 
 const server = http.createServer((req, res) => {
   const path = (req.url ?? "/").split("?")[0] ?? "/";
@@ -34,8 +38,12 @@ const server = http.createServer((req, res) => {
     res.end(`${lines.join("\n")}\n`);
     return;
   }
-  res.writeHead(code, { "content-type": "application/json" });
-  res.end(`${JSON.stringify({ pod, podIP, version: values.version, path })}\n`);
+  const answer = (): void => {
+    res.writeHead(code, { "content-type": "application/json" });
+    res.end(`${JSON.stringify({ pod, podIP, version: values.version, path })}\n`);
+  };
+  if (delayMs > 0 && path !== "/healthz") setTimeout(answer, delayMs);
+  else answer();
 });
 
 server.listen(Number(values.port), () => {
