@@ -1,4 +1,6 @@
 // Pure rendering for the CLI: tables like kubectl's and a readable status of one Rollout.
+import { readChecks } from "../api/status-checks.js";
+import type { CheckOutcome, CheckStatus } from "../domain/rollout.js";
 
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
@@ -38,6 +40,8 @@ export interface RolloutView {
   readonly message: string;
   readonly lastTransitionTime: string | undefined;
   readonly conditions: readonly { type: string; status: string; reason: string; message: string }[];
+  /** The last result of every check (status.checks); empty before the first analysis. */
+  readonly checks: readonly CheckStatus[];
 }
 
 interface RawRollout {
@@ -67,6 +71,7 @@ export function rolloutView(obj: unknown): RolloutView {
     message: str("message"),
     lastTransitionTime: str("lastTransitionTime") === "" ? undefined : str("lastTransitionTime"),
     conditions: conds,
+    checks: readChecks(s.checks) ?? [],
   };
 }
 
@@ -116,7 +121,34 @@ export function statusText(v: RolloutView, now: number): string {
   ];
   for (const c of v.conditions)
     lines.push(`  condition:  ${c.type}=${c.status} ${c.reason}: ${c.message}`);
-  return lines.join("\n") + "\n";
+  const text = lines.join("\n") + "\n";
+  return v.checks.length === 0 ? text : `${text}  checks:\n${checksTable(v.checks, now)}`;
+}
+
+const OUTCOME: Readonly<Record<CheckOutcome, string>> = {
+  pass: "pass",
+  fail: "FAIL",
+  noData: "NO DATA",
+  error: "ERROR",
+};
+
+/** One row per check: value and threshold with the unit, and what went wrong when it did not pass. */
+export function checksTable(checks: readonly CheckStatus[], now: number): string {
+  const unit = (c: CheckStatus, n: number): string =>
+    c.unit === undefined ? String(n) : `${String(n)} ${c.unit}`;
+  const rows = checks.map((c) => [
+    c.name,
+    OUTCOME[c.outcome],
+    c.value === undefined ? "-" : unit(c, c.value),
+    [
+      ...(c.threshold.min === undefined ? [] : [`>= ${unit(c, c.threshold.min)}`]),
+      ...(c.threshold.max === undefined ? [] : [`<= ${unit(c, c.threshold.max)}`]),
+    ].join(", ") || "-",
+    `${age(c.measuredAt === "" ? undefined : c.measuredAt, now)} ago`,
+    c.outcome === "pass" ? "" : c.message,
+  ]);
+  const t = table(["CHECK", "RESULT", "VALUE", "THRESHOLD", "MEASURED", "DETAIL"], rows);
+  return t.replace(/^/gm, "    ").replace(/ +$/, "");
 }
 
 /** A release that ended: Succeeded or Failed, or undefined while it goes on. */

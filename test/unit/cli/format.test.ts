@@ -60,4 +60,70 @@ describe("CLI rendering", () => {
     assert.equal(terminal(rolloutView({ status: { phase: "Failed" } })), "failed");
     assert.equal(terminal(rolloutView({ status: { phase: "Succeeded" } })), "succeeded");
   });
+
+  it("shows every check's value, threshold and outcome, and why one did not pass", () => {
+    const measuredAt = "2026-11-22T05:59:48Z";
+    const failed = {
+      metadata: { namespace: "demo", name: "podinfo" },
+      status: {
+        ...obj.status,
+        phase: "Failed",
+        checks: [
+          {
+            name: "request-success-rate",
+            kind: "metric",
+            outcome: "pass",
+            value: 100,
+            unit: "%",
+            threshold: { min: 99 },
+            message: "request-success-rate 100 % >= 99 %",
+            measuredAt,
+          },
+          {
+            name: "request-duration",
+            kind: "metric",
+            outcome: "fail",
+            value: 497.5,
+            unit: "ms",
+            threshold: { max: 200 },
+            message: "request-duration 497.5 ms > 200 ms",
+            measuredAt,
+          },
+          {
+            name: "errors",
+            kind: "metric",
+            outcome: "error",
+            threshold: { min: 0, max: 2 },
+            message: "errors: Prometheus http://prom:9090: connect ECONNREFUSED",
+            measuredAt,
+          },
+          {
+            name: "smoke",
+            kind: "webhook",
+            outcome: "noData",
+            threshold: {},
+            message: "",
+            measuredAt,
+          },
+        ],
+      },
+    };
+    const text = statusText(rolloutView(failed), now);
+    const from = text.indexOf("  checks:\n");
+    assert.ok(from > 0, text);
+    assert.equal(
+      text.slice(from),
+      [
+        "  checks:",
+        "    CHECK                  RESULT    VALUE      THRESHOLD    MEASURED   DETAIL",
+        "    request-success-rate   pass      100 %      >= 99 %      12s ago",
+        "    request-duration       FAIL      497.5 ms   <= 200 ms    12s ago    request-duration 497.5 ms > 200 ms",
+        "    errors                 ERROR     -          >= 0, <= 2   12s ago    errors: Prometheus http://prom:9090: connect ECONNREFUSED",
+        "    smoke                  NO DATA   -          -            12s ago",
+        "",
+      ].join("\n"),
+    );
+    assert.deepEqual(rolloutView(obj).checks, []);
+    assert.ok(!statusText(rolloutView(obj), now).includes("  checks:\n"));
+  });
 });
