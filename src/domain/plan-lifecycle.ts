@@ -14,7 +14,7 @@ import {
   WAIT_POLL_MS,
 } from "./plan-support.js";
 import type { RolloutStatus } from "./rollout.js";
-import { CANARY_ONLY, PRIMARY_ONLY, sameRoute } from "./traffic-route.js";
+import { APEX_ONLY, CANARY_ONLY, PRIMARY_ONLY, sameRoute } from "./traffic-route.js";
 import { beginRelease, toInitialized } from "./transitions.js";
 
 /**
@@ -110,39 +110,79 @@ export function planFailed(c: Ctx, s: RolloutStatus): Step {
 }
 
 /**
- * Deleting with revertOnDeletion: scale the target back up, move all traffic to it, then let the
- * Rollout go. A target that never gets ready does not block deletion past the deadline.
+ * Deleting with revertOnDeletion gives the target back as it was before vireo: scaled up to the
+ * replicas it had, ready; every proxy routing to it; the apex Service selecting its pods; then,
+ * once every proxy sends the apex only to its own endpoints, the primary Deployment, its Service
+ * and configuration copies and the canary Service are deleted and the Rollout goes. Each move waits
+ * for the one before, so no request meets a missing backend. A target that never gets ready, or
+ * proxies that never confirm, do not block deletion past the progress deadline.
  */
 export function planTerminating(c: BaseCtx, s: RolloutStatus): Stay {
-  const done: Action[] = [{ kind: "removeFinalizer" }];
+  const done: Action = { kind: "removeFinalizer" };
   const t = c.o.target;
   const name = c.spec.targetRef.name;
-  if (!c.spec.revertOnDeletion) return stay(s, "Deleting; nothing to revert", { actions: done });
+  if (!c.spec.revertOnDeletion) return stay(s, "Deleting; nothing to revert", { actions: [done] });
   if (!t.exists) {
-    return stay(s, `Deleting; Deployment ${name} not found, nothing to revert`, { actions: done });
+    return stay(s, `Deleting; Deployment ${name} not found, nothing to revert`, {
+      actions: [done],
+    });
   }
+  const giveUp = (reason: "targetReady" | "trafficVerified", what: string): Stay | undefined => {
+    if (!pastProgressDeadline(c, s, reason)) return undefined;
+    const text = `${what} within ${deadlineText(c)}; deleting without reverting`;
+    return stay(s, text, { actions: [done], effects: [event("Warning", "RevertFailed", text)] });
+  };
   if (!t.scaledUp || !t.ready) {
-    if (pastProgressDeadline(c, s, "targetReady")) {
-      const text = `${name} not ready within ${deadlineText(c)}; deleting without reverting`;
-      return stay(s, text, { actions: done, effects: [event("Warning", "RevertFailed", text)] });
+    return (
+      giveUp("targetReady", `${name} not ready`) ??
+      stay(s, `Reverting: waiting for ${name} to become ready`, {
+        actions: t.scaledUp ? [] : [{ kind: "revertTarget" }],
+        wait: "targetReady",
+      })
+    );
+  }
+  const verified = c.o.traffic.verified;
+  if (c.o.services.apexOnTarget !== true) {
+    if (!sameRoute(verified, CANARY_ONLY)) {
+      return (
+        giveUp("trafficVerified", `proxies did not confirm routing to ${name}`) ??
+        stay(s, `Reverting: waiting for every proxy to route to ${name}`, {
+          route: CANARY_ONLY,
+          wait: "trafficVerified",
+        })
+      );
     }
-    return stay(s, `Reverting: waiting for ${name} to become ready`, {
-      actions: [{ kind: "revertTarget" }],
-      wait: "targetReady",
-    });
+    // The apex's endpoints change while every proxy sends its requests to the canary Service.
+    return (
+      giveUp("targetReady", `the ${c.spec.service.name} Service did not select ${name}`) ??
+      stay(s, `Reverting: pointing the ${c.spec.service.name} Service at ${name}`, {
+        actions: [{ kind: "restoreApex" }],
+        route: CANARY_ONLY,
+        wait: "targetReady",
+      })
+    );
   }
-  if (c.o.traffic.requested === undefined) {
-    return stay(s, `Reverted to ${name}; deleting`, { actions: done });
+  if (!sameRoute(verified, APEX_ONLY)) {
+    return (
+      giveUp(
+        "trafficVerified",
+        `proxies did not confirm routing to the ${c.spec.service.name} Service`,
+      ) ??
+      stay(
+        s,
+        `Reverting: waiting for every proxy to route to ${name} through ${c.spec.service.name}`,
+        {
+          route: APEX_ONLY,
+          wait: "trafficVerified",
+        },
+      )
+    );
   }
-  if (!sameRoute(c.o.traffic.verified, CANARY_ONLY)) {
-    if (pastProgressDeadline(c, s, "trafficVerified")) {
-      const text = `proxies did not confirm routing to ${name} within ${deadlineText(c)}; deleting anyway`;
-      return stay(s, text, { actions: done, effects: [event("Warning", "RevertFailed", text)] });
-    }
-    return stay(s, `Reverting: waiting for every proxy to route to ${name}`, {
-      route: CANARY_ONLY,
-      wait: "trafficVerified",
-    });
-  }
-  return stay(s, `Reverted to ${name}; deleting`, { actions: done, route: CANARY_ONLY });
+  const cleanup: Action[] = [
+    ...(c.o.primary.exists || c.o.services.primary ? [{ kind: "removePrimary" } as const] : []),
+    ...(c.o.services.canary ? [{ kind: "removeCanaryService" } as const] : []),
+    { kind: "clearTraffic" },
+    done,
+  ];
+  return stay(s, `Reverted to ${name}; deleting`, { actions: cleanup });
 }

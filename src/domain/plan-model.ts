@@ -25,6 +25,11 @@ export interface TrafficRoute {
   readonly mirrorPercent?: number;
   /** Requests matching any of these go to the canary only; absent when none. */
   readonly matches?: readonly HttpMatch[];
+  /**
+   * Everything to the apex Service's own endpoints, neither primary nor canary: the last route of
+   * a revert, so the primary and canary Services can go while no proxy sends them anything.
+   */
+  readonly toApex?: true;
 }
 
 /** The target Deployment, which is also the canary. */
@@ -57,6 +62,11 @@ export interface ObservedServices {
   readonly apex: boolean;
   readonly primary: boolean;
   readonly canary: boolean;
+  /**
+   * The apex selects the target's pods again (a revert gave it back) and its endpoints are only
+   * target pods, at least one ready. Absent: false.
+   */
+  readonly apexOnTarget?: boolean;
 }
 
 export interface ObservedTraffic {
@@ -166,8 +176,15 @@ export type Action =
       readonly reason: string;
       readonly message: string;
     }
-  /** Scale the target back up and give its Services back, before the Rollout goes away. */
+  /** Scale the target back up to the replicas it had (revert on deletion). */
   | { readonly kind: "revertTarget" }
+  /** Point the apex Service at the target's pods again (revert on deletion). */
+  | { readonly kind: "restoreApex" }
+  /** Delete the primary Deployment, its Service and its ConfigMap/Secret copies. */
+  | { readonly kind: "removePrimary" }
+  | { readonly kind: "removeCanaryService" }
+  /** Forget the apex's routing: proxies route it to its own endpoints. */
+  | { readonly kind: "clearTraffic" }
   | { readonly kind: "removeFinalizer" }
   | { readonly kind: "requeueAfter"; readonly ms: number };
 

@@ -8,11 +8,15 @@ export const PRIMARY_ONLY: TrafficRoute = { canaryWeight: 0 };
 /** Everything to the canary (the target): blue/green before promotion, and on revert. */
 export const CANARY_ONLY: TrafficRoute = { canaryWeight: 100 };
 
+/** Everything to the apex Service's own endpoints (the target's, once a revert gave them back). */
+export const APEX_ONLY: TrafficRoute = { canaryWeight: 100, toApex: true };
+
 /** Whether `a` is known and routes exactly like `b`; absent mirror and matches equal none. */
 export function sameRoute(a: TrafficRoute | undefined, b: TrafficRoute): boolean {
   if (a === undefined) return false;
   return (
     a.canaryWeight === b.canaryWeight &&
+    (a.toApex ?? false) === (b.toApex ?? false) &&
     (a.mirrorPercent ?? 0) === (b.mirrorPercent ?? 0) &&
     canonicalJson(a.matches ?? []) === canonicalJson(b.matches ?? [])
   );

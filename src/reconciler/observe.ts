@@ -23,6 +23,7 @@ export function manualRequest(r: RolloutWire): ManualRequest | undefined {
 export function routeOf(m: RoutingModel): TrafficRoute {
   return {
     canaryWeight: m.canaryWeight,
+    ...(m.canary === m.service ? { toApex: true as const } : {}),
     ...(m.mirrorPercent === undefined ? {} : { mirrorPercent: m.mirrorPercent }),
     ...(m.canaryMatches === undefined ? {} : { matches: m.canaryMatches }),
   };
@@ -39,11 +40,18 @@ export function inPromotionWindow(spec: RolloutSpec, now: number): boolean {
   });
 }
 
+/** What one reconcile observed: the planner's input, plus what applying its actions needs. */
+export interface Observation {
+  readonly observed: Observed;
+  /** Replicas the target runs with when scaled up (its own, remembered, or the primary's). */
+  readonly desiredReplicas: number;
+}
+
 export async function observe(
   r: RolloutWire,
   deps: ReconcilerDeps,
   now: number,
-): Promise<Observed> {
+): Promise<Observation> {
   const namespace = r.metadata.namespace ?? "default";
   const name = r.metadata.name ?? "";
   const parsed = parseRollout(r);
@@ -58,7 +66,7 @@ export async function observe(
       (r.metadata.finalizers ?? []).includes(FINALIZER),
   };
   if (!parsed.ok) {
-    return {
+    const observed: Observed = {
       ...base,
       spec: { invalid: true, reason: parsed.reason, message: parsed.message },
       target: { exists: false },
@@ -67,6 +75,7 @@ export async function observe(
       traffic: { requested: undefined, verified: undefined },
       inPromotionWindow: true,
     };
+    return { observed, desiredReplicas: 1 };
   }
   const spec = parsed.spec;
   const w = await deps.workload.observe({
@@ -77,7 +86,7 @@ export async function observe(
   });
   const t = deps.traffic.state(namespace, spec.service.name);
   const requested = t.requested === undefined ? undefined : routeOf(t.requested);
-  return {
+  const observed: Observed = {
     ...base,
     spec,
     target:
@@ -103,4 +112,5 @@ export async function observe(
     traffic: { requested, verified: t.confirmed ? requested : undefined },
     inPromotionWindow: inPromotionWindow(spec, now),
   };
+  return { observed, desiredReplicas: w.desiredReplicas };
 }

@@ -17,6 +17,7 @@ import { getCondition } from "../domain/conditions.js";
 import { assertNever } from "../common/assert-never.js";
 import type { RoutingModel } from "../xds/model.js";
 import { transitionId } from "../notify/message.js";
+import type { Observation } from "./observe.js";
 import { observe } from "./observe.js";
 import type { ReconcilerDeps } from "./ports.js";
 
@@ -40,7 +41,8 @@ export function routingModel(
     namespace,
     service: svc.name,
     primary: `${svc.name}-primary`,
-    canary: `${svc.name}-canary`,
+    // Routed to the apex itself, the route sends everything to the apex's own endpoints.
+    canary: route.toApex === true ? svc.name : `${svc.name}-canary`,
     canaryWeight: route.canaryWeight,
     ...(route.mirrorPercent === undefined ? {} : { mirrorPercent: route.mirrorPercent }),
     ...(route.matches === undefined ? {} : { canaryMatches: route.matches }),
@@ -53,7 +55,8 @@ export function routingModel(
 
 export async function reconcile(r: RolloutWire, deps: ReconcilerDeps): Promise<ReconcileResult> {
   const now = deps.clock.now();
-  let observed = await observe(r, deps, now);
+  const first = await observe(r, deps, now);
+  let observed = first.observed;
   const uid = r.metadata.uid ?? "";
   deps.sentLog.observed(
     { uid, namespace: r.metadata.namespace ?? "default", name: r.metadata.name ?? "" },
@@ -75,8 +78,11 @@ export async function reconcile(r: RolloutWire, deps: ReconcilerDeps): Promise<R
       continue;
     }
     if (spec === undefined) continue;
-    await applyAction(action, r, spec, observed, p, deps);
+    await applyAction(action, r, spec, { ...first, observed }, p, deps);
   }
+  // Without its finalizer a deleted Rollout is gone: no status to write, nothing to requeue.
+  if (p.actions.some((a) => a.kind === "removeFinalizer"))
+    return { plan: p, requeueAfterMs: undefined };
   if (spec !== undefined && !observed.deleting)
     await deps.store.setFinalizer(r, spec.revertOnDeletion);
   const notified = deps.sentLog.merge(uid, p.status.notified);
@@ -129,7 +135,7 @@ async function applyAction(
   a: Action,
   r: RolloutWire,
   spec: RolloutSpec,
-  observed: Observed,
+  { observed, desiredReplicas }: Observation,
   p: Plan,
   deps: ReconcilerDeps,
 ): Promise<void> {
@@ -161,11 +167,22 @@ async function applyAction(
     case "scaleCanaryDown":
       await deps.workload.scaleTarget(ref, 0);
       return;
-    case "scaleCanaryUp": {
-      const w = await deps.workload.observe(ref);
-      await deps.workload.scaleTarget(ref, w.desiredReplicas);
+    case "scaleCanaryUp":
+    case "revertTarget":
+      await deps.workload.scaleTarget(ref, desiredReplicas);
       return;
-    }
+    case "restoreApex":
+      await deps.workload.restoreApex(ref);
+      return;
+    case "removePrimary":
+      await deps.workload.removePrimary(ref);
+      return;
+    case "removeCanaryService":
+      await deps.workload.removeCanaryService(ref);
+      return;
+    case "clearTraffic":
+      deps.traffic.clearRouting(namespace, spec.service.name);
+      return;
     case "setTraffic":
       deps.traffic.setRouting(routingModel(namespace, name, spec, a.route));
       return;
@@ -208,12 +225,6 @@ async function applyAction(
     case "recordEvent":
       await deps.events.record(r, a.type, a.reason, a.message);
       return;
-    case "revertTarget": {
-      const w = await deps.workload.observe(ref);
-      await deps.workload.scaleTarget(ref, w.desiredReplicas);
-      deps.traffic.clearRouting(namespace, spec.service.name);
-      return;
-    }
     case "removeFinalizer":
       await deps.store.setFinalizer(r, false);
       return;

@@ -1,6 +1,6 @@
 // Pure builders of what a Rollout creates for its target Deployment: the primary Deployment (a
 // copy with its own selector and its own copies of the configuration) and the three Services.
-import type { V1Deployment, V1PodSpec, V1Service } from "@kubernetes/client-node";
+import type { V1Deployment, V1EndpointSlice, V1PodSpec, V1Service } from "@kubernetes/client-node";
 import type { ServiceSpec } from "../domain/rollout.js";
 
 export const SELECTOR_LABELS = ["app", "name", "app.kubernetes.io/name"] as const;
@@ -135,4 +135,44 @@ export function rolloutService(
       ],
     },
   };
+}
+
+/**
+ * The apex Service given back on revert: selecting the target's pods again, without vireo's label.
+ * Applied by vireo's field manager, it drops the fields vireo set and no longer declares.
+ */
+export function givenBackApex(
+  namespace: string,
+  svc: ServiceSpec,
+  selector: { key: string; value: string },
+): V1Service {
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name: svc.name, namespace },
+    spec: {
+      type: "ClusterIP",
+      selector: { [selector.key]: selector.value },
+      ports: [{ name: svc.portName, port: svc.port, targetPort: svc.targetPort, protocol: "TCP" }],
+    },
+  };
+}
+
+/**
+ * Whether the apex Service serves the target alone: it selects exactly the target's pods and its
+ * EndpointSlices list at least one ready endpoint and none of the primary's pods.
+ */
+export function apexServesTarget(
+  apex: V1Service | undefined,
+  slices: readonly V1EndpointSlice[],
+  target: V1Deployment,
+): boolean {
+  const sel = selectorLabel(target);
+  if ("error" in sel || apex === undefined) return false;
+  const selector = apex.spec?.selector ?? {};
+  if (Object.keys(selector).length !== 1 || selector[sel.key] !== sel.value) return false;
+  const primaryPods = `${target.metadata?.name ?? ""}${PRIMARY_SUFFIX}-`;
+  const endpoints = slices.flatMap((s) => s.endpoints);
+  if (endpoints.some((e) => e.targetRef?.name?.startsWith(primaryPods) === true)) return false;
+  return endpoints.some((e) => e.conditions?.ready !== false);
 }

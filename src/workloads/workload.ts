@@ -5,13 +5,22 @@ import type {
   CoreV1Api,
   KubernetesObjectApi,
   V1Deployment,
+  V1EndpointSlice,
 } from "@kubernetes/client-node";
 import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import type { ServiceSpec } from "../domain/rollout.js";
 import { apply, readOrUndefined } from "../kube/apply.js";
 import type { DeploymentState } from "./deployment-state.js";
 import { deploymentState } from "./deployment-state.js";
-import { PRIMARY_SUFFIX, primaryDeployment, rolloutService, selectorLabel } from "./primary.js";
+import {
+  apexServesTarget,
+  givenBackApex,
+  MANAGED_BY,
+  PRIMARY_SUFFIX,
+  primaryDeployment,
+  rolloutService,
+  selectorLabel,
+} from "./primary.js";
 import type { ConfigData } from "./revision.js";
 import { configRefs, revisionOf } from "./revision.js";
 
@@ -28,6 +37,8 @@ export interface WorkloadObservation {
     readonly apex: boolean;
     readonly primary: boolean;
     readonly canary: boolean;
+    /** The apex selects the target's pods and its endpoints are only those (a revert's doing). */
+    readonly apexOnTarget: boolean;
   };
   /** Replicas the canary runs with when scaled up. */
   readonly desiredReplicas: number;
@@ -47,6 +58,11 @@ export interface Workload {
   ensureServices(r: RolloutRef): Promise<void>;
   /** Scales the target (the canary) to `replicas`; 0 remembers the count to come back to. */
   scaleTarget(r: RolloutRef, replicas: number): Promise<void>;
+  /** Points the apex Service at the target's pods again, as before vireo took it over. */
+  restoreApex(r: RolloutRef): Promise<void>;
+  /** Deletes the primary Deployment, the primary Service and the configuration copies. */
+  removePrimary(r: RolloutRef): Promise<void>;
+  removeCanaryService(r: RolloutRef): Promise<void>;
 }
 
 export class KubeWorkload implements Workload {
@@ -76,6 +92,13 @@ export class KubeWorkload implements Workload {
       ),
     ]);
     const sel = target === undefined ? undefined : selectorLabel(target);
+    // The apex's endpoints matter only once it selects the target's pods (during a revert).
+    const onTarget =
+      target !== undefined &&
+      sel !== undefined &&
+      !("error" in sel) &&
+      apex?.spec?.selector?.[sel.key] === sel.value &&
+      apexServesTarget(apex, await this.slices(ns, r.service.name), target);
     const revision =
       target === undefined
         ? undefined
@@ -103,6 +126,7 @@ export class KubeWorkload implements Workload {
         apex: apex !== undefined,
         primary: psvc !== undefined,
         canary: csvc !== undefined,
+        apexOnTarget: onTarget,
       },
       desiredReplicas,
     };
@@ -182,6 +206,52 @@ export class KubeWorkload implements Workload {
     );
   }
 
+  async restoreApex(r: RolloutRef): Promise<void> {
+    const target = await this.apps.readNamespacedDeployment({
+      namespace: r.namespace,
+      name: r.targetName,
+    });
+    const sel = selectorLabel(target);
+    if ("error" in sel) throw new Error(sel.error);
+    await apply(this.objects, givenBackApex(r.namespace, r.service, sel));
+  }
+
+  async removePrimary(r: RolloutRef): Promise<void> {
+    const namespace = r.namespace;
+    await gone(() =>
+      this.apps.deleteNamespacedDeployment({ namespace, name: r.targetName + PRIMARY_SUFFIX }),
+    );
+    await gone(() =>
+      this.core.deleteNamespacedService({ namespace, name: r.service.name + PRIMARY_SUFFIX }),
+    );
+    const labelSelector = `${MANAGED_BY}=${r.name}`;
+    await this.core.deleteCollectionNamespacedConfigMap({ namespace, labelSelector });
+    await this.core.deleteCollectionNamespacedSecret({ namespace, labelSelector });
+  }
+
+  async removeCanaryService(r: RolloutRef): Promise<void> {
+    await gone(() =>
+      this.core.deleteNamespacedService({
+        namespace: r.namespace,
+        name: `${r.service.name}-canary`,
+      }),
+    );
+  }
+
+  private async slices(namespace: string, service: string): Promise<V1EndpointSlice[]> {
+    const list = await this.objects.list<V1EndpointSlice & { kind: string; apiVersion: string }>(
+      "discovery.k8s.io/v1",
+      "EndpointSlice",
+      namespace,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      `kubernetes.io/service-name=${service}`,
+    );
+    return list.items;
+  }
+
   private async configData(target: V1Deployment): Promise<ConfigData[]> {
     const ns = target.metadata?.namespace ?? "default";
     const refs = configRefs(target.spec?.template.spec);
@@ -201,4 +271,9 @@ export class KubeWorkload implements Workload {
     }
     return out;
   }
+}
+
+/** Deletes, counting an object already gone as deleted. */
+async function gone(del: () => Promise<unknown>): Promise<void> {
+  await readOrUndefined(del);
 }

@@ -257,6 +257,7 @@ export function summarize(a: Action): string {
     case "setTraffic": {
       const r = a.route;
       const extra = [
+        r.toApex === true ? "+apex" : "",
         r.matches === undefined ? "" : "+matches",
         r.mirrorPercent === undefined ? "" : `+mirror${r.mirrorPercent}`,
       ].join("");
@@ -279,6 +280,10 @@ export function summarize(a: Action): string {
     case "scaleCanaryUp":
     case "scaleCanaryDown":
     case "revertTarget":
+    case "restoreApex":
+    case "removePrimary":
+    case "removeCanaryService":
+    case "clearTraffic":
     case "removeFinalizer":
       return a.kind;
   }

@@ -269,13 +269,49 @@ describe("plan scenarios", () => {
     sim.untilPhase("Succeeded");
   });
 
-  it("gives the target back on deletion with revertOnDeletion", () => {
-    const sim = initialized({ spec: spec({ revertOnDeletion: true }) });
-    sim.deleting = true;
-    sim.until((s) => !s.finalizer);
-    assert.equal(sim.status?.phase, "Terminating");
-    assert.ok(sim.target.replicas > 0);
-    assert.deepEqual(sim.verified, { canaryWeight: 100 });
+  describe("gives the target back on deletion with revertOnDeletion", () => {
+    const given = (sim: Sim): void => {
+      sim.deleting = true;
+      sim.until((s) => !s.finalizer);
+      assert.equal(sim.status?.phase, "Terminating");
+      assert.ok(sim.target.replicas > 0, "target scaled back up");
+      assert.equal(sim.primary.exists, false, "primary deleted");
+      assert.deepEqual(sim.services, {
+        apex: true,
+        primary: false,
+        canary: false,
+        apexOnTarget: true,
+      });
+      assert.equal(sim.requested, undefined, "no routing left behind");
+      const kinds = sim.applied.map((a) => a.kind);
+      const first = (k: string): number => kinds.indexOf(k as (typeof kinds)[number]);
+      assert.ok(first("revertTarget") < first("restoreApex"));
+      assert.ok(first("restoreApex") < first("removePrimary"));
+      assert.ok(first("removePrimary") < first("removeFinalizer"));
+    };
+
+    it("at rest", () => {
+      given(initialized({ spec: spec({ revertOnDeletion: true }) }));
+    });
+
+    it("mid-release, the target running the canary", () => {
+      const sim = initialized({ spec: spec({ revertOnDeletion: true }) });
+      sim.release("r2");
+      sim.until((s) => s.verified?.canaryWeight === 10);
+      given(sim);
+    });
+
+    for (const fault of ["lostStatus", "partial", "restart"] as const) {
+      it(`with a ${fault} every 2 reconciles`, () => {
+        let on = false;
+        const sim = initialized({
+          spec: spec({ revertOnDeletion: true }),
+          fault: (tick) => (on && tick % 2 === 1 ? fault : undefined),
+        });
+        on = true;
+        given(sim);
+      });
+    }
   });
 
   describe("resumes after a crash at any point", () => {

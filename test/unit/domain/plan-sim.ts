@@ -56,7 +56,7 @@ export class Sim {
   status: RolloutStatus | undefined;
   target: Deployment = { exists: true, revision: "r1", replicas: 2, readyAt: T0, broken: false };
   primary: Deployment = { exists: false, revision: "", replicas: 0, readyAt: 0, broken: false };
-  services = { apex: true, primary: false, canary: false };
+  services = { apex: true, primary: false, canary: false, apexOnTarget: false };
   requested: TrafficRoute | undefined;
   verified: TrafficRoute | undefined;
   /** What proxies will have confirmed by the next tick. */
@@ -247,7 +247,31 @@ export class Sim {
         };
         return;
       case "ensureServices":
-        this.services = { apex: true, primary: true, canary: true };
+        this.services = { apex: true, primary: true, canary: true, apexOnTarget: false };
+        return;
+      case "restoreApex":
+        // The apex's own endpoints change: nothing may be using them but a route to the canary.
+        assert.ok(
+          this.routesOnlyTo("canary"),
+          `restoreApex while ${JSON.stringify(this.verified)} is routed`,
+        );
+        assert.ok(this.target.replicas > 0 && this.now >= this.target.readyAt, "target ready");
+        this.services = { ...this.services, apexOnTarget: true };
+        return;
+      case "removePrimary":
+        assert.ok(this.routesOnlyTo("apex"), "removePrimary while proxies may route to it");
+        this.primary = { ...this.primary, exists: false };
+        this.services = { ...this.services, primary: false };
+        return;
+      case "removeCanaryService":
+        assert.ok(this.routesOnlyTo("apex"), "removeCanaryService while proxies may route to it");
+        this.services = { ...this.services, canary: false };
+        return;
+      case "clearTraffic":
+        assert.ok(this.services.apexOnTarget, "clearTraffic sends the apex to the primary");
+        this.requested = undefined;
+        this.inFlight = undefined;
+        this.verified = undefined;
         return;
       case "scaleTargetToZero":
       case "scaleCanaryDown":
@@ -294,8 +318,19 @@ export class Sim {
     }
   }
 
+  /** Whether every proxy, whatever it has confirmed or is about to, sends the apex only there. */
+  private routesOnlyTo(where: "canary" | "apex"): boolean {
+    const only = (r: TrafficRoute | undefined): boolean =>
+      r?.canaryWeight === 100 && (r.toApex === true) === (where === "apex");
+    return only(this.verified) && only(this.requested) && only(this.inFlight);
+  }
+
   /** No route may send requests where nothing can serve them. */
   private checkRoute(route: TrafficRoute): void {
+    if (route.toApex === true) {
+      assert.ok(this.services.apexOnTarget, "route to an apex that does not select the target");
+      return;
+    }
     if (carriesTraffic(route)) {
       assert.ok(this.target.replicas > 0, `route ${JSON.stringify(route)} to a canary at zero`);
     }

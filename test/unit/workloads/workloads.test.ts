@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import type { V1Deployment } from "@kubernetes/client-node";
+import type { V1EndpointSlice } from "@kubernetes/client-node";
 import {
+  apexServesTarget,
+  givenBackApex,
   primaryDeployment,
   rolloutService,
   selectorLabel,
@@ -123,5 +126,56 @@ describe("workloads", () => {
     assert.deepEqual(canary.spec?.ports, [
       { name: "http", port: 9898, targetPort: "http", protocol: "TCP" },
     ]);
+  });
+
+  describe("giving the apex back on revert", () => {
+    const svc = { name: "podinfo", port: 9898, targetPort: "http", portName: "http" };
+    const slice = (...pods: [string, boolean][]): V1EndpointSlice => ({
+      addressType: "IPv4",
+      endpoints: pods.map(([name, ready], i) => ({
+        addresses: [`10.244.0.${String(i + 2)}`],
+        conditions: { ready },
+        targetRef: { kind: "Pod", name },
+      })),
+    });
+
+    it("declares the apex selecting the target's pods, without vireo's label", () => {
+      assert.deepEqual(givenBackApex("demo", svc, { key: "app", value: "podinfo" }), {
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name: "podinfo", namespace: "demo" },
+        spec: {
+          type: "ClusterIP",
+          selector: { app: "podinfo" },
+          ports: [{ name: "http", port: 9898, targetPort: "http", protocol: "TCP" }],
+        },
+      });
+    });
+
+    const apex = rolloutService("apex", "demo", svc, { key: "app", value: "podinfo" }, "podinfo");
+    const back = givenBackApex("demo", svc, { key: "app", value: "podinfo" });
+    const cases: [string, Parameters<typeof apexServesTarget>[0], V1EndpointSlice[], boolean][] = [
+      ["still selecting the primary", apex, [slice(["podinfo-7d9f-abcde", true])], false],
+      ["no Service", undefined, [slice(["podinfo-7d9f-abcde", true])], false],
+      ["no endpoint yet", back, [], false],
+      ["target pods not ready yet", back, [slice(["podinfo-7d9f-abcde", false])], false],
+      [
+        "endpoints still listing a primary pod",
+        back,
+        [slice(["podinfo-7d9f-abcde", true]), slice(["podinfo-primary-5c6b-fghij", true])],
+        false,
+      ],
+      [
+        "only target pods, one ready",
+        back,
+        [slice(["podinfo-7d9f-abcde", true], ["podinfo-7d9f-klmno", false])],
+        true,
+      ],
+    ];
+    for (const [name, service, slices, want] of cases) {
+      it(`serves the target alone: ${name} → ${String(want)}`, () => {
+        assert.equal(apexServesTarget(service, slices, target), want);
+      });
+    }
   });
 });
