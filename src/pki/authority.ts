@@ -106,7 +106,13 @@ function parseCsr(pem: string): forge.pki.CertificateSigningRequest {
       cause: err,
     });
   }
-  if (!csr.verify()) throw new VireoError("BadCsr", "the CSR signature does not verify");
+  let valid: boolean;
+  try {
+    valid = csr.verify();
+  } catch {
+    valid = false; // forge throws on a signature block that does not even decode
+  }
+  if (!valid) throw new VireoError("BadCsr", "the CSR signature does not verify");
   return csr;
 }
 
