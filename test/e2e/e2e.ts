@@ -97,7 +97,9 @@ export async function install(): Promise<Installed> {
     { cwd: repoRoot, stdio: "ignore" },
   );
   const helm = await helmPath();
-  await kubectl(["create", "namespace", NS]).catch(() => "exists");
+  // What an earlier run kept (VIREO_KEEP_NAMESPACES=1) goes first: the suite starts from nothing.
+  await kubectl(["delete", "namespace", NS, "--ignore-not-found", "--timeout=120s"]);
+  await kubectl(["create", "namespace", NS]);
   await run(
     helm,
     [
