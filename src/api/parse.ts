@@ -22,6 +22,7 @@ import { BUILTIN_METRICS, ROLLOUT_DEFAULTS as D } from "./defaults.js";
 import { Field, isRecord, WireError } from "./field.js";
 import type { ParseFailureReason } from "./field.js";
 import { readStrategy } from "./parse-strategy.js";
+import { outboxToWire, readOutbox } from "./status-outbox.js";
 import type { ConditionWire, RolloutStatusWire } from "./rollout-wire.js";
 import { checksToWire, readChecks } from "./status-checks.js";
 
@@ -341,6 +342,7 @@ export function parseStatus(obj: unknown): RolloutStatus | undefined {
   const handledAction = str(s.handledAction);
   const waitingFor = readWait(s.waitingFor);
   const notified = readNotified(s.notified);
+  const outbox = readOutbox(s.outbox);
   const checks = readChecks(s.checks);
   return {
     phase,
@@ -359,6 +361,7 @@ export function parseStatus(obj: unknown): RolloutStatus | undefined {
     ...(handledAction === undefined ? {} : { handledAction }),
     ...(waitingFor === undefined ? {} : { waitingFor }),
     ...(notified === undefined ? {} : { notified }),
+    ...(outbox === undefined ? {} : { outbox }),
     ...(checks === undefined ? {} : { checks }),
     conditions: (Array.isArray(s.conditions) ? s.conditions : []).flatMap(readCondition),
   };
@@ -426,6 +429,7 @@ export function statusToWire(status: RolloutStatus): RolloutStatusWire {
     ...(handledAction === undefined ? {} : { handledAction }),
     ...(waitingFor === undefined ? {} : { waitingFor: { ...waitingFor } }),
     ...(notified === undefined ? {} : { notified: notified.slice(-NOTIFIED_LIMIT) }),
+    ...(status.outbox === undefined ? {} : { outbox: outboxToWire(status.outbox) }),
     ...(checks === undefined ? {} : { checks: checksToWire(checks) }),
     conditions: status.conditions.map((c): ConditionWire => ({
       type: c.type,

@@ -2,6 +2,7 @@
 // crds/rollouts.vireo.dev.yaml. Fields the schema defaults are optional here because a manifest may
 // omit them; parse.ts turns this into the domain's RolloutSpec and applies the same defaults.
 import type { V1ObjectMeta } from "@kubernetes/client-node";
+import type { OutboxEntryWire } from "./status-outbox.js";
 import type { CheckOutcome, Phase, WaitReason, WebhookType } from "../domain/rollout.js";
 
 export const ROLLOUT_GROUP = "vireo.dev";
@@ -161,6 +162,7 @@ export interface RolloutStatusWire {
   handledAction?: string;
   waitingFor?: { reason: WaitReason; since: string };
   notified?: string[];
+  outbox?: OutboxEntryWire[];
   checks?: CheckStatusWire[];
   conditions?: ConditionWire[];
 }

@@ -140,15 +140,8 @@ export interface Observed {
   readonly inPromotionWindow: boolean;
 }
 
-export type NotifyEvent =
-  | "initialized"
-  | "started"
-  | "waitingApproval"
-  | "promoted"
-  | "rolledBack"
-  | "progressDeadlineExceeded";
-
-export type Severity = "info" | "warn" | "error";
+export type { NotifyEvent, Severity } from "./rollout.js";
+import type { NotifyEvent, Severity } from "./rollout.js";
 
 export type Action =
   /** Create the primary from the target's template, which must still be `fromRevision`. */

@@ -201,6 +201,12 @@ export interface RolloutStatus {
    */
   readonly notified?: readonly string[];
   /**
+   * Messages of transitions not yet sent to every provider, oldest first, at most OUTBOX_LIMIT.
+   * Written in the same status write as the transition they announce, so a controller that stops
+   * before sending them leaves them to the next one (src/notify/outbox.ts).
+   */
+  readonly outbox?: readonly OutboxEntry[];
+  /**
    * Every check of the last analysis counted in this run, in the Rollout's order. Replaced when the
    * next analysis is counted (which writes the status anyway, for lastAnalysisAt), kept when the
    * run ends so a rolled-back Rollout shows the values that failed, cleared when a new run starts.
@@ -233,3 +239,47 @@ export interface CheckStatus {
 
 /** How many delivered notification ids the status keeps. */
 export const NOTIFIED_LIMIT = 20;
+
+/** Announced by the Rollout's notifications (plan-model.ts re-exports them). */
+export type NotifyEvent =
+  | "initialized"
+  | "started"
+  | "waitingApproval"
+  | "promoted"
+  | "rolledBack"
+  | "progressDeadlineExceeded";
+
+export type Severity = "info" | "warn" | "error";
+
+/** An AlertProvider, by namespace and name. */
+export interface ProviderRef {
+  readonly namespace: string;
+  readonly name: string;
+}
+
+/** One transition's message, kept in the status until every provider it goes to has it. */
+export interface OutboxEntry {
+  /** The transition's id (transitionId in src/notify/message.ts), sent in the webhook payload. */
+  readonly id: string;
+  readonly event: NotifyEvent;
+  readonly severity: Severity;
+  readonly message: string;
+  /** The revision, phase and canary weight the transition led to. */
+  readonly revision: string;
+  readonly phase: Phase;
+  readonly weight: number;
+  /** The checks of the analysis that led here, when one did. */
+  readonly checks?: readonly OutboxCheck[];
+  /** The providers still to be sent it, in the order they were chosen. */
+  readonly pending: readonly ProviderRef[];
+}
+
+export interface OutboxCheck {
+  readonly name: string;
+  readonly outcome: "pass" | "fail" | "noData" | "error";
+  readonly message: string;
+  readonly value?: number;
+}
+
+/** How many transitions' messages the outbox holds; older ones are dropped, and reported. */
+export const OUTBOX_LIMIT = 10;

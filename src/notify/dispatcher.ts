@@ -1,7 +1,8 @@
 // Delivery off the reconcile's path: one FIFO lane per provider (messages to one channel keep their
 // order, a slow one holds up no other), a timeout per request, bounded retries with exponential
 // back-off on 429, 5xx and network errors (Retry-After honoured), and a SentLog so a delivery id
-// is sent once. Nothing here throws into the caller: failures are logged, counted and reported.
+// is settled once: sent, or given up. Nothing here throws into the caller: failures are logged,
+// counted and reported.
 import type { Counter, Registry } from "prom-client";
 import { Counter as PromCounter } from "prom-client";
 import type { Clock } from "../common/clock.js";
@@ -153,10 +154,16 @@ export class Dispatcher {
     this.running.add(run);
   }
 
-  /** Logs, counts and reports a delivery that will not happen. */
+  /**
+   * Logs, counts and reports a delivery that will not happen, and records it as settled: it was
+   * retried as long as it may be, and the report (an Event) says so; no replica tries it again.
+   */
   report(failure: DeliveryFailure, result: "failed" | "dropped" = "failed"): void {
     this.count(failure.provider, result);
     this.deps.log.warn("notification not delivered", { ...failure });
+    this.deps.sentLog.record(failure.id).catch((err: unknown) => {
+      this.deps.log.warn("notification given up but not recorded", { id: failure.id, error: err });
+    });
     try {
       this.deps.onFailure(failure);
     } catch (err) {
@@ -171,7 +178,7 @@ export class Dispatcher {
 
   /**
    * Stops: requests in flight are aborted and nothing more is sent. What was not delivered is not
-   * recorded, so whoever plans the transition next sends it.
+   * recorded, so it stays in the Rollout's outbox and whoever leads next sends it.
    */
   async close(): Promise<void> {
     this.closing.abort(new Error("dispatcher closed"));
@@ -297,7 +304,7 @@ export class Dispatcher {
     }
   }
 
-  // Not a failure to report: a restarted controller, or the next leader, sends it.
+  // Not a failure to report, nor settled: a restarted controller, or the next leader, sends it.
   private dropped(d: Delivery, why: string): void {
     this.count(d.provider, "dropped");
     this.deps.log.info("notification not sent", { id: d.id, destination: d.destination, why });

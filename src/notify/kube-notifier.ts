@@ -7,11 +7,12 @@ import type { Clock } from "../common/clock.js";
 import { describeError } from "../common/errors.js";
 import type { Logger } from "../common/logger.js";
 import type { Severity } from "../domain/plan-model.js";
-import type { RolloutSpec } from "../domain/rollout.js";
+import type { ProviderRef, RolloutSpec } from "../domain/rollout.js";
 import { readOrUndefined } from "../kube/apply.js";
 import type { Dispatcher } from "./dispatcher.js";
 import type { Message, MessageOptions } from "./message.js";
-import { buildMessage, deliveryId, receives } from "./message.js";
+import { buildMessage, deliveryId } from "./message.js";
+import { recipients } from "./recipients.js";
 import type { Notification, Notifier } from "./notifier.js";
 import type { AlertProvider } from "./provider.js";
 import {
@@ -25,10 +26,7 @@ import {
 import type { ServiceRegistry } from "./registry.js";
 import type { Endpoint, OutboundRequest } from "./service.js";
 
-export interface ProviderRef {
-  readonly namespace: string;
-  readonly name: string;
-}
+export type { ProviderRef } from "../domain/rollout.js";
 
 /** Receives the notifications of every Rollout at `severity` or above. */
 export interface DefaultProvider extends ProviderRef {
@@ -78,21 +76,9 @@ export class KubeNotifier implements Notifier {
     await this.deps.dispatcher.idle();
   }
 
-  /** The providers a notification goes to, each once. */
-  targets(n: Notification, spec: RolloutSpec): ProviderRef[] {
-    const out: ProviderRef[] = [];
-    const add = (ref: ProviderRef): void => {
-      if (!out.some((r) => r.namespace === ref.namespace && r.name === ref.name)) out.push(ref);
-    };
-    for (const alert of spec.alerts) {
-      if (!receives(alert.severity, n.severity)) continue;
-      add({ namespace: alert.providerRef.namespace ?? n.namespace, name: alert.providerRef.name });
-    }
-    const d = this.deps.defaultProvider;
-    if (d !== undefined && receives(d.severity, n.severity)) {
-      add({ namespace: d.namespace, name: d.name });
-    }
-    return out;
+  /** The providers a notification goes to, each once: recipients(...) with the default provider. */
+  recipients(namespace: string, spec: RolloutSpec, severity: Severity): ProviderRef[] {
+    return recipients(namespace, spec.alerts, severity, this.deps.defaultProvider);
   }
 
   private async send(n: Notification): Promise<void> {
@@ -113,7 +99,8 @@ export class KubeNotifier implements Notifier {
       return;
     }
     const message = buildMessage(n, ctx, this.deps.clock.now(), this.deps.message);
-    for (const ref of this.targets(n, ctx.spec)) {
+    const to = n.recipients ?? this.recipients(n.namespace, ctx.spec, n.severity);
+    for (const ref of to) {
       const id = deliveryId(ctx.id, ref);
       const destination = `AlertProvider ${ref.namespace}/${ref.name}`;
       const failed = (provider: string, reason: string): void => {

@@ -5,6 +5,7 @@ import { assertNever } from "../common/assert-never.js";
 import type { NotifyEvent, Severity } from "../domain/plan-model.js";
 import type { Phase, Strategy } from "../domain/rollout.js";
 import type { Notification, NotificationCheck, NotificationContext } from "./notifier.js";
+export { receives } from "./recipients.js";
 
 export interface MessageField {
   readonly name: string;
@@ -54,13 +55,6 @@ export function deliveryId(
   provider: { readonly namespace: string; readonly name: string },
 ): string {
   return `${messageId}@${provider.namespace}/${provider.name}`;
-}
-
-const RANK: Readonly<Record<Severity, number>> = { info: 0, warn: 1, error: 2 };
-
-/** Flagger's filter: an info alert receives everything, warn receives warn and error, error only error. */
-export function receives(alertSeverity: Severity, severity: Severity): boolean {
-  return RANK[severity] >= RANK[alertSeverity];
 }
 
 /** The message for a notification and its context, stamped `now`. */

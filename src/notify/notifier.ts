@@ -3,7 +3,8 @@
 // log, and NopNotifier only keeps it in memory, for tests.
 import type { Logger } from "../common/logger.js";
 import type { NotifyEvent, Severity } from "../domain/plan-model.js";
-import type { Phase, RolloutSpec } from "../domain/rollout.js";
+import type { Phase, ProviderRef, RolloutSpec } from "../domain/rollout.js";
+import { recipients } from "./recipients.js";
 
 /** One check's result, as the analysis reports it (analysis' CheckReport fits). */
 export interface NotificationCheck {
@@ -40,15 +41,23 @@ export interface Notification {
   readonly message: string;
   /** Required by KubeNotifier, which refuses (and reports) a notification without it. */
   readonly context?: NotificationContext;
+  /** The providers to send it to (an outbox entry's pending ones); `recipients(...)` when absent. */
+  readonly recipients?: readonly ProviderRef[];
 }
 
 export interface Notifier {
   /** Hands the notification over for delivery; never throws and never waits for a provider. */
   notify(n: Notification): Promise<void>;
+  /** The providers a notification of `severity` about a Rollout of `namespace` goes to. */
+  recipients(namespace: string, spec: RolloutSpec, severity: Severity): ProviderRef[];
 }
 
 export class LogNotifier implements Notifier {
   constructor(private readonly log: Logger) {}
+
+  recipients(namespace: string, spec: RolloutSpec, severity: Severity): ProviderRef[] {
+    return recipients(namespace, spec.alerts, severity);
+  }
 
   notify(n: Notification): Promise<void> {
     const { context, ...rest } = n;
@@ -62,6 +71,10 @@ export class LogNotifier implements Notifier {
 
 export class NopNotifier implements Notifier {
   readonly sent: Notification[] = [];
+
+  recipients(namespace: string, spec: RolloutSpec, severity: Severity): ProviderRef[] {
+    return recipients(namespace, spec.alerts, severity);
+  }
 
   notify(n: Notification): Promise<void> {
     this.sent.push(n);

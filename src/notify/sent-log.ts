@@ -1,12 +1,12 @@
-// What was delivered, by delivery id, so a transition planned again (after a failed status write,
-// a restart, a change of leader) is not announced twice. StatusSentLog keeps the ids in memory
-// until the reconciler writes them to the Rollout's status.notified, where the next leader finds
-// them.
+// What was settled (delivered, or given up and reported), by delivery id, so a message is not sent
+// twice. StatusSentLog keeps the ids in memory until the reconciler writes them to the Rollout's
+// status (out of status.outbox, into status.notified), where the next leader finds them; it also
+// knows which messages of the outbox this process has already handed over.
 import { NOTIFIED_LIMIT } from "../domain/rollout.js";
 
 export interface SentLog {
   has(id: string): Promise<boolean>;
-  /** Called once the provider accepted the message. */
+  /** Called once the provider accepted the message, or once it was given up and reported. */
   record(id: string): Promise<void>;
 }
 
@@ -50,14 +50,16 @@ interface Entry {
   key: RolloutKey | undefined;
   /** status.notified as last observed. */
   persisted: string[];
-  /** Delivered and not yet seen in the status. */
+  /** Settled and not yet seen in the status. */
   recorded: string[];
+  /** Handed over for delivery by this process. */
+  claimed: Set<string>;
 }
 
 /**
  * A SentLog over the Rollouts' status.notified. The reconciler tells it what each status it
- * observed holds (`observed`), and merges what was delivered since into the status it writes
- * (`merge`); `onRecorded` asks for that reconcile.
+ * observed holds (`observed`), hands each pending message over once (`claim`), and writes what was
+ * settled since (`settled`) into the status; `onRecorded` asks for that reconcile.
  */
 export class StatusSentLog implements SentLog {
   private readonly rollouts = new Map<string, Entry>();
@@ -73,11 +75,21 @@ export class StatusSentLog implements SentLog {
     entry.recorded = entry.recorded.filter((id) => !entry.persisted.includes(id));
   }
 
-  /** The status.notified to write for a Rollout: `notified` plus what was delivered since. */
-  merge(uid: string, notified: readonly string[] | undefined): readonly string[] | undefined {
-    const recorded = this.rollouts.get(uid)?.recorded ?? [];
-    if (recorded.length === 0) return notified;
-    return appendNotified(notified, recorded);
+  /** The ids settled since the status last observed, oldest first: for the status to record. */
+  settled(uid: string): readonly string[] {
+    return this.rollouts.get(uid)?.recorded ?? [];
+  }
+
+  /**
+   * True the first time it is asked for an id neither settled nor handed over before: the caller
+   * hands the message over. False after, so each reconcile does not offer it again.
+   */
+  claim(id: string): boolean {
+    const entry = this.entry(rolloutUid(id));
+    if (entry.claimed.has(id) || entry.persisted.includes(id) || entry.recorded.includes(id))
+      return false;
+    entry.claimed.add(id);
+    return true;
   }
 
   /** Drops a deleted Rollout's ids. */
@@ -95,6 +107,7 @@ export class StatusSentLog implements SentLog {
   record(id: string): Promise<void> {
     const uid = rolloutUid(id);
     const entry = this.entry(uid);
+    entry.claimed.delete(id);
     if (!entry.recorded.includes(id)) {
       entry.recorded = appendNotified(entry.recorded, [id]);
       if (entry.key !== undefined) this.onRecorded(entry.key);
@@ -105,7 +118,7 @@ export class StatusSentLog implements SentLog {
   private entry(uid: string): Entry {
     let entry = this.rollouts.get(uid);
     if (entry === undefined) {
-      entry = { key: undefined, persisted: [], recorded: [] };
+      entry = { key: undefined, persisted: [], recorded: [], claimed: new Set() };
       this.rollouts.set(uid, entry);
     }
     return entry;

@@ -83,7 +83,7 @@ export interface ReconcilerDeps {
   readonly analysis: AnalysisPort;
   readonly webhooks: WebhookRunner;
   readonly notifier: Notifier;
-  /** Which notifications were delivered, carried into status.notified so none is sent twice. */
-  readonly sentLog: Pick<StatusSentLog, "observed" | "merge">;
+  /** Which notifications were settled or handed over, so that each is sent once (the outbox). */
+  readonly sentLog: Pick<StatusSentLog, "observed" | "settled" | "claim">;
   readonly events: RolloutEventRecorder;
 }

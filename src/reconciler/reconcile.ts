@@ -16,7 +16,8 @@ import type { RolloutSpec, RolloutStatus } from "../domain/rollout.js";
 import { getCondition } from "../domain/conditions.js";
 import { assertNever } from "../common/assert-never.js";
 import type { RoutingModel } from "../xds/model.js";
-import { transitionId } from "../notify/message.js";
+import type { OutboxEntry } from "../domain/rollout.js";
+import { deliverOutbox, entryFor, stageNotifications } from "./notifications.js";
 import type { Observation } from "./observe.js";
 import { observe } from "./observe.js";
 import type { ReconcilerDeps } from "./ports.js";
@@ -62,6 +63,8 @@ export async function reconcile(r: RolloutWire, deps: ReconcilerDeps): Promise<R
     { uid, namespace: r.metadata.namespace ?? "default", name: r.metadata.name ?? "" },
     observed.status?.notified,
   );
+  // What the status already holds was recorded with its transition: it can go now.
+  await deliverOutbox(r, specOf(observed), observed.status, deps);
   let p = plan(observed, now);
   for (let round = 0; round < MAX_QUERY_ROUNDS; round++) {
     const queries = p.actions.filter(isQuery);
@@ -71,6 +74,7 @@ export async function reconcile(r: RolloutWire, deps: ReconcilerDeps): Promise<R
   }
   const spec = isInvalidSpec(observed.spec) ? undefined : observed.spec;
   let requeueAfterMs: number | undefined;
+  const outgoing: OutboxEntry[] = [];
   for (const action of p.actions) {
     if (isQuery(action)) continue;
     if (action.kind === "requeueAfter") {
@@ -78,6 +82,11 @@ export async function reconcile(r: RolloutWire, deps: ReconcilerDeps): Promise<R
       continue;
     }
     if (spec === undefined) continue;
+    if (action.kind === "notify") {
+      const { checks } = checksBehind(action.event, p.status);
+      outgoing.push(entryFor(action, r, spec, observed.status, p.status, checks, deps));
+      continue;
+    }
     await applyAction(action, r, spec, { ...first, observed }, p, deps);
   }
   // Without its finalizer a deleted Rollout is gone: no status to write, nothing to requeue.
@@ -85,11 +94,12 @@ export async function reconcile(r: RolloutWire, deps: ReconcilerDeps): Promise<R
     return { plan: p, requeueAfterMs: undefined };
   if (spec !== undefined && !observed.deleting)
     await deps.store.setFinalizer(r, spec.revertOnDeletion);
-  const notified = deps.sentLog.merge(uid, p.status.notified);
-  const status = notified === undefined ? p.status : { ...p.status, notified: [...notified] };
+  // The transition's messages are written with it, and sent only once it is written.
+  const status = await stageNotifications(r, p.status, outgoing, deps);
   if (!isDeepStrictEqual(status, observed.status)) {
     await deps.store.writeStatus(r.metadata.namespace ?? "default", r.metadata.name ?? "", status);
   }
+  await deliverOutbox(r, spec, status, deps);
   return { plan: p, requeueAfterMs: requeueAfterMs ?? DEFAULT_RESYNC_MS };
 }
 
@@ -200,28 +210,8 @@ async function applyAction(
     case "runAnalysis":
     case "requeueAfter":
       return;
-    case "notify": {
-      const revision = p.status.canaryRevision ?? p.status.primaryRevision ?? "";
-      // Stable however often this transition is planned: the time the old phase began.
-      const since =
-        observed.status?.lastTransitionTime ?? r.metadata.creationTimestamp?.toString() ?? "";
-      await deps.notifier.notify({
-        namespace,
-        name,
-        event: a.event,
-        severity: a.severity,
-        message: a.message,
-        context: {
-          id: transitionId({ uid: r.metadata.uid ?? "", event: a.event, revision, since }),
-          spec,
-          revision,
-          phase: p.status.phase,
-          weight: p.status.canaryWeight,
-          ...checksBehind(a.event, p.status),
-        },
-      });
-      return;
-    }
+    case "notify":
+      return; // reconcile() puts it in the outbox, written with the status
     case "recordEvent":
       await deps.events.record(r, a.type, a.reason, a.message);
       return;
@@ -238,4 +228,8 @@ function checksBehind(event: NotifyEvent, s: RolloutStatus): { checks?: RolloutS
   if (event !== "rolledBack" || s.checks === undefined) return {};
   const ready = getCondition(s.conditions, "Ready");
   return ready?.reason === "FailedChecks" ? { checks: s.checks } : {};
+}
+
+function specOf(o: Observed): RolloutSpec | undefined {
+  return isInvalidSpec(o.spec) ? undefined : o.spec;
 }

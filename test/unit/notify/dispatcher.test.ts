@@ -5,7 +5,7 @@ import { createHmac } from "node:crypto";
 import type { Delivery } from "../../../src/notify/dispatcher.js";
 import { Dispatcher, parseRetryAfter } from "../../../src/notify/dispatcher.js";
 import type { RolloutKey } from "../../../src/notify/sent-log.js";
-import { MemorySentLog, StatusSentLog } from "../../../src/notify/sent-log.js";
+import { appendNotified, MemorySentLog, StatusSentLog } from "../../../src/notify/sent-log.js";
 import { signature } from "../../../src/notify/webhook.js";
 import type { Harness } from "../../support/notify-fixtures.js";
 import {
@@ -259,7 +259,7 @@ describe("Dispatcher", () => {
       await h.dispatcher.idle();
       assert.deepEqual(requeued, [rollout]);
       // The reconcile that follows writes what was delivered into the status...
-      const notified = before.merge(UID, ["older"]);
+      const notified = appendNotified(["older"], before.settled(UID));
       assert.deepEqual(notified, ["older", ID]);
       await h.dispatcher.close();
 

@@ -30,7 +30,7 @@ describe("StatusSentLog", () => {
     assert.equal(await log.has("uid-b/promoted/r1/t@demo/p"), false);
   });
 
-  it("asks for a reconcile on each new record, and merges the records into the status", async () => {
+  it("asks for a reconcile on each new record, and gives the records for the status", async () => {
     const requeued: RolloutKey[] = [];
     const log = new StatusSentLog((k) => requeued.push(k));
     log.observed(a, ["uid-a/x"]);
@@ -40,15 +40,9 @@ describe("StatusSentLog", () => {
     await log.record("uid-b/z");
     assert.deepEqual(requeued, [a, b]);
     assert.equal(await log.has("uid-a/y"), true);
-    assert.deepEqual(log.merge("uid-a", ["uid-a/x"]), ["uid-a/x", "uid-a/y"]);
-    assert.deepEqual(log.merge("uid-b", undefined), ["uid-b/z"]);
-  });
-
-  it("leaves a status alone when nothing was delivered since", () => {
-    const log = new StatusSentLog();
-    const notified = ["uid-a/x"];
-    assert.equal(log.merge("uid-a", notified), notified);
-    assert.equal(log.merge("uid-a", undefined), undefined);
+    assert.deepEqual(log.settled("uid-a"), ["uid-a/y"]);
+    assert.deepEqual(log.settled("uid-b"), ["uid-b/z"]);
+    assert.deepEqual(log.settled("uid-c"), []);
   });
 
   it("stops carrying an id once the status holds it, and forgets a deleted Rollout", async () => {
@@ -56,8 +50,23 @@ describe("StatusSentLog", () => {
     log.observed(a, []);
     await log.record("uid-a/y");
     log.observed(a, ["uid-a/y"]);
-    assert.deepEqual(log.merge("uid-a", ["uid-a/y"]), ["uid-a/y"]);
+    assert.deepEqual(log.settled("uid-a"), []);
+    assert.equal(await log.has("uid-a/y"), true);
     log.forget("uid-a");
     assert.equal(await log.has("uid-a/y"), false);
+  });
+
+  it("lets each message be handed over once: not again, nor once settled or persisted", async () => {
+    const log = new StatusSentLog();
+    log.observed(a, ["uid-a/old"]);
+    assert.equal(log.claim("uid-a/new"), true);
+    assert.equal(log.claim("uid-a/new"), false);
+    assert.equal(log.claim("uid-a/old"), false);
+    await log.record("uid-a/new");
+    assert.equal(log.claim("uid-a/new"), false);
+    // A new process (a restart, the next leader) knows only the status.
+    const next = new StatusSentLog();
+    next.observed(a, ["uid-a/old"]);
+    assert.equal(next.claim("uid-a/new"), true);
   });
 });
