@@ -1,6 +1,8 @@
 // The proxy process: its xDS client, the request path, telemetry and the admin port. Runs as a
 // sidecar next to a workload or as an ingress gateway; every setting is a flag or an env var.
+import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
+import type * as grpc from "@grpc/grpc-js";
 import { systemClock } from "../src/common/clock.js";
 import { describeError, VireoError } from "../src/common/errors.js";
 import { createLogger, parseLogLevel } from "../src/common/logger.js";
@@ -8,7 +10,13 @@ import { routingSnapshotDump } from "./admin/config-dump.js";
 import { startAdminServer } from "./admin/server.js";
 import { createProxy } from "./proxy.js";
 import type { ProxyRole } from "./proxy.js";
-import { identityFromEnv } from "./telemetry/identity.js";
+import { inboundListenerName } from "./routing/security-model.js";
+import { identityFromEnv, spiffeId } from "./telemetry/identity.js";
+import type { CaClient } from "./tls/ca-client.js";
+import { createCaClient } from "./tls/ca-client.js";
+import { CertificateManager } from "./tls/cert-manager.js";
+import { TlsMaterial } from "./tls/material.js";
+import { controlPlaneCredentials } from "./tls/token.js";
 import { ProxyMetrics } from "./telemetry/metrics.js";
 import { XdsClient } from "./xds-client/client.js";
 import type { Transport } from "./xds-client/client.js";
@@ -43,6 +51,30 @@ function oneOf<T extends string>(name: string, v: string, allowed: readonly T[])
   return found;
 }
 
+interface SecuritySettings {
+  readonly credentials: grpc.ChannelCredentials;
+  readonly validitySeconds: number;
+}
+
+/** `--ca-root` turns security on; it then needs `--token` too. */
+async function securitySettings(
+  caRoot: string,
+  tokenFile: string,
+  validity: string,
+): Promise<SecuritySettings | undefined> {
+  if (caRoot === "") return undefined;
+  if (tokenFile === "")
+    throw new VireoError(
+      "BadConfig",
+      "--ca-root needs --token (the projected service-account token)",
+    );
+  const validitySeconds = Number(validity);
+  if (!Number.isInteger(validitySeconds) || validitySeconds < 0)
+    throw new VireoError("BadConfig", `--cert-validity: "${validity}" is not a number of seconds`);
+  const rootPem = await readFile(caRoot, "utf8");
+  return { credentials: controlPlaneCredentials(rootPem, tokenFile), validitySeconds };
+}
+
 async function main(): Promise<void> {
   const env = process.env;
   const { values } = parseArgs({
@@ -57,6 +89,9 @@ async function main(): Promise<void> {
       "admin-port": { type: "string", default: env.VIREO_ADMIN_PORT ?? "15000" },
       "admin-host": { type: "string", default: env.VIREO_ADMIN_HOST ?? "127.0.0.1" },
       "log-level": { type: "string", default: env.VIREO_LOG_LEVEL ?? "info" },
+      "ca-root": { type: "string", default: env.VIREO_CA_ROOT ?? "" },
+      token: { type: "string", default: env.VIREO_TOKEN_FILE ?? "" },
+      "cert-validity": { type: "string", default: env.VIREO_CERT_VALIDITY_SECONDS ?? "0" },
     },
   });
   const role = oneOf<ProxyRole>("role", values.role, ["sidecar", "gateway"]);
@@ -67,12 +102,20 @@ async function main(): Promise<void> {
   const identity = identityFromEnv(env);
   const podName = env.POD_NAME ?? `proxy-${process.pid}`;
   const metrics = new ProxyMetrics();
+  const secured = await securitySettings(values["ca-root"], values.token, values["cert-validity"]);
+  const podIP = values["pod-ip"];
+  const inboundNames =
+    secured === undefined || role !== "sidecar"
+      ? []
+      : inbound.map((p) => inboundListenerName(podIP, p.port));
 
   const xds = new XdsClient({
     log: log.child({ component: "xds-client" }),
     clock,
     server: values.xds,
     transport,
+    ...(secured !== undefined && { credentials: secured.credentials }),
+    namedListeners: inboundNames,
     node: {
       id: `${role}~${values["pod-ip"]}~${podName}.${identity.namespace}~${identity.namespace}.svc.${identity.domain}`,
       cluster: `${identity.workload}.${identity.namespace}`,
@@ -84,6 +127,26 @@ async function main(): Promise<void> {
       },
     },
   });
+  let certificates: CertificateManager | undefined;
+  let ca: CaClient | undefined;
+  if (secured !== undefined) {
+    ca = createCaClient(values.xds, secured.credentials);
+    certificates = new CertificateManager({
+      clock,
+      log: log.child({ component: "certificates" }),
+      issue: ca.issue,
+      spiffeId: spiffeId(identity),
+      validitySeconds: secured.validitySeconds,
+    });
+  }
+  const certs = certificates;
+  const material =
+    certs === undefined
+      ? undefined
+      : new TlsMaterial(
+          () => certs.current(),
+          () => xds.current(),
+        );
   const proxy = createProxy({
     role,
     namespace: identity.namespace,
@@ -94,6 +157,7 @@ async function main(): Promise<void> {
     onRequestDone: (record) => {
       metrics.recordRequest(record, identity);
     },
+    ...(material !== undefined && { security: { material } }),
   });
   let bound = false;
   let exiting = false;
@@ -101,6 +165,8 @@ async function main(): Promise<void> {
     if (exiting) return;
     exiting = true;
     xds.close();
+    certs?.close();
+    ca?.close();
     void proxy.close().finally(() => process.exit(code));
   };
   const admin = await startAdminServer(
@@ -119,6 +185,10 @@ async function main(): Promise<void> {
     { port: port("admin-port", values["admin-port"]), host: values["admin-host"] },
   );
   xds.start();
+  if (certs !== undefined) {
+    certs.start();
+    await certs.ready;
+  }
   await xds.synced();
   const listening = [];
   if (role === "gateway") {
@@ -136,6 +206,7 @@ async function main(): Promise<void> {
   log.info("proxy ready", {
     role,
     xds: values.xds,
+    security: secured === undefined ? "off (plaintext xDS, open inbound ports)" : "mTLS",
     admin: `${admin.address}:${admin.port}`,
     listeners: listening.map((l) => `${l.name}@${l.address}:${l.port}`),
   });

@@ -8,7 +8,9 @@ import { DEFAULT_DOMAIN } from "../src/xds/model.js";
 import { OUTBOUND_HTTP_LISTENER } from "../src/xds/names.js";
 import { faultFilter } from "./filters/fault-filter.js";
 import { mirrorFilter } from "./filters/mirror-filter.js";
+import type { Handler } from "./filters/pipeline.js";
 import { chain } from "./filters/pipeline.js";
+import { rbacFilter } from "./filters/rbac-filter.js";
 import type { Direction, RequestDoneHook } from "./filters/request-record.js";
 import { RecordBuilder } from "./filters/request-record.js";
 import { routeStep } from "./filters/route-filter.js";
@@ -16,11 +18,15 @@ import { routerHandler } from "./filters/router-filter.js";
 import type { ListenerLimits } from "./listeners/http-listener.js";
 import { DEFAULT_LIMITS, HttpListener } from "./listeners/http-listener.js";
 import { INBOUND_LISTENER, inboundClusterName, inboundSnapshot } from "./listeners/inbound.js";
+import type { Accept } from "./listeners/inbound-guard.js";
+import { inboundGuard } from "./listeners/inbound-guard.js";
 import type { NodeRequest, NodeResponse } from "./listeners/serve.js";
 import { serve } from "./listeners/serve.js";
 import { expandServiceName } from "./routing/authority.js";
 import type { RoutingSnapshot } from "./routing/model.js";
 import { EMPTY_SNAPSHOT } from "./routing/model.js";
+import { inboundListenerName } from "./routing/security-model.js";
+import type { TlsMaterialSource } from "./tls/material.js";
 import { ClusterManager } from "./upstream/cluster-manager.js";
 import type { ProxyIdentity } from "./telemetry/identity.js";
 import { peerExchange } from "./telemetry/peer-headers.js";
@@ -43,6 +49,15 @@ export interface ProxyOptions {
   readonly retryBufferBytes?: number;
   /** Who this proxy serves: named to peers in headers, for telemetry on both sides. */
   readonly identity?: ProxyIdentity;
+  /**
+   * Mesh security: the proxy's certificate and trust bundles. With it, inbound ports follow
+   * their `vireo/inbound?address=…` listeners (TLS, PeerAuthentication, RBAC) and clusters with
+   * upstream TLS connect with mutual TLS. Without it, inbound ports are plaintext and open.
+   */
+  readonly security?: {
+    readonly material: TlsMaterialSource;
+    readonly handshakeTimeoutMs?: number;
+  };
 }
 
 export interface BoundListener {
@@ -64,6 +79,8 @@ export interface Proxy {
 }
 
 export const DEFAULT_RETRY_BUFFER_BYTES = 64 * 1024;
+/** Time a downstream connection has for its first byte and its TLS handshake. */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export function createProxy(options: ProxyOptions): Proxy {
   const { clock, log, role } = options;
@@ -79,7 +96,12 @@ export function createProxy(options: ProxyOptions): Proxy {
       log.error("onRequestDone failed", { error: describeError(err) });
     }
   };
-  const clusters = new ClusterManager(options.snapshot, { clock, random });
+  const security = options.security;
+  const clusters = new ClusterManager(options.snapshot, {
+    clock,
+    random,
+    ...(security !== undefined && { tls: security.material }),
+  });
   const routed = chain(
     [faultFilter({ clock, random }), mirrorFilter({ clock, random, log })],
     routerHandler({ clock, random }),
@@ -102,14 +124,16 @@ export function createProxy(options: ProxyOptions): Proxy {
     snapshot: () => RoutingSnapshot,
     port: number,
     host: string,
+    guard?: { readonly accept: Accept; readonly filter: (next: Handler) => Handler },
   ): Promise<BoundListener> {
-    const handler = routeStep({
+    const routedHandler = routeStep({
       snapshot,
       listener: name,
       clusters,
       random,
       useDownstreamProtocol: direction === "inbound",
     })(routed);
+    const handler = guard === undefined ? routedHandler : guard.filter(routedHandler);
     const deps = {
       direction,
       handler,
@@ -134,7 +158,7 @@ export function createProxy(options: ProxyOptions): Proxy {
     const onRequest = (req: NodeRequest, res: NodeResponse): void => {
       serve(deps, req, res);
     };
-    const listener = new HttpListener(onRequest, limits, clock, onMalformed);
+    const listener = new HttpListener(onRequest, limits, clock, onMalformed, guard?.accept);
     const address = await listener.listen(port, host);
     listeners.push(listener);
     log.info("listening", {
@@ -161,7 +185,28 @@ export function createProxy(options: ProxyOptions): Proxy {
       requireRole("sidecar", "inbound");
       // Named after the port bound, which port 0 leaves to the system.
       let local = EMPTY_SNAPSHOT;
-      const bound = await open("inbound", INBOUND_LISTENER, () => local, port, podIP);
+      // Named after the address bound, known once bound; nothing connects before that.
+      let policyName = "";
+      const guard =
+        security === undefined
+          ? undefined
+          : inboundGuard({
+              listener: () => policyName,
+              snapshot: options.snapshot,
+              material: security.material,
+              clock,
+              log,
+              handshakeTimeoutMs: security.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+            });
+      const bound = await open(
+        "inbound",
+        INBOUND_LISTENER,
+        () => local,
+        port,
+        podIP,
+        guard && { accept: guard.accept, filter: rbacFilter(guard.config) },
+      );
+      policyName = inboundListenerName(podIP, bound.port);
       clusters.pin(inboundClusterName(bound.port));
       local = inboundSnapshot(bound.port, targetPort);
       return bound;

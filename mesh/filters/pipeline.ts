@@ -1,6 +1,7 @@
 // The request path as data: a request goes through `(next) => next` filters (route, fault,
 // mirror) to the router, and comes back as a response that is either local or from upstream.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
+import type { ConnectionSecurity } from "../listeners/inbound-guard.js";
 import type { Route } from "../routing/model.js";
 import type { UpstreamCluster } from "../upstream/cluster.js";
 import type { UpstreamResponse } from "../upstream/outcome.js";
@@ -22,6 +23,8 @@ export interface ProxyRequest {
   readonly body: RequestBody;
   /** Fires when the downstream goes away before the response is complete. */
   readonly signal: AbortSignal;
+  /** Inbound under mesh security: how the connection was accepted. */
+  readonly connection?: ConnectionSecurity;
 }
 
 export interface Exchange {

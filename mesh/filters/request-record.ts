@@ -39,6 +39,10 @@ export interface RequestRecord {
   readonly grpcStatus: number | undefined;
   /** The workload at the other end, as its proxy named it in peer headers. */
   readonly peer?: PeerWorkload;
+  /** Inbound: the connection was mutual TLS (a verified client certificate). */
+  readonly mutualTls?: boolean;
+  /** Inbound over mutual TLS: the client certificate's SPIFFE URI SAN. */
+  readonly peerPrincipal?: string;
 }
 
 export type RequestDoneHook = (record: RequestRecord) => void;
@@ -58,6 +62,8 @@ export class RecordBuilder {
   received = 0;
   sent = 0;
   peer: PeerWorkload | undefined;
+  mutualTls = false;
+  peerPrincipal: string | undefined;
 
   constructor(
     readonly direction: Direction,
@@ -87,6 +93,8 @@ export class RecordBuilder {
       bytes: { received: this.received, sent: this.sent },
       grpcStatus: this.grpcStatus,
       ...(this.peer === undefined ? {} : { peer: this.peer }),
+      ...(this.mutualTls && { mutualTls: true }),
+      ...(this.peerPrincipal !== undefined && { peerPrincipal: this.peerPrincipal }),
     };
   }
 }

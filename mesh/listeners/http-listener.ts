@@ -55,6 +55,8 @@ export class HttpListener {
     private readonly clock: Clock,
     /** A request node rejected before the proxy saw it, by the status it was answered with. */
     onMalformed: (status: number) => void,
+    /** A connection stage before HTTP (TLS termination); it hands on the socket or closes it. */
+    accept?: (socket: Socket, proceed: (s: Socket) => void) => void,
   ) {
     this.h1 = http.createServer(
       {
@@ -107,7 +109,16 @@ export class HttpListener {
     const h1Listeners = this.h1.listeners("connection") as ConnectionListener[];
     this.h1.removeAllListeners("connection");
     this.h1.on("connection", (socket: Socket) => {
-      this.sniff(socket, h1Listeners);
+      if (accept === undefined) {
+        this.sniff(socket, h1Listeners);
+        return;
+      }
+      this.sniffing.add(socket);
+      socket.once("close", () => this.sniffing.delete(socket));
+      accept(socket, (s) => {
+        this.sniffing.delete(socket);
+        this.sniff(s, h1Listeners);
+      });
     });
   }
 

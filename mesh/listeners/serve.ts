@@ -12,6 +12,7 @@ import type { Handler, ProxyResponse } from "../filters/pipeline.js";
 import { RequestBody } from "../filters/request-body.js";
 import type { Direction, RequestDoneHook } from "../filters/request-record.js";
 import { RecordBuilder } from "../filters/request-record.js";
+import { connectionSecurity } from "./inbound-guard.js";
 import type { ResponseSink } from "./respond.js";
 import { resetDownstream, writeResponse } from "./respond.js";
 
@@ -87,6 +88,11 @@ export function serve(deps: ServeDeps, req: NodeRequest, res: NodeResponse): voi
     grpc ? "grpc" : "http",
     deps.clock.now(),
   );
+  const connection = connectionSecurity(req.socket);
+  if (connection !== undefined) {
+    record.mutualTls = connection.mutualTls;
+    record.peerPrincipal = connection.peerPrincipal;
+  }
   const { present, length } = bodyOf(req);
   const body = new RequestBody(present ? req : undefined, deps.retryBufferBytes, length);
   // Failures on either side are handled where they matter; they must never be unhandled.
@@ -145,6 +151,7 @@ export function serve(deps: ServeDeps, req: NodeRequest, res: NodeResponse): voi
     grpc,
     body,
     signal: abort.signal,
+    ...(connection !== undefined && { connection }),
   };
   deps.handler({ request, record }).then(reply, (err: unknown) => {
     deps.log.error("request path failed", { error: describeError(err), path: target.path });

@@ -1,5 +1,6 @@
 // The proxy's routing configuration: validated once from xDS resources, immutable, and read by
 // the request path without further checks. A new configuration replaces the old one whole.
+import type { InboundListenerConfig, TrustBundle, UpstreamTls } from "./security-model.js";
 
 export type StringMatcher =
   | { readonly kind: "exact"; readonly value: string; readonly ignoreCase: boolean }
@@ -122,6 +123,8 @@ export interface ClusterConfig {
   readonly outlier?: OutlierDetection;
   /** Speak HTTP/2 upstream (gRPC and h2c services). */
   readonly http2: boolean;
+  /** Mutual TLS to the endpoints (their proxies); plaintext when absent. */
+  readonly tls?: UpstreamTls;
 }
 
 export interface Endpoint {
@@ -149,6 +152,10 @@ export interface RoutingSnapshot {
   readonly routeTables: ReadonlyMap<string, RouteTable>;
   readonly clusters: ReadonlyMap<string, ClusterConfig>;
   readonly endpoints: ReadonlyMap<string, EndpointSet>;
+  /** Inbound server listeners by name (`vireo/inbound?address=…`); none without security. */
+  readonly inbound?: ReadonlyMap<string, InboundListenerConfig>;
+  /** SDS trust bundles by name (`ROOTCA`). */
+  readonly secrets?: ReadonlyMap<string, TrustBundle>;
 }
 
 export const EMPTY_SNAPSHOT: RoutingSnapshot = {

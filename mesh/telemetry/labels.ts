@@ -12,10 +12,6 @@ import type { PeerWorkload } from "./peer-headers.js";
 export interface TelemetryRecord extends RequestRecord {
   /** Inbound: the source proxy's workload; outbound: the destination proxy's. */
   readonly peer?: PeerWorkload | undefined;
-  /** The hop was mutual TLS (the security issue fills this; plaintext until then). */
-  readonly mutualTls?: boolean | undefined;
-  /** Inbound over mutual TLS: the client certificate's SPIFFE URI SAN. */
-  readonly peerPrincipal?: string | undefined;
 }
 
 export const LABEL_NAMES = [

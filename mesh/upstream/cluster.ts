@@ -9,10 +9,15 @@ import { createLoadBalancer, nonEmpty } from "./load-balancer.js";
 import type { AttemptOutcome, BodyTake, UpstreamRequest } from "./outcome.js";
 import { failure } from "./outcome.js";
 import { OutlierDetector } from "./outlier-detector.js";
+import type { TlsMaterialSource } from "../tls/material.js";
+import type { SecureTarget } from "./h1-pool.js";
+import { tlsTarget, UpstreamTlsError } from "./tls-connect.js";
 
 export interface ClusterDeps {
   readonly clock: Clock;
   readonly random: () => number;
+  /** The proxy's certificate and trust bundles, for clusters with upstream TLS. */
+  readonly tls?: TlsMaterialSource;
 }
 
 export interface SendOptions {
@@ -66,7 +71,15 @@ export class UpstreamCluster {
       if (config.lb !== this.config.lb) this.lb = createLoadBalancer(config.lb, this.deps.random);
       this.outlier.configure(config.outlier);
       this.h1?.setMaxConnections(config.circuitBreaker.maxConnections);
+      const tlsChanged = JSON.stringify(config.tls) !== JSON.stringify(this.config.tls);
       this.config = config;
+      if (tlsChanged) {
+        // Connections made under the old transport must not carry new requests.
+        this.h1?.retire();
+        this.h2?.retire();
+        this.h1 = undefined;
+        this.h2 = undefined;
+      }
     }
     if (endpoints !== this.endpoints) this.setEndpoints(endpoints);
   }
@@ -150,12 +163,26 @@ export class UpstreamCluster {
   }
 
   private h1pool(): H1Pool {
-    this.h1 ??= new H1Pool(this.config.circuitBreaker.maxConnections, this.deps.clock);
+    this.h1 ??= new H1Pool(
+      this.config.circuitBreaker.maxConnections,
+      this.deps.clock,
+      this.secureTarget(),
+    );
     return this.h1;
   }
 
   private h2pool(): H2Pool {
-    this.h2 ??= new H2Pool(this.deps.clock);
+    this.h2 ??= new H2Pool(this.deps.clock, this.secureTarget());
     return this.h2;
+  }
+
+  /** Read at each new connection, so a rotated certificate is used without a new pool. */
+  private secureTarget(): SecureTarget | undefined {
+    if (this.config.tls === undefined) return undefined;
+    return () => {
+      const tls = this.config.tls;
+      if (tls === undefined) return new UpstreamTlsError("the cluster no longer uses TLS");
+      return tlsTarget(tls, this.deps.tls);
+    };
   }
 }

@@ -2,11 +2,17 @@
 // max_connections, and one attempt per call with a connect timeout.
 import http from "node:http";
 import type { Socket } from "node:net";
+import tls from "node:tls";
 import type { Clock, TimerHandle } from "../../src/common/clock.js";
 import type { Endpoint } from "../routing/model.js";
 import type { AttemptOutcome, BodyTake, UpstreamRequest } from "./outcome.js";
 import { classifyError, errorDetail, failure } from "./outcome.js";
 import { responseHeaders } from "./headers.js";
+import type { TlsTarget } from "./tls-connect.js";
+import { tlsOptions } from "./tls-connect.js";
+
+/** Upstream TLS for each new connection (the current certificate), an error when impossible. */
+export type SecureTarget = () => TlsTarget | Error;
 
 /** Idle connections close after this, before node servers' 5 s keep-alive timeout races us. */
 const IDLE_TIMEOUT_MS = 4_000;
@@ -24,6 +30,7 @@ export class H1Pool {
   constructor(
     maxConnections: number,
     private readonly clock: Clock,
+    secure?: SecureTarget,
   ) {
     this.agent = new http.Agent({
       keepAlive: true,
@@ -33,6 +40,32 @@ export class H1Pool {
       scheduling: "lifo",
       timeout: IDLE_TIMEOUT_MS,
     });
+    if (secure !== undefined) {
+      type Create = (
+        o: http.ClientRequestArgs,
+        cb: (e: Error | null, s?: Socket) => void,
+      ) => Socket | undefined;
+      const create: Create = (o, cb) => {
+        const t = secure();
+        if (t instanceof Error) {
+          cb(t);
+          return undefined;
+        }
+        return tls.connect({
+          ...tlsOptions(t, ["http/1.1"]),
+          host: o.host ?? "",
+          port: Number(o.port),
+        });
+      };
+      (this.agent as unknown as { createConnection: Create }).createConnection = create;
+    }
+  }
+
+  /** New requests get new connections; kept-alive ones close once their request is done. */
+  retire(): void {
+    (this.agent as unknown as { keepAlive: boolean }).keepAlive = false;
+    for (const list of Object.values(this.agent.freeSockets))
+      for (const s of list ?? []) s.destroy();
   }
 
   setMaxConnections(n: number): void {
@@ -119,7 +152,7 @@ export class H1Pool {
       connectTimer = this.clock.setTimer(opts.connectTimeoutMs, () => {
         creq.destroy(Object.assign(new Error("connect timeout"), { code: "ETIMEDOUT" }));
       });
-      s.once("connect", onConnect);
+      s.once(s instanceof tls.TLSSocket ? "secureConnect" : "connect", onConnect);
     });
     creq.once("response", (res) => {
       settle({

@@ -4,7 +4,9 @@ import http2 from "node:http2";
 import type { Clock } from "../../src/common/clock.js";
 import type { Endpoint } from "../routing/model.js";
 import type { AttemptOptions } from "./h1-pool.js";
+import type { SecureTarget } from "./h1-pool.js";
 import { responseHeaders } from "./headers.js";
+import { tlsOptions } from "./tls-connect.js";
 import type { AttemptOutcome, BodyTake, FailureReason, UpstreamRequest } from "./outcome.js";
 import { errorDetail, failure } from "./outcome.js";
 
@@ -15,7 +17,16 @@ export class H2Pool {
   private readonly sessions = new Map<string, http2.ClientHttp2Session>();
   private readonly connected = new WeakSet<http2.ClientHttp2Session>();
 
-  constructor(private readonly clock: Clock) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly secure?: SecureTarget,
+  ) {}
+
+  /** New requests get new sessions; open ones finish their streams and close. */
+  retire(): void {
+    for (const s of this.sessions.values()) s.close();
+    this.sessions.clear();
+  }
 
   /** Whether a request to `host` would be sent at once, on an established session. */
   isConnected(host: string): boolean {
@@ -33,6 +44,8 @@ export class H2Pool {
     const { signal } = opts;
     if (signal.aborted) return Promise.resolve(failure("aborted", host, "aborted before sending"));
     const session = this.session(ep, host, opts.connectTimeoutMs);
+    if (session instanceof Error)
+      return Promise.resolve(failure("connect-failure", host, session.message));
     return new Promise((resolve) => {
       let settled = false;
       let trailers: http2.IncomingHttpHeaders | undefined;
@@ -110,11 +123,23 @@ export class H2Pool {
     this.sessions.clear();
   }
 
-  private session(ep: Endpoint, host: string, connectTimeoutMs: number): http2.ClientHttp2Session {
+  private session(
+    ep: Endpoint,
+    host: string,
+    connectTimeoutMs: number,
+  ): http2.ClientHttp2Session | Error {
     const existing = this.sessions.get(host);
     if (existing !== undefined && !existing.closed && !existing.destroyed) return existing;
     const address = ep.address.includes(":") ? `[${ep.address}]` : ep.address;
-    const s = http2.connect(`http://${address}:${ep.port}`, { settings: { enablePush: false } });
+    const target = this.secure?.();
+    if (target instanceof Error) return target;
+    const s =
+      target === undefined
+        ? http2.connect(`http://${address}:${ep.port}`, { settings: { enablePush: false } })
+        : http2.connect(`https://${address}:${ep.port}`, {
+            ...tlsOptions(target, ["h2"]),
+            settings: { enablePush: false },
+          });
     const timer = this.clock.setTimer(connectTimeoutMs, () => {
       if (!this.connected.has(s)) {
         s.destroy(Object.assign(new Error("connect timeout"), { code: "ETIMEDOUT" }));

@@ -30,6 +30,8 @@ export interface XdsClientDeps {
   readonly node: NodeIdentity;
   readonly transport?: Transport;
   readonly credentials?: grpc.ChannelCredentials;
+  /** Listeners to subscribe to by name besides the wildcard (the inbound server listeners). */
+  readonly namedListeners?: readonly string[];
   /** How long a snapshot needing new clusters' endpoints (or new routes) waits for them. */
   readonly warmTimeoutMs?: number;
   readonly backoff?: Partial<BackoffPolicy>;
@@ -84,6 +86,7 @@ export class XdsClient {
       log: deps.log,
       clock: deps.clock,
       warmTimeoutMs: deps.warmTimeoutMs ?? DEFAULT_WARM_TIMEOUT_MS,
+      ...(deps.namedListeners !== undefined && { namedListeners: deps.namedListeners }),
     });
   }
 

@@ -4,7 +4,8 @@ import type { Clock, TimerHandle } from "../../src/common/clock.js";
 import type { Logger } from "../../src/common/logger.js";
 import type { Resource__Output } from "../../src/xds/generated/envoy/service/discovery/v3/Resource.js";
 import type { Any__Output } from "../../src/xds/generated/google/protobuf/Any.js";
-import type { RoutingSnapshot } from "../routing/model.js";
+import type { ListenerConfig, RoutingSnapshot } from "../routing/model.js";
+import type { InboundListenerConfig } from "../routing/security-model.js";
 import { EMPTY_SNAPSHOT } from "../routing/model.js";
 import type { AdsHandler } from "./ads-handler.js";
 import type { KindValues, ResourceKind } from "./resource-kinds.js";
@@ -18,6 +19,8 @@ export interface ConfigStateDeps {
   readonly log: Logger;
   readonly clock: Clock;
   readonly warmTimeoutMs: number;
+  /** Listeners asked for by name besides the wildcard: the proxy's inbound server listeners. */
+  readonly namedListeners?: readonly string[];
 }
 
 export interface NackRecord {
@@ -75,7 +78,9 @@ export class ConfigState implements AdsHandler {
   }
 
   wanted(kind: ResourceKind): ReadonlySet<string> {
-    return wantedNames(this.store, kind);
+    const names = wantedNames(this.store, kind);
+    const named = this.deps.namedListeners ?? [];
+    return kind === "listener" && named.length > 0 ? new Set([...names, ...named]) : names;
   }
 
   acceptedVersion(kind: ResourceKind): string {
@@ -215,6 +220,12 @@ export class ConfigState implements AdsHandler {
     this.dirty = false;
     const values = <T>(m: ReadonlyMap<string, { value: T }>): Map<string, T> =>
       new Map([...m].map(([k, v]) => [k, v.value]));
+    const listeners = new Map<string, ListenerConfig>();
+    const inbound = new Map<string, InboundListenerConfig>();
+    for (const [name, { value }] of this.store.listener.resources) {
+      if (value.kind === "api") listeners.set(name, { name, routeConfig: value.routeConfig });
+      else inbound.set(name, value);
+    }
     const { snapshot, warnings } = buildRoutingSnapshot({
       versions: new Map(
         KINDS.filter((k) => this.store[k].received).map((k) => [
@@ -222,7 +233,9 @@ export class ConfigState implements AdsHandler {
           this.store[k].version,
         ]),
       ),
-      listeners: values(this.store.listener.resources),
+      listeners,
+      inbound,
+      secrets: values(this.store.secret.resources),
       routeTables: values(this.store.route.resources),
       clusters: values(this.store.cluster.resources),
       endpoints: values(this.store.endpoint.resources),

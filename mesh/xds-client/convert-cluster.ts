@@ -5,7 +5,6 @@ import type {
   _envoy_config_cluster_v3_Cluster_LbPolicy__Output as LbPolicyEnum,
 } from "../../src/xds/generated/envoy/config/cluster/v3/Cluster.js";
 import type { OutlierDetection__Output } from "../../src/xds/generated/envoy/config/cluster/v3/OutlierDetection.js";
-import type { ConfigSource__Output } from "../../src/xds/generated/envoy/config/core/v3/ConfigSource.js";
 import type { Any__Output } from "../../src/xds/generated/google/protobuf/Any.js";
 import type {
   CircuitBreaker,
@@ -14,7 +13,8 @@ import type {
   OutlierDetection,
 } from "../routing/model.js";
 import { DEFAULT_CIRCUIT_BREAKER } from "../routing/model.js";
-import { anyBytes, anyTypeUrl, durationMs, fail, u32 } from "./proto-values.js";
+import { upstreamTls } from "./convert-tls.js";
+import { anyBytes, anyTypeUrl, checkAdsSource, durationMs, fail, u32 } from "./proto-values.js";
 
 /** Envoy's connect timeout when none is given. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
@@ -27,13 +27,6 @@ const LB_EXTENSIONS: Readonly<Record<string, LbPolicy>> = {
 };
 
 const HTTP_OPTIONS_KEY = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
-
-/** Only resources from the same ADS stream can be followed. */
-export function checkAdsSource(s: ConfigSource__Output | null, what: string): void {
-  const specifier = s?.config_source_specifier;
-  if (specifier !== undefined && specifier !== "ads" && specifier !== "self")
-    fail(`${what} must come over ADS, not ${specifier}`);
-}
 
 /** The first policy of load_balancing_policy we implement, as Envoy and gRPC pick it. */
 function lbPolicy(c: Cluster__Output): LbPolicy {
@@ -157,6 +150,8 @@ export function clusterConfig(c: Cluster__Output): ClusterConfig {
     durationMs(c.connect_timeout, "connect_timeout") ?? DEFAULT_CONNECT_TIMEOUT_MS;
   if (connectTimeoutMs <= 0) fail("connect_timeout must be positive");
   const od = outlier(c.outlier_detection);
+  if (c.transport_socket_matches.length > 0) fail("transport_socket_matches are not supported");
+  const tls = upstreamTls(c.transport_socket);
   const serviceName = c.eds_cluster_config?.service_name;
   return {
     name: c.name,
@@ -166,5 +161,6 @@ export function clusterConfig(c: Cluster__Output): ClusterConfig {
     circuitBreaker: circuitBreaker(c),
     ...(od !== undefined && { outlier: od }),
     http2: http2(c),
+    ...(tls !== undefined && { tls }),
   };
 }

@@ -6,49 +6,23 @@ import type { ClusterLoadAssignment__Output } from "../../src/xds/generated/envo
 import type { LbEndpoint__Output } from "../../src/xds/generated/envoy/config/endpoint/v3/LbEndpoint.js";
 import type { Listener__Output } from "../../src/xds/generated/envoy/config/listener/v3/Listener.js";
 import type { RouteConfiguration__Output } from "../../src/xds/generated/envoy/config/route/v3/RouteConfiguration.js";
-import type { HttpConnectionManager__Output } from "../../src/xds/generated/envoy/extensions/filters/network/http_connection_manager/v3/HttpConnectionManager.js";
+import type { Secret__Output } from "../../src/xds/generated/envoy/extensions/transport_sockets/tls/v3/Secret.js";
 import type { Any__Output } from "../../src/xds/generated/google/protobuf/Any.js";
-import { typeUrlOf } from "../../src/xds/protos.js";
-import type {
-  ClusterConfig,
-  Endpoint,
-  EndpointSet,
-  ListenerConfig,
-  RouteTable,
-} from "../routing/model.js";
-import { checkAdsSource, clusterConfig } from "./convert-cluster.js";
+import type { ClusterConfig, Endpoint, EndpointSet, RouteTable } from "../routing/model.js";
+import type { TrustBundle } from "../routing/security-model.js";
+import { clusterConfig } from "./convert-cluster.js";
+import type { ListenerResource } from "./convert-listener.js";
+import { listenerResource } from "./convert-listener.js";
+import { trustBundle } from "./convert-tls.js";
 import { routeTable } from "./convert-route.js";
 import type { ConvertResult } from "./proto-values.js";
-import { anyTypeUrl, fail, guarded, u32, unpack } from "./proto-values.js";
+import { fail, guarded, u32, unpack } from "./proto-values.js";
 import type { KindValues, ResourceKind } from "./resource-kinds.js";
 import { LABEL, TYPE_URL } from "./resource-kinds.js";
 
 export type { ConvertResult } from "./proto-values.js";
 export { DEFAULT_ROUTE_TIMEOUT_MS } from "./convert-route.js";
 export { DEFAULT_CONNECT_TIMEOUT_MS } from "./convert-cluster.js";
-
-/** HTTP filters the proxy implements; any other must be marked optional (as Envoy requires). */
-const KNOWN_FILTERS = new Set([typeUrlOf("HTTPFault"), typeUrlOf("Router")]);
-
-function listenerConfig(l: Listener__Output): ListenerConfig {
-  if (l.api_listener === null) fail("not an API listener (no api_listener)");
-  const hcm = unpack(
-    l.api_listener.api_listener,
-    typeUrlOf("HttpConnectionManager"),
-    "api_listener",
-  ) as HttpConnectionManager__Output;
-  if (hcm.route_specifier !== "rds" || hcm.rds === null || hcm.rds === undefined)
-    fail(`HttpConnectionManager must use rds, not ${hcm.route_specifier ?? "nothing"}`);
-  if (hcm.rds.route_config_name === "") fail("rds names no route configuration");
-  checkAdsSource(hcm.rds.config_source, "rds config_source");
-  for (const f of hcm.http_filters) {
-    const type =
-      f.typed_config === null || f.typed_config === undefined ? "" : anyTypeUrl(f.typed_config);
-    if (!KNOWN_FILTERS.has(type) && !f.is_optional && !f.disabled)
-      fail(`HTTP filter ${f.name} (${type || "no typed_config"}) is not supported`);
-  }
-  return { name: l.name, routeConfig: hcm.rds.route_config_name };
-}
 
 /** Envoy routes only to HEALTHY and UNKNOWN endpoints (UNKNOWN: no health checking). */
 const ROUTABLE = new Set(["HEALTHY", "UNKNOWN"]);
@@ -93,10 +67,17 @@ function label(kind: string, name: string): string {
   return `${kind} ${name === "" ? "(unnamed)" : name}`;
 }
 
-export function convertListener(l: Listener__Output): ConvertResult<ListenerConfig> {
+export function convertListener(l: Listener__Output): ConvertResult<ListenerResource> {
   return guarded(label("Listener", l.name), () => {
     if (l.name === "") fail("no name");
-    return listenerConfig(l);
+    return listenerResource(l);
+  });
+}
+
+export function convertSecret(s: Secret__Output): ConvertResult<TrustBundle> {
+  return guarded(label("Secret", s.name), () => {
+    if (s.name === "") fail("no name");
+    return trustBundle(s);
   });
 }
 
@@ -137,6 +118,7 @@ const CONVERTERS: { readonly [K in ResourceKind]: Converter<K> } = {
   route: convertRouteConfiguration,
   cluster: convertCluster,
   endpoint: convertLoadAssignment,
+  secret: convertSecret,
 };
 
 /** One packed resource of a response: checks its type, then converts it. */

@@ -1,6 +1,7 @@
 // Reading decoded Envoy values (durations, wrappers, percentages, packed messages) and the one
 // exception conversion uses internally; it never leaves convert*.ts (callers get result values).
 import type { AnyExtension } from "@grpc/proto-loader";
+import type { ConfigSource__Output } from "../../src/xds/generated/envoy/config/core/v3/ConfigSource.js";
 import type { FractionalPercent__Output } from "../../src/xds/generated/envoy/type/v3/FractionalPercent.js";
 import type { Any__Output } from "../../src/xds/generated/google/protobuf/Any.js";
 import type { Duration__Output } from "../../src/xds/generated/google/protobuf/Duration.js";
@@ -91,4 +92,11 @@ export function unpack(a: Any__Output | null | undefined, typeUrl: string, what:
 /** Lower case, as Envoy compares host names and header names. */
 export function lower(s: string): string {
   return s.toLowerCase();
+}
+
+/** Only resources from the same ADS stream can be followed. */
+export function checkAdsSource(s: ConfigSource__Output | null, what: string): void {
+  const specifier = s?.config_source_specifier;
+  if (specifier !== undefined && specifier !== "ads" && specifier !== "self")
+    fail(`${what} must come over ADS, not ${specifier}`);
 }

@@ -1,14 +1,17 @@
-// The four xDS resource types the proxy follows, their type URLs, and what each converts to.
+// The xDS resource types the proxy follows, their type URLs, and what each converts to.
 import { typeUrlOf } from "../../src/xds/protos.js";
-import type { ClusterConfig, EndpointSet, ListenerConfig, RouteTable } from "../routing/model.js";
+import type { ClusterConfig, EndpointSet, RouteTable } from "../routing/model.js";
+import type { TrustBundle } from "../routing/security-model.js";
+import type { ListenerResource } from "./convert-listener.js";
 
-export type ResourceKind = "listener" | "route" | "cluster" | "endpoint";
+export type ResourceKind = "listener" | "route" | "cluster" | "endpoint" | "secret";
 
 export interface KindValues {
-  readonly listener: ListenerConfig;
+  readonly listener: ListenerResource;
   readonly route: RouteTable;
   readonly cluster: ClusterConfig;
   readonly endpoint: EndpointSet;
+  readonly secret: TrustBundle;
 }
 
 export const TYPE_URL: Readonly<Record<ResourceKind, string>> = {
@@ -16,12 +19,19 @@ export const TYPE_URL: Readonly<Record<ResourceKind, string>> = {
   route: typeUrlOf("RouteConfiguration"),
   cluster: typeUrlOf("Cluster"),
   endpoint: typeUrlOf("ClusterLoadAssignment"),
+  secret: typeUrlOf("Secret"),
 };
 
 /** Request order on a new stream, as Envoy: clusters and their endpoints before listeners. */
-export const KINDS: readonly ResourceKind[] = ["cluster", "endpoint", "listener", "route"];
+export const KINDS: readonly ResourceKind[] = [
+  "cluster",
+  "endpoint",
+  "listener",
+  "route",
+  "secret",
+];
 
-/** Listeners and clusters are subscribed by wildcard; routes and endpoints by name. */
+/** Listeners and clusters are subscribed by wildcard; routes, endpoints and secrets by name. */
 export function isWildcardKind(kind: ResourceKind): boolean {
   return kind === "listener" || kind === "cluster";
 }
@@ -36,4 +46,5 @@ export const LABEL: Readonly<Record<ResourceKind, string>> = {
   route: "RouteConfiguration",
   cluster: "Cluster",
   endpoint: "ClusterLoadAssignment",
+  secret: "Secret",
 };

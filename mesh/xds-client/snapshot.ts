@@ -8,6 +8,7 @@ import type {
   RouteTable,
   RoutingSnapshot,
 } from "../routing/model.js";
+import type { InboundListenerConfig, TrustBundle } from "../routing/security-model.js";
 
 export interface SnapshotParts {
   readonly versions: ReadonlyMap<string, string>;
@@ -16,6 +17,8 @@ export interface SnapshotParts {
   readonly clusters: ReadonlyMap<string, ClusterConfig>;
   /** By EDS service name (a cluster's `edsName`). */
   readonly endpoints: ReadonlyMap<string, EndpointSet>;
+  readonly inbound: ReadonlyMap<string, InboundListenerConfig>;
+  readonly secrets: ReadonlyMap<string, TrustBundle>;
 }
 
 export interface SnapshotBuild {
@@ -63,6 +66,8 @@ export function buildRoutingSnapshot(parts: SnapshotParts): SnapshotBuild {
     routeTables: new Map(parts.routeTables),
     clusters: new Map(parts.clusters),
     endpoints: new Map(parts.endpoints),
+    inbound: new Map(parts.inbound),
+    secrets: new Map(parts.secrets),
   };
   return { snapshot, warnings: missingReferences(parts) };
 }

@@ -12,9 +12,12 @@ import { KINDS, kindOf, TYPE_URL } from "./resource-kinds.js";
 
 export type SotwCall = grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse__Output>;
 
-/** Wildcard types are requested with no names at all (understood by every server). */
+/**
+ * A wildcard alone is requested with no names at all (understood by every server); with other
+ * names besides, `*` is named explicitly (the xDS protocol's wildcard-plus-names form).
+ */
 function requestNames(names: readonly string[]): string[] {
-  return names.includes("*") ? [] : [...names];
+  return names.length === 1 && names[0] === "*" ? [] : [...names];
 }
 
 export class SotwAdsStream {

@@ -40,6 +40,7 @@ export function emptyStore(): Store {
     route: emptyTypeStore(),
     cluster: emptyTypeStore(),
     endpoint: emptyTypeStore(),
+    secret: emptyTypeStore(),
   };
 }
 
@@ -139,16 +140,35 @@ export function planDeltaUpdate<K extends ResourceKind>(
   return { ok: true, next: { version, received: true, resources: next, absent } };
 }
 
-/** Route configurations the listeners use, and endpoint sets the clusters use. */
+/** Trust bundles the inbound listeners' chains and the clusters' TLS verify peers against. */
+export function referencedSecrets(store: Store): Set<string> {
+  const out = new Set<string>();
+  for (const { value } of store.listener.resources.values()) {
+    if (value.kind !== "inbound") continue;
+    for (const c of value.chains) if (c.tls !== undefined) out.add(c.tls.validationSecret);
+  }
+  for (const { value } of store.cluster.resources.values()) {
+    if (value.tls !== undefined) out.add(value.tls.validationSecret);
+  }
+  return out;
+}
+
+/** Route configurations the listeners use, endpoint sets the clusters use, secrets both use. */
 export function wantedNames(store: Store, kind: ResourceKind): ReadonlySet<string> {
   switch (kind) {
     case "listener":
     case "cluster":
       return new Set(["*"]);
-    case "route":
-      return new Set([...store.listener.resources.values()].map((l) => l.value.routeConfig));
+    case "route": {
+      const names = new Set<string>();
+      for (const { value } of store.listener.resources.values())
+        if (value.kind === "api") names.add(value.routeConfig);
+      return names;
+    }
     case "endpoint":
       return new Set([...store.cluster.resources.values()].map((c) => c.value.edsName));
+    case "secret":
+      return referencedSecrets(store);
   }
 }
 
@@ -163,11 +183,12 @@ function keepOnly<T>(s: TypeStore<T>, names: ReadonlySet<string>): TypeStore<T> 
   };
 }
 
-/** Drops routes and endpoints nothing refers to any more (xDS's implicit deletion). */
+/** Drops routes, endpoints and secrets nothing refers to any more (xDS's implicit deletion). */
 export function trimStore(store: Store): Store {
   const route = keepOnly(store.route, wantedNames(store, "route"));
   const endpoint = keepOnly(store.endpoint, wantedNames(store, "endpoint"));
-  return route === store.route && endpoint === store.endpoint
+  const secret = keepOnly(store.secret, wantedNames(store, "secret"));
+  return route === store.route && endpoint === store.endpoint && secret === store.secret
     ? store
-    : { ...store, route, endpoint };
+    : { ...store, route, endpoint, secret };
 }

@@ -2,6 +2,7 @@
 // its routes arrive. We hold a snapshot that needs such a resource, for at most the warming
 // timeout; what is still missing then is given up on (served as 503/404) until it arrives.
 import type { Store } from "./store.js";
+import { referencedSecrets } from "./store.js";
 
 export interface WarmingInput {
   readonly store: Store;
@@ -26,13 +27,18 @@ export type PublishDecision =
 
 /**
  * Referenced resources the client does not hold and the server has not declared absent:
- * `route:<name>` for a listener's route configuration, `endpoints:<name>` for a cluster's.
+ * `route:<name>` for a listener's route configuration, `endpoints:<name>` for a cluster's,
+ * `secret:<name>` for a trust bundle TLS refers to.
  */
 export function missingKeys(store: Store): string[] {
   const out = new Set<string>();
   for (const { value } of store.listener.resources.values()) {
+    if (value.kind !== "api") continue;
     const n = value.routeConfig;
     if (!store.route.resources.has(n) && !store.route.absent.has(n)) out.add(`route:${n}`);
+  }
+  for (const n of referencedSecrets(store)) {
+    if (!store.secret.resources.has(n) && !store.secret.absent.has(n)) out.add(`secret:${n}`);
   }
   for (const { value } of store.cluster.resources.values()) {
     const n = value.edsName;

@@ -176,7 +176,7 @@ describe("xDS client conversion: virtual hosts and listeners", () => {
 
   it("rejects listeners that are not API listeners with rds, or use an unknown filter", () => {
     const reject = (l: object) => rejected(convertListener(decoded(codecs.Listener, l)));
-    assert.equal(reject({ name: "l" }), "Listener l: not an API listener (no api_listener)");
+    assert.equal(reject({ name: "l" }), "Listener l: a server listener needs a socket address");
     assert.equal(
       reject(hcm({ route_config: { name: "inline" } })),
       "Listener l: HttpConnectionManager must use rds, not route_config",
@@ -206,6 +206,7 @@ describe("xDS client conversion: virtual hosts and listeners", () => {
       ],
     });
     assert.deepEqual(ok(convertListener(decoded(codecs.Listener, optional))), {
+      kind: "api",
       name: "l",
       routeConfig: "r",
     });

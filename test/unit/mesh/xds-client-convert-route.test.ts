@@ -66,7 +66,7 @@ describe("xDS client conversion: routes from the translator", () => {
     const set = translate(clusterState());
     for (const [name, l] of set.listeners) {
       const c = ok(convertListener(decoded(codecs.Listener, l.message)));
-      assert.deepEqual(c, { name, routeConfig: l.routeConfigs[0] });
+      assert.deepEqual(c, { kind: "api", name, routeConfig: l.routeConfigs[0] });
     }
   });
 });

@@ -1,0 +1,38 @@
+// Call credentials from the projected service-account token: the file is reread at every call,
+// since the kubelet rotates it, and sent as `authorization: Bearer <token>`.
+import { readFile } from "node:fs/promises";
+import * as grpc from "@grpc/grpc-js";
+import { VireoError } from "../../src/common/errors.js";
+
+export async function readToken(file: string): Promise<string> {
+  const token = (await readFile(file, "utf8")).trim();
+  if (token === "")
+    throw new VireoError("BadConfig", `service-account token file ${file} is empty`);
+  return token;
+}
+
+export function bearerCallCredentials(tokenFile: string): grpc.CallCredentials {
+  return grpc.credentials.createFromMetadataGenerator((_params, callback) => {
+    readToken(tokenFile).then(
+      (token) => {
+        const md = new grpc.Metadata();
+        md.set("authorization", `Bearer ${token}`);
+        callback(null, md);
+      },
+      (err: unknown) => {
+        callback(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
+}
+
+/** TLS to the control plane, verified against the mounted root, with the token on every call. */
+export function controlPlaneCredentials(
+  rootPem: string,
+  tokenFile: string,
+): grpc.ChannelCredentials {
+  return grpc.credentials.combineChannelCredentials(
+    grpc.credentials.createSsl(Buffer.from(rootPem)),
+    bearerCallCredentials(tokenFile),
+  );
+}
