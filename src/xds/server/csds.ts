@@ -4,7 +4,6 @@ import type * as grpc from "@grpc/grpc-js";
 import type { ClientConfig } from "../generated/envoy/service/status/v3/ClientConfig.js";
 import type { ClientStatusRequest__Output } from "../generated/envoy/service/status/v3/ClientStatusRequest.js";
 import type { ClientStatusResponse } from "../generated/envoy/service/status/v3/ClientStatusResponse.js";
-import type { ClientStatusDiscoveryServiceHandlers } from "../generated/envoy/service/status/v3/ClientStatusDiscoveryService.js";
 import type { ClientConnection } from "./connection.js";
 import type { SnapshotHistory } from "./history.js";
 
@@ -55,10 +54,22 @@ function clientConfig(
   return { node: client.node ?? null, generic_xds_configs: configs };
 }
 
+export interface CsdsHandlers {
+  FetchClientStatus(
+    call: grpc.ServerUnaryCall<ClientStatusRequest__Output, ClientStatusResponse>,
+    cb: grpc.sendUnaryData<ClientStatusResponse>,
+  ): void;
+  /** Answers one request of a StreamClientStatus call. */
+  respond(
+    call: grpc.ServerDuplexStream<ClientStatusRequest__Output, ClientStatusResponse>,
+    req: unknown,
+  ): void;
+}
+
 export function csdsHandlers(
   clients: () => Iterable<ClientConnection>,
   history: SnapshotHistory,
-): ClientStatusDiscoveryServiceHandlers {
+): CsdsHandlers {
   const respond = (req: ClientStatusRequest__Output): ClientStatusResponse => {
     const wanted = req.node_matchers
       .map((m) => m.node_id?.exact)
@@ -69,19 +80,11 @@ export function csdsHandlers(
     return { config };
   };
   return {
-    FetchClientStatus(
-      call: grpc.ServerUnaryCall<ClientStatusRequest__Output, ClientStatusResponse>,
-      cb,
-    ) {
+    FetchClientStatus(call, cb) {
       cb(null, respond(call.request));
     },
-    StreamClientStatus(call) {
-      call.on("data", (req: ClientStatusRequest__Output) => {
-        call.write(respond(req));
-      });
-      call.on("end", () => {
-        call.end();
-      });
+    respond(call, req) {
+      call.write(respond(req as ClientStatusRequest__Output));
     },
   };
 }

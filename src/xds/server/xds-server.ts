@@ -3,9 +3,12 @@
 import * as grpc from "@grpc/grpc-js";
 import type { Clock } from "../../common/clock.js";
 import type { Logger } from "../../common/logger.js";
+import type { ClientStatusDiscoveryServiceHandlers } from "../generated/envoy/service/status/v3/ClientStatusDiscoveryService.js";
 import type { AggregatedDiscoveryServiceHandlers } from "../generated/envoy/service/discovery/v3/AggregatedDiscoveryService.js";
 import { loadXdsProtos } from "../protos.js";
 import type { Snapshot, TypeUrl } from "../snapshot.js";
+import type { XdsAuth } from "./auth.js";
+import { guardStream, guardUnary } from "./auth.js";
 import type { ClientSummary } from "./connection.js";
 import { ClientConnection } from "./connection.js";
 import { csdsHandlers } from "./csds.js";
@@ -20,6 +23,11 @@ export interface XdsServerDeps {
   readonly clock: Clock;
   /** Largest response a client is sent; gRPC's default receive limit is 4 MiB. */
   readonly maxMessageBytes?: number;
+  /**
+   * Who may call: every ADS and CSDS call is authenticated when set. Absent means anyone may
+   * (the controller's --xds-insecure mode, and tests of the protocol alone).
+   */
+  readonly auth?: XdsAuth;
 }
 
 /** Which clients hold a resource and which of them have ACKed its current content. */
@@ -70,10 +78,28 @@ export class XdsServer {
       protos.discovery.v3.AggregatedDiscoveryService.service,
       this.adsHandlers(),
     );
-    this.server.addService(
-      protos.status.v3.ClientStatusDiscoveryService.service,
-      csdsHandlers(() => [...this.streams.values()].map((s) => s.client), this.history),
-    );
+    const csds = csdsHandlers(() => [...this.streams.values()].map((s) => s.client), this.history);
+    const csdsGuarded: ClientStatusDiscoveryServiceHandlers = {
+      FetchClientStatus: (call, cb) => {
+        guardUnary(deps.auth, call, cb, () => {
+          csds.FetchClientStatus(call, cb);
+        });
+      },
+      StreamClientStatus: (call) => {
+        guardStream(deps.auth, call, () => (req) => {
+          csds.respond(call, req);
+        });
+        call.on("end", () => {
+          call.end();
+        });
+      },
+    };
+    this.server.addService(protos.status.v3.ClientStatusDiscoveryService.service, csdsGuarded);
+  }
+
+  /** Serves another gRPC service on the same port (the certificate service); before listen. */
+  addService(service: grpc.ServiceDefinition, handlers: grpc.UntypedServiceImplementation): void {
+    this.server.addService(service, handlers);
   }
 
   /** Binds the port (0 picks one) and resolves with the bound port. */
@@ -215,15 +241,19 @@ export class XdsServer {
   private adsHandlers(): AggregatedDiscoveryServiceHandlers {
     return {
       StreamAggregatedResources: (call) => {
-        const stream = this.open("sotw", call, (c) => new SotwStream(call, c, this.ctx));
-        call.on("data", (req: Parameters<SotwStream["onRequest"]>[0]) => {
-          stream.onRequest(req);
+        guardStream(this.deps.auth, call, () => {
+          const stream = this.open("sotw", call, (c) => new SotwStream(call, c, this.ctx));
+          return (req) => {
+            stream.onRequest(req as Parameters<SotwStream["onRequest"]>[0]);
+          };
         });
       },
       DeltaAggregatedResources: (call) => {
-        const stream = this.open("delta", call, (c) => new DeltaStream(call, c, this.ctx));
-        call.on("data", (req: Parameters<DeltaStream["onRequest"]>[0]) => {
-          stream.onRequest(req);
+        guardStream(this.deps.auth, call, () => {
+          const stream = this.open("delta", call, (c) => new DeltaStream(call, c, this.ctx));
+          return (req) => {
+            stream.onRequest(req as Parameters<DeltaStream["onRequest"]>[0]);
+          };
         });
       },
     };

@@ -1,0 +1,107 @@
+// Authentication of the control plane's own port: every ADS and CSDS call carries a
+// service-account token (TokenReview-checked) or a client certificate from our CA; anonymous
+// callers get UNAUTHENTICATED. A proxy may only speak for its own namespace.
+import * as grpc from "@grpc/grpc-js";
+import type { Authentication, Caller, CallCredentials } from "../../pki/caller.js";
+import { callerNamespace, describeCaller } from "../../pki/caller.js";
+import type { Node__Output } from "../generated/envoy/config/core/v3/Node.js";
+import { structToObject } from "./connection.js";
+
+export interface XdsAuth {
+  authenticate(call: CallCredentials): Promise<Authentication>;
+}
+
+interface GuardedCall extends CallCredentials {
+  on(event: "data", listener: (req: unknown) => void): unknown;
+  emit(event: "error", err: Partial<grpc.StatusObject>): boolean;
+}
+
+function refuse(call: GuardedCall, code: grpc.status, details: string): void {
+  call.emit("error", { code, details, metadata: new grpc.Metadata() });
+}
+
+/**
+ * Holds a stream's requests until its caller is authenticated, then hands them to the handler
+ * `start` returns; without `auth` the stream starts at once (the --xds-insecure mode).
+ */
+export function guardStream(
+  auth: XdsAuth | undefined,
+  call: GuardedCall,
+  start: (caller: Caller | undefined) => (req: unknown) => void,
+): void {
+  if (auth === undefined) {
+    const handle = start(undefined);
+    call.on("data", handle);
+    return;
+  }
+  const held: unknown[] = [];
+  let handle: ((req: unknown) => void) | undefined;
+  let refused = false;
+  call.on("data", (req) => {
+    if (refused) return;
+    if (handle === undefined) held.push(req);
+    else handle(req);
+  });
+  void auth.authenticate(call).then((a) => {
+    if (!a.ok) {
+      refused = true;
+      refuse(call, grpc.status.UNAUTHENTICATED, a.reason);
+      return;
+    }
+    const inner = start(a.caller);
+    const checked = nodeNamespaceCheck(a.caller, (details) => {
+      refused = true;
+      refuse(call, grpc.status.PERMISSION_DENIED, details);
+    });
+    handle = (req) => {
+      if (!refused && checked(req)) inner(req);
+    };
+    for (const req of held.splice(0)) handle(req);
+  });
+}
+
+/** Authenticates a unary call before `run`; refuses it with UNAUTHENTICATED otherwise. */
+export function guardUnary<Res>(
+  auth: XdsAuth | undefined,
+  call: CallCredentials,
+  cb: grpc.sendUnaryData<Res>,
+  run: () => void,
+): void {
+  if (auth === undefined) {
+    run();
+    return;
+  }
+  void auth.authenticate(call).then((a) => {
+    if (a.ok) run();
+    else
+      cb({
+        code: grpc.status.UNAUTHENTICATED,
+        details: a.reason,
+        name: "Unauthenticated",
+        message: a.reason,
+      });
+  });
+}
+
+/**
+ * The first request that names a node must name the caller's namespace in the node metadata
+ * (NAMESPACE, as Istio's proxies send it): a token of namespace A gets no configuration for B.
+ */
+function nodeNamespaceCheck(
+  caller: Caller,
+  fail: (details: string) => void,
+): (req: unknown) => boolean {
+  let checked = false;
+  return (req) => {
+    if (checked) return true;
+    const node = (req as { node?: Node__Output | null }).node;
+    if (node === undefined || node === null) return true;
+    checked = true;
+    const ns = structToObject(node.metadata as Parameters<typeof structToObject>[0]).NAMESPACE;
+    if (ns === callerNamespace(caller)) return true;
+    fail(
+      `node ${node.id} claims namespace ${typeof ns === "string" ? ns : "(none)"} but authenticated as ${describeCaller(caller)}`,
+    );
+    return false;
+  };
+}
