@@ -163,13 +163,14 @@ describe("Rollout controller on the local cluster", function () {
   it("releases a new image step by step (30, 60) and promotes it", async () => {
     await setImage("podinfo", "vireo/echo:v2");
     const seen = await follow("podinfo", (s) => s.phase === "Succeeded");
-    // Verified weights in the order they were seen: each step confirmed by the proxies in turn.
+    // Verified weights in the order they were seen: each step confirmed by the proxies in turn,
+    // then all to the analysed canary while the primary is updated, then all back to the primary.
     const verified = seen
       .map((s) => s.verifiedWeight ?? 0)
       .filter((w, i, a) => i === 0 || w !== a[i - 1]);
     assert.deepEqual(
       verified,
-      [0, 30, 60, 0],
+      [0, 30, 60, 100, 0],
       JSON.stringify(seen.map((s) => [s.phase, s.canaryWeight, s.verifiedWeight])),
     );
     assert.equal(await primaryImage("podinfo"), "vireo/echo:v2");
@@ -226,5 +227,32 @@ describe("Rollout controller on the local cluster", function () {
     );
     assert.ok((seen[0]?.currentStep ?? 0) >= (before.currentStep ?? 0));
     assert.equal(await primaryImage("resumed"), "vireo/echo:v2");
+  });
+
+  it("leaves everything as it is when a Rollout without revertOnDeletion is deleted", async () => {
+    await createApp("kept", [{ setWeight: 50 }]);
+    const r = (await custom().getNamespacedCustomObject({
+      ...rolloutApi,
+      namespace: ns(),
+      name: "kept",
+    })) as { metadata: { finalizers?: string[] } };
+    assert.deepEqual(r.metadata.finalizers ?? [], [], "no finalizer without revertOnDeletion");
+    await custom().deleteNamespacedCustomObject({ ...rolloutApi, namespace: ns(), name: "kept" });
+    await eventually("the Rollout to be gone", async () =>
+      status("kept").then(
+        () => undefined,
+        (err: unknown) => ((err as { code?: number }).code === 404 ? true : undefined),
+      ),
+    );
+    const { apps, core } = cluster();
+    const primary = await apps.readNamespacedDeployment({ namespace: ns(), name: "kept-primary" });
+    assert.equal(primary.status?.readyReplicas, 1, "the primary keeps serving");
+    const target = await apps.readNamespacedDeployment({ namespace: ns(), name: "kept" });
+    assert.equal(target.spec?.replicas, 0, "the target stays at zero");
+    const apex = await core.readNamespacedService({ namespace: ns(), name: "kept" });
+    assert.deepEqual(apex.spec?.selector, { app: "kept-primary" });
+    for (const svc of ["kept-primary", "kept-canary"]) {
+      await core.readNamespacedService({ namespace: ns(), name: svc });
+    }
   });
 });
