@@ -2,6 +2,7 @@
 // and the Rollout controller (run by the leader). main.ts and the integration tests start it.
 import {
   AppsV1Api,
+  AuthenticationV1Api,
   CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
@@ -27,6 +28,11 @@ import { PrometheusClient } from "./analysis/prometheus.js";
 import { MetricAnalysisRunner } from "./analysis/runner.js";
 import { KubeTemplateResolver } from "./analysis/template-resolver.js";
 import { XdsTrafficRouter } from "./routing/xds-router.js";
+import {
+  certificateServiceDefinition,
+  certificateServiceHandlers,
+} from "./pki/certificate-service.js";
+import { ControllerSecurity } from "./pki/security.js";
 import { loadXdsProtos } from "./xds/protos.js";
 import { XdsServer } from "./xds/server/xds-server.js";
 import { translate } from "./xds/translate/translate.js";
@@ -53,8 +59,44 @@ export async function startController(
   else kc.loadFromCluster();
   const metrics = new ControllerMetrics();
 
+  // Identity: the CA (from Secret vireo-ca), TLS and authentication of the xDS port, and the root
+  // ConfigMaps. --xds-insecure leaves all of it out (plaintext, anonymous, no mTLS in the mesh).
+  let onTrustBundle: () => void = () => undefined;
+  const security = config.xdsInsecure
+    ? undefined
+    : await ControllerSecurity.start({
+        core: kc.makeApiClient(CoreV1Api),
+        authn: kc.makeApiClient(AuthenticationV1Api),
+        clock,
+        log: log.child({ component: "pki" }),
+        namespace: config.namespace,
+        trustDomain: config.trustDomain,
+        serviceName: config.xdsServiceName ?? "vireo",
+        xdsHost: config.xdsHost,
+        onlyNamespace: config.watchNamespace,
+        onTrustBundle: () => {
+          onTrustBundle();
+        },
+      });
+  if (security === undefined) log.warn("xDS is served in plaintext to anyone (--xds-insecure)");
+
   // The control plane: every replica serves xDS from its own watch of the cluster.
-  const xds = new XdsServer({ log: log.child({ component: "xds" }), clock });
+  const xds = new XdsServer({
+    log: log.child({ component: "xds" }),
+    clock,
+    ...(security === undefined ? {} : { auth: security.authenticator }),
+  });
+  if (security !== undefined) {
+    xds.addService(
+      certificateServiceDefinition(),
+      certificateServiceHandlers({
+        authority: security.authority,
+        authenticator: security.authenticator,
+        trustDomain: config.trustDomain,
+        log: log.child({ component: "pki" }),
+      }),
+    );
+  }
   xds.onEvent((e) => {
     metrics.onXdsEvent(e);
   });
@@ -155,7 +197,10 @@ export async function startController(
     controller.requeue(namespace, name);
   };
 
-  const port = await xds.listen(config.xdsPort, config.xdsHost);
+  onTrustBundle = () => {
+    builder.changed();
+  };
+  const port = await xds.listen(config.xdsPort, config.xdsHost, security?.credentials());
   await watch.start();
   await controller.start();
   const http = await startMetricsServer(
@@ -206,6 +251,7 @@ export async function startController(
       await elector?.stop();
       await electing;
       builder.stop();
+      security?.stop();
       await watch.stop();
       await xds.close();
       http.close();

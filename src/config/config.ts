@@ -10,6 +10,13 @@ export interface ControllerConfig {
   readonly kubeconfig: string | undefined;
   readonly xdsPort: number;
   readonly xdsHost: string;
+  /**
+   * UNSAFE: serves xDS in plaintext to anyone, with no certificate service. Only for protocol
+   * conformance tests and clients that cannot authenticate yet.
+   */
+  readonly xdsInsecure: boolean;
+  /** The controller Service's name, for the xDS server certificate (default "vireo"). */
+  readonly xdsServiceName?: string;
   readonly metricsPort: number;
   readonly metricsHost: string;
   readonly logLevel: LogLevel;
@@ -37,6 +44,8 @@ const OPTIONS = {
   kubeconfig: { type: "string", env: "KUBECONFIG" },
   "xds-port": { type: "string", env: "VIREO_XDS_PORT", default: "15010" },
   "xds-host": { type: "string", env: "VIREO_XDS_HOST", default: "0.0.0.0" },
+  "xds-service-name": { type: "string", env: "VIREO_XDS_SERVICE_NAME", default: "vireo" },
+  "xds-insecure": { type: "string", env: "VIREO_XDS_INSECURE", default: "false" },
   "metrics-port": { type: "string", env: "VIREO_METRICS_PORT", default: "8080" },
   "metrics-host": { type: "string", env: "VIREO_METRICS_HOST", default: "0.0.0.0" },
   "log-level": { type: "string", env: "VIREO_LOG_LEVEL", default: "info" },
@@ -75,7 +84,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
   let values: Partial<Record<Name, string>>;
   try {
     ({ values } = parseArgs({
-      args: [...argv],
+      args: bareSwitches(argv),
       options: Object.fromEntries(
         Object.keys(OPTIONS).map((k) => [k, { type: "string" as const }]),
       ),
@@ -102,6 +111,8 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     kubeconfig: get("kubeconfig"),
     xdsPort: port("xds-port", required("xds-port")),
     xdsHost: required("xds-host"),
+    xdsInsecure: bool("xds-insecure", required("xds-insecure")),
+    xdsServiceName: required("xds-service-name"),
     metricsPort: port("metrics-port", required("metrics-port")),
     metricsHost: required("metrics-host"),
     logLevel,
@@ -118,6 +129,13 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     ),
     clusterName: get("cluster-name"),
   };
+}
+
+/** `--xds-insecure` alone means `--xds-insecure=true`; every other option takes a value. */
+function bareSwitches(argv: readonly string[]): string[] {
+  return argv.map((a, i) =>
+    a === "--xds-insecure" && !["true", "false"].includes(argv[i + 1] ?? "") ? `${a}=true` : a,
+  );
 }
 
 /** `ns/name` or `name` (in the controller's namespace), with severity info, warn or error. */

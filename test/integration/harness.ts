@@ -96,6 +96,7 @@ export function controllerConfig(
     kubeconfig: join(clusterDir, "kubeconfig"),
     xdsPort: 0,
     xdsHost: "127.0.0.1",
+    xdsInsecure: false,
     metricsPort: 0,
     metricsHost: "127.0.0.1",
     logLevel: "warn",

@@ -24,7 +24,16 @@ describe("controller config", () => {
     assert.equal(parseConfig([], { VIREO_WATCH_NAMESPACE: "" }).watchNamespace, undefined);
   });
 
+  it("serves xDS with authentication unless --xds-insecure says otherwise", () => {
+    assert.equal(parseConfig([], {}).xdsInsecure, false);
+    assert.equal(parseConfig(["--xds-insecure"], {}).xdsInsecure, true);
+    assert.equal(parseConfig(["--xds-insecure", "--log-level", "info"], {}).xdsInsecure, true);
+    assert.equal(parseConfig(["--xds-insecure", "false"], {}).xdsInsecure, false);
+    assert.equal(parseConfig([], { VIREO_XDS_INSECURE: "true" }).xdsInsecure, true);
+  });
+
   const bad: [string[], RegExp][] = [
+    [["--xds-insecure=maybe"], /--xds-insecure: "maybe" must be true or false/],
     [["--xds-port", "70000"], /--xds-port: "70000" is not a port number/],
     [["--log-level", "loud"], /--log-level: unknown log level "loud"/],
     [["--leader-elect", "yes"], /--leader-elect: "yes" must be true or false/],

@@ -1,0 +1,64 @@
+// Writes the trust bundle into ConfigMap `vireo-ca-root-cert` (key `root-cert.pem`) of every
+// namespace, as Istio does with istio-ca-root-cert, so pods can mount it to verify the control
+// plane and their peers.
+import type { CoreV1Api } from "@kubernetes/client-node";
+import { ApiException } from "@kubernetes/client-node";
+import type { Logger } from "../common/logger.js";
+
+export const ROOT_CERT_CONFIGMAP = "vireo-ca-root-cert";
+export const ROOT_CERT_KEY = "root-cert.pem";
+
+export interface RootCertPublisherDeps {
+  readonly core: CoreV1Api;
+  readonly log: Logger;
+  /** Only this namespace (a controller limited by --watch-namespace); every namespace otherwise. */
+  readonly onlyNamespace: string | undefined;
+}
+
+export class RootCertPublisher {
+  constructor(private readonly deps: RootCertPublisherDeps) {}
+
+  /** Ensures every namespace's ConfigMap holds `bundle`; returns how many it changed. */
+  async publish(bundle: string): Promise<number> {
+    const namespaces =
+      this.deps.onlyNamespace !== undefined
+        ? [this.deps.onlyNamespace]
+        : (await this.deps.core.listNamespace()).items
+            .filter((n) => n.status?.phase !== "Terminating")
+            .map((n) => n.metadata?.name ?? "")
+            .filter((n) => n !== "");
+    let changed = 0;
+    for (const namespace of namespaces) {
+      try {
+        if (await this.ensure(namespace, bundle)) changed++;
+      } catch (err) {
+        this.deps.log.warn("could not write the root certificate ConfigMap", {
+          namespace,
+          error: err instanceof Error ? err : String(err),
+        });
+      }
+    }
+    return changed;
+  }
+
+  private async ensure(namespace: string, bundle: string): Promise<boolean> {
+    const { core } = this.deps;
+    const body = {
+      metadata: {
+        name: ROOT_CERT_CONFIGMAP,
+        labels: { "app.kubernetes.io/managed-by": "vireo" },
+      },
+      data: { [ROOT_CERT_KEY]: bundle },
+    };
+    try {
+      const cm = await core.readNamespacedConfigMap({ name: ROOT_CERT_CONFIGMAP, namespace });
+      if (cm.data?.[ROOT_CERT_KEY] === bundle) return false;
+      await core.replaceNamespacedConfigMap({ name: ROOT_CERT_CONFIGMAP, namespace, body });
+      return true;
+    } catch (err) {
+      if (!(err instanceof ApiException && err.code === 404)) throw err;
+      await core.createNamespacedConfigMap({ namespace, body });
+      return true;
+    }
+  }
+}
