@@ -5,8 +5,10 @@ import type {
   CheckOutcome,
   CheckStatus,
   ManualAction,
+  NotifyEvent,
   RolloutSpec,
   RolloutStatus,
+  Severity,
   WebhookType,
 } from "./rollout.js";
 
@@ -141,7 +143,6 @@ export interface Observed {
 }
 
 export type { NotifyEvent, Severity } from "./rollout.js";
-import type { NotifyEvent, Severity } from "./rollout.js";
 
 export type Action =
   /** Create the primary from the target's template, which must still be `fromRevision`. */

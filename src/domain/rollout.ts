@@ -276,7 +276,7 @@ export interface OutboxEntry {
 
 export interface OutboxCheck {
   readonly name: string;
-  readonly outcome: "pass" | "fail" | "noData" | "error";
+  readonly outcome: CheckOutcome;
   readonly message: string;
   readonly value?: number;
 }
