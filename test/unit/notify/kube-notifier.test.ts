@@ -85,6 +85,36 @@ describe("KubeNotifier", () => {
     assert.deepEqual(paths(), ["/info", "/info", "/platform"]);
   });
 
+  it("names its recipients in order (what an outbox entry records), the default provider last", () => {
+    const spec = rolloutSpec([
+      alert("warn", "warn"),
+      alert("info", "info"),
+      alert("x", "info", "ops"),
+    ]);
+    const notifier = kubeNotifier(api, h, {
+      defaultProvider: { namespace: "vireo-system", name: "platform", severity: "warn" },
+    });
+    assert.deepEqual(notifier.recipients("demo", spec, "info"), [
+      { namespace: "demo", name: "info" },
+      { namespace: "ops", name: "x" },
+    ]);
+    assert.deepEqual(notifier.recipients("demo", spec, "warn"), [
+      { namespace: "demo", name: "warn" },
+      { namespace: "demo", name: "info" },
+      { namespace: "ops", name: "x" },
+      { namespace: "vireo-system", name: "platform" },
+    ]);
+  });
+
+  it("sends only to the recipients a notification names: those an outbox entry still has pending", async () => {
+    const spec = rolloutSpec([alert("info", "info"), alert("warn", "info")]);
+    const notifier = kubeNotifier(api, h);
+    const n = notification(transitionOf("promoted"), spec);
+    await notifier.notify({ ...n, recipients: [{ namespace: "demo", name: "warn" }] });
+    await notifier.idle();
+    assert.deepEqual(paths(), ["/warn"]);
+  });
+
   it("sends each provider its own delivery id, carrying the transition's id", async () => {
     const spec = rolloutSpec([alert("info", "info"), alert("warn", "info")]);
     const notifier = kubeNotifier(api, h);
