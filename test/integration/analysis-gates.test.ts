@@ -298,6 +298,23 @@ function releaseBench(label: string, prometheus: () => Promise<string>) {
     return stdout;
   }
 
+  /** What `vireo status app` prints, printed for the record too. */
+  async function vireoStatus(): Promise<string> {
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      "--import",
+      "tsx",
+      join(repoRoot, "src/cli/main.ts"),
+      "status",
+      "app",
+      "-n",
+      ns(),
+      "--kubeconfig",
+      join(clusterDir, "kubeconfig"),
+    ]);
+    process.stdout.write(`      vireo status app\n${stdout.replace(/^/gm, "        ")}\n`);
+    return stdout;
+  }
+
   /** Clears what the previous test received, so each test sees its own notification. */
   function forgetAlerts(): void {
     receiver?.requests.splice(0);
@@ -313,6 +330,7 @@ function releaseBench(label: string, prometheus: () => Promise<string>) {
     rollbackAlert,
     primaryArgs,
     printStatus,
+    vireoStatus,
     forgetAlerts,
   };
 }
@@ -360,6 +378,12 @@ describe("analysis gates with Prometheus scraping the proxies", function () {
     assert.equal(failed.value, duration.value);
     assert.deepEqual(await bench.primaryArgs(), ["--version=v1"]);
     await bench.printStatus("slow canary rolled back");
+    const cli = await bench.vireoStatus();
+    const row = new RegExp(
+      `^ +request-duration +FAIL +${String(duration.value)} ms +<= 200 ms +\\S+ ago +request-duration ${String(duration.value)} ms > 200 ms$`,
+      "m",
+    );
+    assert.match(cli, row);
   });
 
   it("rolls back a canary failing 20 % of requests after threshold failed checks", async () => {
@@ -415,5 +439,9 @@ describe("analysis gates without a reachable Prometheus", function () {
       JSON.stringify(alert),
     );
     await bench.printStatus("Prometheus unreachable, rolled back");
+    assert.match(
+      await bench.vireoStatus(),
+      /^ +request-duration +ERROR +- +<= 200 ms .*ECONNREFUSED/m,
+    );
   });
 });
