@@ -3,14 +3,15 @@
 // once each provider has them. A controller that stops anywhere in between leaves them to the next
 // one. Pure: what goes in, what comes out, what is still to send.
 import type {
+  NotifyEvent,
   OutboxCheck,
   OutboxEntry,
   Phase,
   ProviderRef,
   RolloutStatus,
+  Severity,
 } from "../domain/rollout.js";
 import { OUTBOX_LIMIT } from "../domain/rollout.js";
-import type { NotifyEvent, Severity } from "../domain/rollout.js";
 import { deliveryId, transitionId } from "./message.js";
 import { appendNotified } from "./sent-log.js";
 

@@ -4,9 +4,14 @@
 // controller that stops after recording it.
 import type { RolloutWire } from "../api/rollout-wire.js";
 import type { Action } from "../domain/plan-model.js";
-import type { OutboxCheck, OutboxEntry, RolloutSpec, RolloutStatus } from "../domain/rollout.js";
+import type {
+  OutboxCheck,
+  OutboxEntry,
+  ProviderRef,
+  RolloutSpec,
+  RolloutStatus,
+} from "../domain/rollout.js";
 import { outboxEntry, pendingDeliveries, stageOutbox } from "../notify/outbox.js";
-import type { ProviderRef } from "../domain/rollout.js";
 import type { ReconcilerDeps } from "./ports.js";
 
 type NotifyAction = Extract<Action, { kind: "notify" }>;
