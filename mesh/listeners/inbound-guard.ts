@@ -50,6 +50,10 @@ export interface InboundGuardDeps {
   readonly handshakeTimeoutMs: number;
 }
 
+function peerKey(s: Socket): string {
+  return `${s.remoteAddress ?? ""}|${String(s.remotePort ?? 0)}`;
+}
+
 export type Accept = (socket: Socket, proceed: (s: Socket) => void) => void;
 
 /**
@@ -61,6 +65,63 @@ export function inboundGuard(deps: InboundGuardDeps): {
   config: () => InboundListenerConfig | undefined;
 } {
   let last: InboundListenerConfig | undefined;
+  /** Connections in their handshake, by peer address and port, and where each goes next. */
+  const pending = new Map<string, (s: Socket) => void>();
+  // node verifies client certificates (and refuses unverified ones) only for a tls.Server's own
+  // sockets, so TLS is handed to one: per client-certificate requirement, its context swapped
+  // whenever the certificate or the trust bundle changes.
+  const servers = new Map<boolean, { server: tls.Server; options: tls.SecureContextOptions }>();
+  const terminator = (requireCert: boolean, options: tls.SecureContextOptions): tls.Server => {
+    const held = servers.get(requireCert);
+    if (held !== undefined) {
+      if (held.options !== options) {
+        held.server.setSecureContext(options);
+        held.options = options;
+      }
+      return held.server;
+    }
+    const server = tls.createServer({
+      ...options,
+      requestCert: true,
+      rejectUnauthorized: requireCert,
+      ALPNProtocols: ["h2", "http/1.1"],
+      handshakeTimeout: deps.handshakeTimeoutMs,
+    });
+    server.on("tlsClientError", (err: Error, s: tls.TLSSocket) => {
+      deps.log.debug("inbound TLS handshake failed", {
+        listener: deps.listener(),
+        error: err.message,
+      });
+      s.destroy();
+    });
+    server.on("secureConnection", (secure: tls.TLSSocket) => {
+      const peer = secure.getPeerCertificate();
+      const verified = secure.authorized && Object.keys(peer).length > 0;
+      if (requireCert && !verified) {
+        secure.destroy();
+        return;
+      }
+      const key = peerKey(secure);
+      const proceed = pending.get(key);
+      pending.delete(key);
+      if (proceed === undefined) {
+        secure.destroy();
+        return;
+      }
+      const principal = verified ? uriSans(peer.subjectaltname)[0] : undefined;
+      mark(secure, {
+        transport: "tls",
+        mutualTls: verified,
+        ...(principal !== undefined && { peerPrincipal: principal }),
+        remoteAddress: secure.remoteAddress ?? "",
+        localAddress: secure.localAddress ?? "",
+        localPort: secure.localPort ?? 0,
+      });
+      proceed(secure);
+    });
+    servers.set(requireCert, { server, options });
+    return server;
+  };
   const config = (): InboundListenerConfig | undefined => {
     const now = deps.snapshot().inbound?.get(deps.listener());
     if (now !== undefined) last = now;
@@ -103,8 +164,8 @@ export function inboundGuard(deps: InboundGuardDeps): {
         socket.resume();
         return;
       }
-      const ctx = deps.material.context(chain.tls.validationSecret);
-      if (ctx === undefined) {
+      const options = deps.material.contextOptions(chain.tls.validationSecret);
+      if (options === undefined) {
         timer.cancel();
         deps.log.warn("inbound TLS refused: no certificate or trust bundle yet", {
           listener: deps.listener(),
@@ -112,35 +173,11 @@ export function inboundGuard(deps: InboundGuardDeps): {
         socket.destroy();
         return;
       }
-      const secure = new tls.TLSSocket(socket, {
-        isServer: true,
-        secureContext: ctx,
-        requestCert: true,
-        rejectUnauthorized: chain.tls.requireClientCertificate,
-        ALPNProtocols: ["h2", "http/1.1"],
-      });
-      secure.on("error", () => {
-        timer.cancel();
-        secure.destroy();
-        socket.destroy();
-      });
-      secure.once("secure", () => {
-        timer.cancel();
-        const peer = secure.getPeerCertificate();
-        const verified = secure.authorized && Object.keys(peer).length > 0;
-        if (chain.tls?.requireClientCertificate === true && !verified) {
-          secure.destroy();
-          return;
-        }
-        const principal = verified ? uriSans(peer.subjectaltname)[0] : undefined;
-        mark(secure, {
-          transport: "tls",
-          mutualTls: verified,
-          ...(principal !== undefined && { peerPrincipal: principal }),
-          ...base,
-        });
-        proceed(secure);
-      });
+      timer.cancel();
+      const key = peerKey(socket);
+      pending.set(key, proceed);
+      socket.once("close", () => pending.delete(key));
+      terminator(chain.tls.requireClientCertificate, options).emit("connection", socket);
     });
   };
   return { accept, config };

@@ -10,6 +10,8 @@ import type { WorkloadCertificate } from "./cert-manager.js";
 export interface TlsMaterialSource {
   /** The secure context for a peer verified against the named trust bundle; undefined: none yet. */
   context(validationSecret: string): tls.SecureContext | undefined;
+  /** What `context` is made of: the same object until the certificate or bundle changes. */
+  contextOptions(validationSecret: string): tls.SecureContextOptions | undefined;
   /** The proxy's own SPIFFE URI, once it has a certificate. */
   identity(): string | undefined;
 }
@@ -18,7 +20,10 @@ export interface TlsMaterialSource {
 const CACHE_SIZE = 4;
 
 export class TlsMaterial implements TlsMaterialSource {
-  private readonly cache = new Map<string, tls.SecureContext>();
+  private readonly cache = new Map<
+    string,
+    { readonly options: tls.SecureContextOptions; readonly context: tls.SecureContext }
+  >();
 
   constructor(
     private readonly certificate: () => WorkloadCertificate | undefined,
@@ -38,25 +43,36 @@ export class TlsMaterial implements TlsMaterialSource {
   }
 
   context(validationSecret: string): tls.SecureContext | undefined {
+    return this.entry(validationSecret)?.context;
+  }
+
+  contextOptions(validationSecret: string): tls.SecureContextOptions | undefined {
+    return this.entry(validationSecret)?.options;
+  }
+
+  private entry(
+    validationSecret: string,
+  ): { options: tls.SecureContextOptions; context: tls.SecureContext } | undefined {
     const cert = this.certificate();
     const roots = this.roots(validationSecret);
     if (cert === undefined || roots === undefined) return undefined;
     const key = `${cert.serial}\n${cert.issuedAt}\n${roots}`;
-    let ctx = this.cache.get(key);
-    if (ctx === undefined) {
-      ctx = tls.createSecureContext({
+    let e = this.cache.get(key);
+    if (e === undefined) {
+      const options = {
         key: cert.keyPem,
         cert: cert.chainPem,
         ca: roots,
-        minVersion: "TLSv1.2",
-      });
-      this.cache.set(key, ctx);
+        minVersion: "TLSv1.2" as const,
+      };
+      e = { options, context: tls.createSecureContext(options) };
+      this.cache.set(key, e);
       if (this.cache.size > CACHE_SIZE) {
         const oldest = this.cache.keys().next().value;
         if (oldest !== undefined) this.cache.delete(oldest);
       }
     }
-    return ctx;
+    return e;
   }
 
   identity(): string | undefined {
