@@ -1,8 +1,10 @@
 // Analysis gates on the local cluster: real proxies in front of each version, the shared
-// Prometheus scraping them, the controller judging the canary from what it measured. A slow canary
-// fails request-duration, a canary failing 20 % of its requests fails request-success-rate, and
-// without a reachable Prometheus the checks report errors; each is rolled back, never promoted,
-// and the values (or errors) that decided it are in the status, in Events and in the notification.
+// Prometheus scraping them, the controller judging the canary from what it measured. A healthy
+// canary passes both built-in checks and is promoted; a slow canary fails request-duration, a
+// canary failing 20 % of its requests fails request-success-rate, and without a reachable
+// Prometheus the checks report errors. Each of those is rolled back, never promoted, and the values
+// (or errors) that decided it are in the status, in Events, in the notification and in `vireo
+// status`.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { join } from "node:path";
@@ -151,7 +153,7 @@ function releaseBench(label: string, prometheus: () => Promise<string>) {
           service: { port: 80, targetPort: 15006 },
           progressDeadlineSeconds: 120,
           alerts: [{ name: "team", severity: "info", providerRef: { name: "team" } }],
-          strategy: { canary: { steps: [{ setWeight: 50 }, { pause: { duration: "60s" } }] } },
+          strategy: { canary: { steps: [{ setWeight: 50 }, { pause: { duration: "10s" } }] } },
           analysis: {
             interval: "5s",
             threshold: THRESHOLD,
@@ -324,6 +326,7 @@ function releaseBench(label: string, prometheus: () => Promise<string>) {
     ns,
     status,
     follow,
+    release,
     rolledBack,
     events,
     alerts,
@@ -345,9 +348,31 @@ describe("analysis gates with Prometheus scraping the proxies", function () {
   this.timeout(300_000);
   const bench = releaseBench("gates", () => Promise.resolve(prometheusURL));
 
+  it("promotes a healthy canary whose every check passes, with the values in the status", async () => {
+    await bench.release(["--version=v2"]);
+    await bench.follow((s) => s.phase === "Progressing", 30_000);
+    const seen = await bench.follow(
+      (s) => s.phase === "Succeeded" || s.phase === "Failed",
+      180_000,
+    );
+    const last = seen.at(-1) ?? {};
+    const story = seen.map((s) => [s.phase, s.verifiedWeight, s.failedChecks, s.message]);
+    assert.equal(last.phase, "Succeeded", JSON.stringify(story));
+    assert.equal(last.failedChecks, 0);
+    const success = check(last, "request-success-rate");
+    assert.equal(success.outcome, "pass", JSON.stringify(success));
+    assert.equal(success.value, 100);
+    const duration = check(last, "request-duration");
+    assert.equal(duration.outcome, "pass", JSON.stringify(duration));
+    assert.ok((duration.value ?? 1000) < 200, `p99 ${String(duration.value)} ms`);
+    assert.deepEqual(await bench.primaryArgs(), ["--version=v2"]);
+    process.stdout.write(`      promoted; last checks: ${success.message}; ${duration.message}\n`);
+  });
+
   it("rolls back a canary 300 ms slower on request-duration, showing its p99", async () => {
     bench.forgetAlerts();
-    const { last } = await bench.rolledBack(["--version=v2-slow", "--delay-ms=300"]);
+    const earlier = new Set((await bench.events("AnalysisFailed")).map((e) => e.metadata?.name));
+    const { last } = await bench.rolledBack(["--version=v3-slow", "--delay-ms=300"]);
     assert.equal(last.failedChecks, THRESHOLD);
     const duration = check(last, "request-duration");
     assert.equal(duration.outcome, "fail", JSON.stringify(duration));
@@ -361,7 +386,9 @@ describe("analysis gates with Prometheus scraping the proxies", function () {
     assert.equal(success.outcome, "pass", JSON.stringify(success));
     assert.equal(success.value, 100);
 
-    const failedAnalyses = (await bench.events("AnalysisFailed")).map((e) => e.message ?? "");
+    const failedAnalyses = (await bench.events("AnalysisFailed"))
+      .filter((e) => !earlier.has(e.metadata?.name))
+      .map((e) => e.message ?? "");
     assert.equal(failedAnalyses.length, THRESHOLD, "one Event per failed analysis");
     for (const m of failedAnalyses) assert.match(m, /request-duration/);
     const showsP99 = /request-duration \d+(\.\d+)? ms > 200 ms/;
@@ -369,14 +396,15 @@ describe("analysis gates with Prometheus scraping the proxies", function () {
       failedAnalyses.some((m) => showsP99.test(m)),
       failedAnalyses.join("\n"),
     );
-    const [rollback] = await bench.events("RolledBack");
-    assert.match(rollback?.message ?? "", /request-duration \d+.* ms > 200 ms/);
+    const rollbacks = (await bench.events("RolledBack")).map((e) => e.message ?? "");
+    assert.equal(rollbacks.length, 1, rollbacks.join("\n"));
+    assert.match(rollbacks[0] ?? "", /request-duration \d+.* ms > 200 ms/);
 
     const alert = await bench.rollbackAlert();
     const failed = alert.checks?.find((c) => c.name === "request-duration");
     assert.equal(failed?.outcome, "fail", JSON.stringify(alert));
     assert.equal(failed.value, duration.value);
-    assert.deepEqual(await bench.primaryArgs(), ["--version=v1"]);
+    assert.deepEqual(await bench.primaryArgs(), ["--version=v2"]);
     await bench.printStatus("slow canary rolled back");
     const cli = await bench.vireoStatus();
     const row = new RegExp(
@@ -388,7 +416,7 @@ describe("analysis gates with Prometheus scraping the proxies", function () {
 
   it("rolls back a canary failing 20 % of requests after threshold failed checks", async () => {
     bench.forgetAlerts();
-    const { last, seen } = await bench.rolledBack(["--version=v3-faulty", "--fail-percent=20"]);
+    const { last, seen } = await bench.rolledBack(["--version=v4-faulty", "--fail-percent=20"]);
     // Counted one by one up to the threshold, and not beyond.
     const counts = [...new Set(seen.map((s) => s.failedChecks ?? 0))];
     assert.deepEqual(counts.slice(-THRESHOLD), [1, 2], JSON.stringify(counts));
@@ -403,7 +431,7 @@ describe("analysis gates with Prometheus scraping the proxies", function () {
     assert.match(success.message, /^request-success-rate \d+(\.\d+)? % < 95 %$/);
     const alert = await bench.rollbackAlert();
     assert.equal(alert.checks?.find((c) => c.name === "request-success-rate")?.outcome, "fail");
-    assert.deepEqual(await bench.primaryArgs(), ["--version=v1"]);
+    assert.deepEqual(await bench.primaryArgs(), ["--version=v2"]);
     await bench.printStatus("20 % errors rolled back");
   });
 });
