@@ -1,8 +1,8 @@
 // The controller's CertificateService (src/pki/ca.proto), called over the xDS port's channel.
-import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { VireoError } from "../../src/common/errors.js";
+import { CA_LOADER_OPTIONS, CA_PROTO_JSON } from "../../src/pki/certificate-service.js";
 
 export interface IssuedCertificate {
   /** PEM, leaf first. */
@@ -16,7 +16,6 @@ export type IssueCertificate = (
   validitySeconds: number,
 ) => Promise<IssuedCertificate>;
 
-export const CA_PROTO = fileURLToPath(new URL("../../src/pki/ca.proto", import.meta.url));
 
 interface CreateResponse {
   readonly cert_chain: readonly string[];
@@ -40,7 +39,8 @@ type CaClientCtor = new (
 ) => CaClientStub;
 
 function loadCtor(): CaClientCtor {
-  const def = protoLoader.loadSync(CA_PROTO, { keepCase: true, longs: String, defaults: true });
+  // The controller's JSON form of ca.proto: no .proto file is needed at run time.
+  const def = protoLoader.fromJSON(CA_PROTO_JSON, CA_LOADER_OPTIONS);
   const pkg = grpc.loadPackageDefinition(def) as unknown as {
     vireo: { ca: { v1: { CertificateService: CaClientCtor } } };
   };
