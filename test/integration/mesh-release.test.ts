@@ -263,9 +263,10 @@ describe("releases through vireo's mesh on the local cluster", function () {
       ["started", "promoted"],
       `messages: ${alerts().join(", ")}`,
     );
-    // The canary's own proxy reported its requests, and Prometheus has them.
+    // The canary's own proxy reported its requests, and Prometheus has them. The canary is scaled
+    // down by now and its series ended (stale), so read the last values of the past minutes.
     const q = encodeURIComponent(
-      `sum(vireo_requests_total{reporter="destination",destination_workload_namespace="${ns()}",destination_workload="app"})`,
+      `sum(max_over_time(vireo_requests_total{reporter="destination",destination_workload_namespace="${ns()}",destination_workload="app"}[5m]))`,
     );
     const res = (await (await fetch(`${prometheusURL}/api/v1/query?query=${q}`)).json()) as {
       data: { result: { value: [number, string] }[] };
