@@ -1,5 +1,7 @@
 // The cluster state the xDS control plane translates into Envoy resources. Built from Services,
-// EndpointSlices and the routing state of each Rollout; plain data, no Kubernetes types.
+// EndpointSlices, Pods, the security policies and the routing state of each Rollout; plain data,
+// no Kubernetes types.
+import type { AuthorizationPolicy, PeerAuthentication } from "../policy/model.js";
 
 export type PortProtocol = "http" | "http2" | "grpc" | "tcp";
 
@@ -103,11 +105,38 @@ export interface RoutingModel {
   readonly trafficPolicy?: TrafficPolicy;
 }
 
+/** A pod as the security translation needs it. */
+export interface PodModel {
+  readonly namespace: string;
+  readonly name: string;
+  readonly ip: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly serviceAccount: string;
+  /** Runs vireo's proxy (a container named `vireo-proxy`). */
+  readonly sidecar: boolean;
+}
+
+/**
+ * Identity and policy: present when the control plane runs with its CA. Without it (the
+ * --xds-insecure mode) no resource carries TLS or RBAC.
+ */
+export interface SecurityModel {
+  /** PEM of every root currently trusted, served as SDS secret ROOTCA. */
+  readonly trustBundle: string;
+  readonly trustDomain: string;
+  /** Where mesh-wide policies live: the controller's namespace. */
+  readonly rootNamespace: string;
+  readonly peerAuthentications: readonly PeerAuthentication[];
+  readonly authorizationPolicies: readonly AuthorizationPolicy[];
+}
+
 export interface ClusterState {
   readonly services: readonly ServiceModel[];
   readonly endpoints: readonly ServiceEndpoints[];
   readonly routing: readonly RoutingModel[];
   readonly domain?: string;
+  readonly pods?: readonly PodModel[];
+  readonly security?: SecurityModel;
 }
 
 export const DEFAULT_DOMAIN = "cluster.local";

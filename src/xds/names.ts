@@ -46,3 +46,20 @@ export function hostAliases(
 /** The listener and route configuration every vireo proxy uses for outbound HTTP. */
 export const OUTBOUND_HTTP_LISTENER = "vireo-outbound-http";
 export const OUTBOUND_HTTP_ROUTE = "vireo-outbound-http";
+
+/** The inbound server listener of a pod port; proxies and proxyless servers subscribe by it. */
+export const INBOUND_LISTENER_TEMPLATE = "vireo/inbound?address=%s";
+
+export function inboundListenerName(ip: string, port: number): string {
+  const host = ip.includes(":") ? `[${ip}]` : ip;
+  return INBOUND_LISTENER_TEMPLATE.replace("%s", `${host}:${port}`);
+}
+
+/** Where an inbound listener sends requests: the workload's own port (proxy-local, not in CDS). */
+export function inboundClusterName(port: number): string {
+  return `inbound|${port}||`;
+}
+
+/** SDS names, Istio's: the trust bundle from the control plane, the proxy's own certificate. */
+export const ROOTCA_SECRET = "ROOTCA";
+export const DEFAULT_SECRET = "default";

@@ -45,7 +45,11 @@ export function allowsWildcard(typeUrl: string): boolean {
 export interface ResourceSet {
   readonly listeners: ReadonlyMap<
     string,
-    { readonly message: Listener; readonly routeConfigs: readonly string[] }
+    {
+      readonly message: Listener;
+      readonly routeConfigs: readonly string[];
+      readonly secrets?: readonly string[];
+    }
   >;
   readonly routes: ReadonlyMap<string, RouteConfiguration>;
   readonly clusters: ReadonlyMap<
@@ -70,12 +74,22 @@ export interface Snapshot {
   readonly resources: ReadonlyMap<TypeUrl, ReadonlyMap<string, EncodedResource>>;
 }
 
+/**
+ * SDS names a proxy resolves itself and the control plane never serves: `default` is the proxy's
+ * own certificate, from its own certificate client. Every other secret must be in the snapshot.
+ */
+export const PROXY_LOCAL_SECRETS: ReadonlySet<string> = new Set(["default"]);
+
 /** Every reference from a resource to one that is missing from the set. */
 export function consistencyErrors(set: ResourceSet): string[] {
   const errors: string[] = [];
   for (const [name, l] of set.listeners) {
     for (const rc of l.routeConfigs) {
       if (!set.routes.has(rc)) errors.push(`listener ${name}: route configuration ${rc} missing`);
+    }
+    for (const s of l.secrets ?? []) {
+      if (!PROXY_LOCAL_SECRETS.has(s) && !set.secrets.has(s))
+        errors.push(`listener ${name}: secret ${s} missing`);
     }
   }
   for (const [name, rc] of set.routes) {
@@ -89,7 +103,8 @@ export function consistencyErrors(set: ResourceSet): string[] {
       errors.push(`cluster ${name}: endpoints ${c.edsName} missing`);
     }
     for (const s of c.secrets ?? []) {
-      if (!set.secrets.has(s)) errors.push(`cluster ${name}: secret ${s} missing`);
+      if (!PROXY_LOCAL_SECRETS.has(s) && !set.secrets.has(s))
+        errors.push(`cluster ${name}: secret ${s} missing`);
     }
   }
   return errors;

@@ -25,13 +25,20 @@ import { loadXdsProtos } from "../protos.js";
 import type { ResourceSet } from "../snapshot.js";
 import { buildCluster } from "./clusters.js";
 import { buildLoadAssignment } from "./endpoints.js";
+import type { Secret } from "../generated/envoy/extensions/transport_sockets/tls/v3/Secret.js";
+import { spiffeUri } from "../../pki/spiffe.js";
+import type { PodModel } from "../model.js";
+import { ROOTCA_SECRET } from "../names.js";
+import type { InboundCodecs } from "./inbound.js";
+import { inboundListener } from "./inbound.js";
 import type { ListenerCodecs } from "./listeners.js";
+import { rootCaSecret, upstreamMtls } from "./tls.js";
 import { apiListener, buildHcm } from "./listeners.js";
 import { compareStrings } from "./proto-values.js";
 import type { RouteTargets } from "./routes.js";
 import { buildRoutes, virtualHost } from "./routes.js";
 
-export type TranslateCodecs = ListenerCodecs;
+export type TranslateCodecs = ListenerCodecs & InboundCodecs;
 
 const key = (namespace: string, name: string): string => `${namespace}/${name}`;
 
@@ -128,19 +135,74 @@ export function translate(
 ): ResourceSet {
   const domain = state.domain ?? DEFAULT_DOMAIN;
   const idx = indexState(state);
-  const clusters = new Map<string, { message: Cluster; edsName: string }>();
+  const clusters = new Map<
+    string,
+    { message: Cluster; edsName: string; secrets?: readonly string[] }
+  >();
   const endpoints = new Map<string, ClusterLoadAssignment>();
   const routes = new Map<string, RouteConfiguration>();
-  const listeners = new Map<string, { message: Listener; routeConfigs: string[] }>();
+  const listeners = new Map<
+    string,
+    { message: Listener; routeConfigs: string[]; secrets?: readonly string[] }
+  >();
+  const secrets = new Map<string, Secret>();
+  const security = state.security;
+  const pods = new Map((state.pods ?? []).map((p) => [key(p.namespace, p.name), p]));
+  const podOf = (namespace: string, e: EndpointModel): PodModel | undefined =>
+    e.podName === undefined ? undefined : pods.get(key(namespace, e.podName));
+  if (security !== undefined) secrets.set(ROOTCA_SECRET, rootCaSecret(security.trustBundle));
   const outboundHosts: VirtualHost[] = [];
   const outboundDomains = new Set<string>();
 
   for (const svc of idx.services) {
     const k = key(svc.namespace, svc.name);
+    const svcEndpoints = idx.endpoints.get(k) ?? [];
+    // Auto-mTLS, per cluster: TLS when every endpoint's pod runs the sidecar.
+    const endpointPods = svcEndpoints.map((e) => podOf(svc.namespace, e));
+    const meshed =
+      security !== undefined &&
+      endpointPods.length > 0 &&
+      endpointPods.every((p) => p?.sidecar === true);
+    const identities = meshed
+      ? [
+          ...new Set(
+            endpointPods.map((p) =>
+              spiffeUri({
+                trustDomain: security.trustDomain,
+                namespace: p?.namespace ?? svc.namespace,
+                serviceAccount: p?.serviceAccount ?? "default",
+              }),
+            ),
+          ),
+        ].sort(compareStrings)
+      : [];
     for (const port of uniquePorts(svc)) {
       const name = clusterName(svc.namespace, svc.name, port.port, domain);
-      clusters.set(name, { message: buildCluster(name, idx.policies.get(k)), edsName: name });
-      endpoints.set(name, buildLoadAssignment(name, port.name, idx.endpoints.get(k) ?? []));
+      const cluster = buildCluster(name, idx.policies.get(k));
+      if (meshed) {
+        clusters.set(name, {
+          message: { ...cluster, transport_socket: upstreamMtls(codecs, name, identities) },
+          edsName: name,
+          secrets: [ROOTCA_SECRET],
+        });
+      } else {
+        clusters.set(name, { message: cluster, edsName: name });
+      }
+      endpoints.set(name, buildLoadAssignment(name, port.name, svcEndpoints));
+    }
+    if (security !== undefined) {
+      for (const e of svcEndpoints) {
+        const pod = podOf(svc.namespace, e);
+        if (!e.ready || pod?.sidecar !== true) continue;
+        for (const port of uniquePorts(svc)) {
+          const target = e.ports[port.name];
+          if (target === undefined) continue;
+          const l = inboundListener({ ...pod, ip: e.address }, target, security, codecs);
+          const lname = l.message.name ?? "";
+          if (!listeners.has(lname))
+            listeners.set(lname, { message: l.message, routeConfigs: [], secrets: l.secrets });
+        }
+      }
     }
     const bareNamesPort = defaultPort(svc);
     for (const port of httpPorts(svc)) {
@@ -173,5 +235,5 @@ export function translate(
     ),
     routeConfigs: [OUTBOUND_HTTP_ROUTE],
   });
-  return { listeners, routes, clusters, endpoints, secrets: new Map() };
+  return { listeners, routes, clusters, endpoints, secrets };
 }
