@@ -16,7 +16,7 @@ import type { CaClient } from "./tls/ca-client.js";
 import { createCaClient } from "./tls/ca-client.js";
 import { CertificateManager } from "./tls/cert-manager.js";
 import { TlsMaterial } from "./tls/material.js";
-import { controlPlaneCredentials } from "./tls/token.js";
+import { controlPlaneCredentials, readToken, serviceAccountOfToken } from "./tls/token.js";
 import { ProxyMetrics } from "./telemetry/metrics.js";
 import { XdsClient } from "./xds-client/client.js";
 import type { Transport } from "./xds-client/client.js";
@@ -54,6 +54,8 @@ function oneOf<T extends string>(name: string, v: string, allowed: readonly T[])
 interface SecuritySettings {
   readonly credentials: grpc.ChannelCredentials;
   readonly validitySeconds: number;
+  /** Whom the token names, when it says (the CSR asks for that identity). */
+  readonly tokenAccount?: { namespace: string; serviceAccount: string };
 }
 
 /** `--ca-root` turns security on; it then needs `--token` too. */
@@ -72,7 +74,12 @@ async function securitySettings(
   if (!Number.isInteger(validitySeconds) || validitySeconds < 0)
     throw new VireoError("BadConfig", `--cert-validity: "${validity}" is not a number of seconds`);
   const rootPem = await readFile(caRoot, "utf8");
-  return { credentials: controlPlaneCredentials(rootPem, tokenFile), validitySeconds };
+  const tokenAccount = serviceAccountOfToken(await readToken(tokenFile));
+  return {
+    credentials: controlPlaneCredentials(rootPem, tokenFile),
+    validitySeconds,
+    ...(tokenAccount !== undefined && { tokenAccount }),
+  };
 }
 
 async function main(): Promise<void> {
@@ -135,7 +142,9 @@ async function main(): Promise<void> {
       clock,
       log: log.child({ component: "certificates" }),
       issue: ca.issue,
-      spiffeId: spiffeId(identity),
+      spiffeId: spiffeId(
+        secured.tokenAccount === undefined ? identity : { ...identity, ...secured.tokenAccount },
+      ),
       validitySeconds: secured.validitySeconds,
     });
   }

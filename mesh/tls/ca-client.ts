@@ -16,7 +16,6 @@ export type IssueCertificate = (
   validitySeconds: number,
 ) => Promise<IssuedCertificate>;
 
-
 interface CreateResponse {
   readonly cert_chain: readonly string[];
   readonly trust_bundle: string;

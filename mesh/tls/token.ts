@@ -36,3 +36,25 @@ export function controlPlaneCredentials(
     bearerCallCredentials(tokenFile),
   );
 }
+
+/**
+ * The service account a projected token names in its `sub` (`system:serviceaccount:<ns>:<sa>`),
+ * read without verification: only to ask the CA for the identity it will grant anyway.
+ */
+export function serviceAccountOfToken(
+  token: string,
+): { namespace: string; serviceAccount: string } | undefined {
+  const payload = token.split(".")[1];
+  if (payload === undefined) return undefined;
+  try {
+    const claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as unknown;
+    const sub =
+      claims !== null && typeof claims === "object" ? (claims as { sub?: unknown }).sub : undefined;
+    const m = typeof sub === "string" ? /^system:serviceaccount:([^:]+):([^:]+)$/.exec(sub) : null;
+    return m?.[1] === undefined || m[2] === undefined
+      ? undefined
+      : { namespace: m[1], serviceAccount: m[2] };
+  } catch {
+    return undefined;
+  }
+}
