@@ -165,6 +165,10 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
+  // One pod's failed cleanup must not take every other pod on the node down with the agent.
+  process.on("unhandledRejection", (err: unknown) => {
+    log.error("unexpected failure", { error: err instanceof Error ? err : String(err) });
+  });
 }
 
 main().catch((err: unknown) => {

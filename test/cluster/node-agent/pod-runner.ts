@@ -98,6 +98,8 @@ export class PodRunner {
   private finished = false;
   private startTime: number;
   private syncTimer: TimerHandle | undefined;
+  /** The volume refresh and retry pass in flight, if any. */
+  private syncing: Promise<void> | undefined;
   private terminating: Promise<void> | undefined;
 
   constructor(
@@ -439,7 +441,8 @@ export class PodRunner {
   private scheduleSync(): void {
     if (this.terminating !== undefined) return;
     this.syncTimer = this.deps.clock.setTimer(this.deps.settings.syncPeriodMs, () => {
-      void this.sync().finally(() => {
+      this.syncing = this.sync().finally(() => {
+        this.syncing = undefined;
         this.scheduleSync();
       });
     });
@@ -498,8 +501,16 @@ export class PodRunner {
       }
       await Promise.all(this.slots.map((s) => this.stopContainer(s, graceSeconds)));
       this.finished = true;
+      // A volume refresh still writing would race the removal (ENOTEMPTY).
+      await this.syncing;
       await this.teardownSandbox();
-      await rm(this.dir, { recursive: true, force: true });
+      try {
+        await rm(this.dir, { recursive: true, force: true, maxRetries: 5 });
+      } catch (err) {
+        this.log.warn("pod directory not removed", {
+          error: err instanceof Error ? err.message : String(err),
+        });
+      }
       this.log.info("pod stopped");
       this.changed();
     })();
