@@ -36,7 +36,9 @@ import { ControllerSecurity } from "./pki/security.js";
 import { loadXdsProtos } from "./xds/protos.js";
 import { XdsServer } from "./xds/server/xds-server.js";
 import { translate } from "./xds/translate/translate.js";
+import type { ClusterState } from "./xds/model.js";
 import { KubeClusterWatch } from "./xds/watch/kube-watch.js";
+import { PolicyWatch } from "./xds/watch/policy-watch.js";
 import { SnapshotBuilder } from "./xds/watch/snapshot-builder.js";
 import { KubeWorkload } from "./workloads/workload.js";
 
@@ -101,13 +103,29 @@ export async function startController(
     metrics.onXdsEvent(e);
   });
   let watch: KubeClusterWatch | undefined = undefined;
+  let policies: PolicyWatch | undefined = undefined;
+  // Pods and policies matter only with a CA: without one nothing carries TLS or RBAC.
+  const withSecurity = (state: ClusterState): ClusterState =>
+    security === undefined || policies === undefined
+      ? state
+      : {
+          ...state,
+          pods: policies.podModels(),
+          security: {
+            trustBundle: security.trustBundle(),
+            trustDomain: config.trustDomain,
+            rootNamespace: config.namespace,
+            peerAuthentications: policies.peerAuthentications(),
+            authorizationPolicies: policies.authorizationPolicies(),
+          },
+        };
   let router: XdsTrafficRouter | undefined = undefined;
   const builder = new SnapshotBuilder({
     clock,
     log: log.child({ component: "xds" }),
     codecs: loadXdsProtos().codecs,
     translate: (s) => translate(s),
-    state: () => watch?.state() ?? { services: [], endpoints: [], routing: [] },
+    state: () => withSecurity(watch?.state() ?? { services: [], endpoints: [], routing: [] }),
     publish: (s) => {
       xds.setSnapshot(s);
       router?.published(s);
@@ -118,6 +136,11 @@ export async function startController(
   watch = new KubeClusterWatch(kc, log.child({ component: "xds-watch" }), () => {
     builder.changed();
   });
+  if (security !== undefined) {
+    policies = new PolicyWatch(kc, log.child({ component: "xds-watch" }), () => {
+      builder.changed();
+    });
+  }
   const sink = watch;
   router = new XdsTrafficRouter(
     {
@@ -202,6 +225,7 @@ export async function startController(
   };
   const port = await xds.listen(config.xdsPort, config.xdsHost, security?.credentials());
   await watch.start();
+  await policies?.start();
   await controller.start();
   const http = await startMetricsServer(
     metrics.registry,
@@ -253,6 +277,7 @@ export async function startController(
       builder.stop();
       security?.stop();
       await watch.stop();
+      await policies?.stop();
       await xds.close();
       http.close();
     },

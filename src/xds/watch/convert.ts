@@ -1,6 +1,7 @@
 // Pure conversions from Kubernetes Services and EndpointSlices to the xDS cluster-state model.
-import type { V1Endpoint, V1EndpointSlice, V1Service } from "@kubernetes/client-node";
+import type { V1Endpoint, V1EndpointSlice, V1Pod, V1Service } from "@kubernetes/client-node";
 import type {
+  PodModel,
   EndpointModel,
   PortProtocol,
   ServiceEndpoints,
@@ -105,4 +106,22 @@ export function mergeSlices(slices: Iterable<V1EndpointSlice>): ServiceEndpoints
 export function endpointsOf(slice: V1EndpointSlice): V1Endpoint[] {
   const list = slice.endpoints as V1Endpoint[] | null | undefined;
   return list ?? [];
+}
+
+/** The container name that marks a pod as running vireo's sidecar. */
+export const SIDECAR_CONTAINER = "vireo-proxy";
+
+/** A pod with an IP as the security translation needs it; pods without an IP are skipped. */
+export function podModel(pod: V1Pod): PodModel | undefined {
+  const ip = pod.status?.podIP;
+  if (ip === undefined || ip === "") return undefined;
+  const containers = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])];
+  return {
+    namespace: pod.metadata?.namespace ?? "default",
+    name: pod.metadata?.name ?? "",
+    ip,
+    labels: pod.metadata?.labels ?? {},
+    serviceAccount: pod.spec?.serviceAccountName ?? "default",
+    sidecar: containers.some((c) => c.name === SIDECAR_CONTAINER),
+  };
 }
