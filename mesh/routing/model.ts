@@ -1,21 +1,9 @@
 // The proxy's routing configuration: validated once from xDS resources, immutable, and read by
 // the request path without further checks. A new configuration replaces the old one whole.
+import type { HeaderMatcher, StringMatcher } from "./match-types.js";
 import type { InboundListenerConfig, TrustBundle, UpstreamTls } from "./security-model.js";
 
-export type StringMatcher =
-  | { readonly kind: "exact"; readonly value: string; readonly ignoreCase: boolean }
-  | { readonly kind: "prefix"; readonly value: string; readonly ignoreCase: boolean }
-  | { readonly kind: "suffix"; readonly value: string; readonly ignoreCase: boolean }
-  | { readonly kind: "contains"; readonly value: string; readonly ignoreCase: boolean }
-  | { readonly kind: "regex"; readonly regex: RegExp }
-  | { readonly kind: "present" };
-
-export interface HeaderMatcher {
-  /** Lower-case header name; `:method`, `:authority` and `:path` are the pseudo-headers. */
-  readonly name: string;
-  readonly match: StringMatcher;
-  readonly invert: boolean;
-}
+export type { HeaderMatcher, StringMatcher } from "./match-types.js";
 
 export interface QueryMatcher {
   readonly name: string;

@@ -1,8 +1,8 @@
 // The security half of the proxy's configuration: inbound server listeners with their filter
 // chains (TLS or plaintext, RBAC), upstream TLS for clusters, and SDS trust bundles. Validated
 // once from xDS and immutable, like the routing model.
-import type { RbacRules } from "../authz/rbac.js";
-import type { StringMatcher } from "./model.js";
+import type { RbacRules } from "../authz/rbac-model.js";
+import type { StringMatcher } from "./match-types.js";
 
 /** Istio's SDS names: the proxy's own certificate, resolved locally, and the trust bundle. */
 export const OWN_CERTIFICATE_SECRET = "default";
