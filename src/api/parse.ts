@@ -12,6 +12,7 @@ import type {
   RolloutSpec,
   RolloutStatus,
   ServiceSpec,
+  TrafficRoute,
   Wait,
   WaitReason,
   WebhookSpec,
@@ -23,7 +24,7 @@ import { Field, isRecord, WireError } from "./field.js";
 import type { ParseFailureReason } from "./field.js";
 import { readStrategy } from "./parse-strategy.js";
 import { outboxToWire, readOutbox } from "./status-outbox.js";
-import type { ConditionWire, RolloutStatusWire } from "./rollout-wire.js";
+import type { ConditionWire, RolloutStatusWire, TrafficRouteWire } from "./rollout-wire.js";
 import { checksToWire, readChecks } from "./status-checks.js";
 
 export type { ParseFailureReason } from "./field.js";
@@ -344,10 +345,12 @@ export function parseStatus(obj: unknown): RolloutStatus | undefined {
   const notified = readNotified(s.notified);
   const outbox = readOutbox(s.outbox);
   const checks = readChecks(s.checks);
+  const route = readRoute(s.route);
   return {
     phase,
     observedGeneration: int(s.observedGeneration),
     canaryWeight: int(s.canaryWeight),
+    ...(route === undefined ? {} : { route }),
     verifiedWeight: int(s.verifiedWeight),
     currentStep: int(s.currentStep),
     failedChecks: int(s.failedChecks),
@@ -364,6 +367,23 @@ export function parseStatus(obj: unknown): RolloutStatus | undefined {
     ...(outbox === undefined ? {} : { outbox }),
     ...(checks === undefined ? {} : { checks }),
     conditions: (Array.isArray(s.conditions) ? s.conditions : []).flatMap(readCondition),
+  };
+}
+
+/** status.route as the controller wrote it; anything else is no route (it is asked for again). */
+function readRoute(r: unknown): TrafficRoute | undefined {
+  if (!isRecord(r)) return undefined;
+  const { canaryWeight, mirrorPercent, matches, toApex } = r;
+  const percent = (v: unknown): v is number => typeof v === "number" && v >= 0 && v <= 100;
+  if (!percent(canaryWeight) || !Number.isInteger(canaryWeight)) return undefined;
+  if (mirrorPercent !== undefined && !percent(mirrorPercent)) return undefined;
+  if (matches !== undefined && !(Array.isArray(matches) && matches.every(isRecord)))
+    return undefined;
+  return {
+    canaryWeight,
+    ...(mirrorPercent === undefined ? {} : { mirrorPercent }),
+    ...(matches === undefined ? {} : { matches }),
+    ...(toApex === true ? { toApex } : {}),
   };
 }
 
@@ -416,6 +436,9 @@ export function statusToWire(status: RolloutStatus): RolloutStatusWire {
     phase: status.phase,
     observedGeneration: status.observedGeneration,
     canaryWeight: status.canaryWeight,
+    ...(status.route === undefined
+      ? {}
+      : { route: structuredClone(status.route) as TrafficRouteWire }),
     verifiedWeight: status.verifiedWeight,
     currentStep: status.currentStep,
     failedChecks: status.failedChecks,

@@ -4,6 +4,7 @@
 import type { V1ObjectMeta } from "@kubernetes/client-node";
 import type { OutboxEntryWire } from "./status-outbox.js";
 import type { CheckOutcome, Phase, WaitReason, WebhookType } from "../domain/rollout.js";
+import type { HttpMatch } from "../xds/model.js";
 
 export const ROLLOUT_GROUP = "vireo.dev";
 export const ROLLOUT_VERSION = "v1alpha1";
@@ -149,6 +150,7 @@ export interface RolloutStatusWire {
   phase?: Phase;
   observedGeneration?: number;
   canaryWeight?: number;
+  route?: TrafficRouteWire;
   verifiedWeight?: number;
   currentStep?: number;
   failedChecks?: number;
@@ -165,6 +167,14 @@ export interface RolloutStatusWire {
   outbox?: OutboxEntryWire[];
   checks?: CheckStatusWire[];
   conditions?: ConditionWire[];
+}
+
+/** status.route: the domain's TrafficRoute as JSON (matches in the control plane's form). */
+export interface TrafficRouteWire {
+  canaryWeight: number;
+  mirrorPercent?: number;
+  matches?: HttpMatch[];
+  toApex?: true;
 }
 
 /** One check's last result (status.checks[]). */

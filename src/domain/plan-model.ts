@@ -1,6 +1,5 @@
 // The planner's inputs and outputs: what the reconciler observed of one Rollout, and the actions
 // plus the new status that `plan` returns for it.
-import type { HttpMatch } from "../xds/model.js";
 import type {
   CheckOutcome,
   CheckStatus,
@@ -9,6 +8,7 @@ import type {
   RolloutSpec,
   RolloutStatus,
   Severity,
+  TrafficRoute,
   WebhookType,
 } from "./rollout.js";
 
@@ -17,21 +17,6 @@ export interface InvalidSpec {
   readonly invalid: true;
   readonly reason: string;
   readonly message: string;
-}
-
-/** How the apex Service splits requests: the primary gets what the canary does not. */
-export interface TrafficRoute {
-  /** Canary share of unmatched requests, 0-100. */
-  readonly canaryWeight: number;
-  /** Percent of primary-bound requests copied to the canary; absent when not mirroring. */
-  readonly mirrorPercent?: number;
-  /** Requests matching any of these go to the canary only; absent when none. */
-  readonly matches?: readonly HttpMatch[];
-  /**
-   * Everything to the apex Service's own endpoints, neither primary nor canary: the last route of
-   * a revert, so the primary and canary Services can go while no proxy sends them anything.
-   */
-  readonly toApex?: true;
 }
 
 /** The target Deployment, which is also the canary. */
@@ -142,7 +127,7 @@ export interface Observed {
   readonly inPromotionWindow: boolean;
 }
 
-export type { NotifyEvent, Severity } from "./rollout.js";
+export type { NotifyEvent, Severity, TrafficRoute } from "./rollout.js";
 
 export type Action =
   /** Create the primary from the target's template, which must still be `fromRevision`. */

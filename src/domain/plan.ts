@@ -170,7 +170,7 @@ function finish(
     if (!sameRoute(o.traffic.requested, end.route)) {
       actions.push({ kind: "setTraffic", route: end.route });
     }
-    status = { ...status, canaryWeight: end.route.canaryWeight };
+    status = { ...status, canaryWeight: end.route.canaryWeight, route: end.route };
   }
   actions.push(...end.actions, ...effects, ...end.effects);
 

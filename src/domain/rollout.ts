@@ -170,11 +170,31 @@ export interface Wait {
   readonly since: string;
 }
 
+/** Where the controller sends a Service's requests: the canary's weight, matches and mirror. */
+export interface TrafficRoute {
+  /** Canary share of unmatched requests, 0-100. */
+  readonly canaryWeight: number;
+  /** Percent of primary-bound requests copied to the canary; absent when not mirroring. */
+  readonly mirrorPercent?: number;
+  /** Requests matching any of these go to the canary only; absent when none. */
+  readonly matches?: readonly HttpMatch[];
+  /**
+   * Everything to the apex Service's own endpoints, neither primary nor canary: the last route of
+   * a revert, so the primary and canary Services can go while no proxy sends them anything.
+   */
+  readonly toApex?: true;
+}
+
 export interface RolloutStatus {
   readonly phase: Phase;
   readonly observedGeneration: number;
   /** Weight the controller asked for. */
   readonly canaryWeight: number;
+  /**
+   * The whole route last asked for (weight, A/B matches, mirror): what a controller taking over
+   * serves to the proxies from its first snapshot, before it has reconciled anything.
+   */
+  readonly route?: TrafficRoute;
   /** Weight every proxy routing to the Service has confirmed (ACKed). */
   readonly verifiedWeight: number;
   readonly currentStep: number;

@@ -28,6 +28,7 @@ const full: RolloutStatus = {
   ...bare,
   canaryRevision: "7d9f8c6b5",
   primaryRevision: "5c4b3a291",
+  route: { canaryWeight: 30, matches: [{ headers: { "x-canary": { exact: "insider" } } }] },
   stepStartedAt: "2025-01-02T03:05:00Z",
   lastAnalysisAt: "2025-01-02T03:05:30Z",
   handledAction: "promote-1",
@@ -115,6 +116,28 @@ describe("parseStatus", () => {
     );
   });
 
+  it("reads a route only whole: a bad weight, mirror or match list is no route", () => {
+    const read = (route: unknown) =>
+      parseStatus({ status: { phase: "Progressing", route } })?.route;
+    assert.deepEqual(read({ canaryWeight: 100, toApex: true }), {
+      canaryWeight: 100,
+      toApex: true,
+    });
+    assert.deepEqual(read({ canaryWeight: 0, mirrorPercent: 50 }), {
+      canaryWeight: 0,
+      mirrorPercent: 50,
+    });
+    for (const bad of [
+      {},
+      { canaryWeight: 101 },
+      { canaryWeight: 2.5 },
+      { canaryWeight: 0, mirrorPercent: -1 },
+      { canaryWeight: 0, matches: ["x"] },
+      "30",
+    ])
+      assert.equal(read(bad), undefined, JSON.stringify(bad));
+  });
+
   it("reads back what statusToWire writes", () => {
     assert.deepEqual(parseStatus({ status: statusToWire(full) }), full);
   });
@@ -126,6 +149,7 @@ describe("statusToWire", () => {
       phase: "Progressing",
       observedGeneration: 4,
       canaryWeight: 30,
+      route: { canaryWeight: 30, matches: [{ headers: { "x-canary": { exact: "insider" } } }] },
       verifiedWeight: 10,
       currentStep: 2,
       failedChecks: 1,

@@ -42,7 +42,7 @@ describe("plan: Promoting", () => {
       o: o(),
       phase: "Promoting",
       actions: ["setTraffic(100)", "requeue(2000)"],
-      status: { canaryWeight: 100, ...waitingFor("trafficVerified") },
+      status: { canaryWeight: 100, route: { canaryWeight: 100 }, ...waitingFor("trafficVerified") },
       message: /^Switching all traffic to podinfo before promotion$/,
     },
     {
