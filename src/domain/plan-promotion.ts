@@ -68,7 +68,6 @@ export function planPromoting(c: Ctx, s: RolloutStatus): Step {
   });
 }
 
-
 /** Everything to a ready canary, confirmed, before the primary changes; undefined once done. */
 function switchToCanary(c: Ctx, s: RolloutStatus): Step | undefined {
   if (!c.target.ready) {
