@@ -64,6 +64,8 @@ function adsClient(port: number): grpc.Client & {
 
 export class SotwTestClient {
   readonly responses = new Queue<DiscoveryResponse__Output>();
+  /** The status the stream ended with. */
+  readonly ended: Promise<{ code: number; details: string }>;
   private readonly client;
   private readonly call;
 
@@ -77,6 +79,12 @@ export class SotwTestClient {
       this.responses.push(r);
     });
     this.call.on("error", () => undefined);
+    const call = this.call;
+    this.ended = new Promise((resolve) => {
+      call.on("status", (s: { code: number; details: string }) => {
+        resolve(s);
+      });
+    });
   }
 
   send(req: DiscoveryRequest): void {

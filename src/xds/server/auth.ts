@@ -16,7 +16,7 @@ interface GuardedCall extends CallCredentials {
   emit(event: "error", err: Partial<grpc.StatusObject>): boolean;
 }
 
-function refuse(call: GuardedCall, code: grpc.status, details: string): void {
+export function refuse(call: GuardedCall, code: grpc.status, details: string): void {
   call.emit("error", { code, details, metadata: new grpc.Metadata() });
 }
 

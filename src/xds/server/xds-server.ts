@@ -8,7 +8,7 @@ import type { AggregatedDiscoveryServiceHandlers } from "../generated/envoy/serv
 import { loadXdsProtos } from "../protos.js";
 import type { Snapshot, TypeUrl } from "../snapshot.js";
 import type { XdsAuth } from "./auth.js";
-import { guardStream, guardUnary } from "./auth.js";
+import { guardStream, guardUnary, refuse } from "./auth.js";
 import type { ClientSummary } from "./connection.js";
 import { ClientConnection } from "./connection.js";
 import { csdsHandlers } from "./csds.js";
@@ -52,6 +52,9 @@ export class XdsServer {
   private readonly listeners = new Set<(e: XdsEvent) => void>();
   private snapshot: Snapshot | undefined;
   private nextId = 1;
+  /** Why ADS streams are refused (a standby replica), or undefined while serving. */
+  private standby: string | undefined;
+  private readonly calls = new Map<number, grpc.ServerDuplexStream<unknown, unknown>>();
   private readonly ctx: StreamContext;
 
   constructor(private readonly deps: XdsServerDeps) {
@@ -95,6 +98,20 @@ export class XdsServer {
       },
     };
     this.server.addService(protos.status.v3.ClientStatusDiscoveryService.service, csdsGuarded);
+  }
+
+  /**
+   * Stops serving configuration: open ADS streams end with UNAVAILABLE and new ones are refused,
+   * so clients reconnect, through the Service, to the replica that serves (the leader). `undefined`
+   * serves again. CSDS and other services on the port are not affected.
+   */
+  setStandby(reason: string | undefined): void {
+    this.standby = reason;
+    if (reason === undefined) return;
+    for (const [id, call] of this.calls) {
+      this.calls.delete(id);
+      refuse(call, grpc.status.UNAVAILABLE, reason);
+    }
   }
 
   /** Serves another gRPC service on the same port (the certificate service); before listen. */
@@ -222,8 +239,10 @@ export class XdsServer {
     const client = new ClientConnection(this.nextId++, transport, this.deps.clock.now());
     const stream = make(client);
     this.streams.set(client.id, stream);
+    this.calls.set(client.id, call);
     this.emit({ kind: "connect", client });
     const done = (): void => {
+      this.calls.delete(client.id);
       if (!this.streams.delete(client.id)) return;
       stream.close();
       this.emit({ kind: "disconnect", client });
@@ -241,6 +260,7 @@ export class XdsServer {
   private adsHandlers(): AggregatedDiscoveryServiceHandlers {
     return {
       StreamAggregatedResources: (call) => {
+        if (this.refusedAsStandby(call)) return;
         guardStream(this.deps.auth, call, () => {
           const stream = this.open("sotw", call, (c) => new SotwStream(call, c, this.ctx));
           return (req) => {
@@ -249,6 +269,7 @@ export class XdsServer {
         });
       },
       DeltaAggregatedResources: (call) => {
+        if (this.refusedAsStandby(call)) return;
         guardStream(this.deps.auth, call, () => {
           const stream = this.open("delta", call, (c) => new DeltaStream(call, c, this.ctx));
           return (req) => {
@@ -257,5 +278,11 @@ export class XdsServer {
         });
       },
     };
+  }
+
+  private refusedAsStandby(call: grpc.ServerDuplexStream<unknown, unknown>): boolean {
+    if (this.standby === undefined) return false;
+    refuse(call, grpc.status.UNAVAILABLE, this.standby);
+    return true;
   }
 }

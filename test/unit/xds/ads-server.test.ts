@@ -168,6 +168,25 @@ describe("xDS server: state of the world", function () {
     b.close();
   });
 
+  it("as a standby ends its streams and refuses new ones with UNAVAILABLE, then serves again", async () => {
+    const open = new SotwTestClient(port);
+    open.send({ type_url: TYPE.cluster });
+    await open.responses.next();
+    server.setStandby("standby replica: the leader serves xDS");
+    const ended = await open.ended;
+    assert.equal(ended.code, 14, "UNAVAILABLE");
+    assert.equal(ended.details, "standby replica: the leader serves xDS");
+    const refused = new SotwTestClient(port);
+    refused.send({ type_url: TYPE.cluster });
+    assert.equal((await refused.ended).code, 14);
+    assert.equal(server.clients().length, 0);
+    server.setStandby(undefined);
+    const served = new SotwTestClient(port);
+    served.send({ type_url: TYPE.cluster });
+    assert.deepEqual(clusterNames(await served.responses.next()), ["a", "b"]);
+    for (const c of [open, refused, served]) c.close();
+  });
+
   it("serves CSDS with each client's status", async () => {
     const c = new SotwTestClient(port, "csds-node");
     c.send({ type_url: TYPE.cluster });
