@@ -14,6 +14,7 @@ import { inboundListenerName } from "./routing/security-model.js";
 import { identityFromEnv, spiffeId } from "./telemetry/identity.js";
 import type { CaClient } from "./tls/ca-client.js";
 import { createCaClient } from "./tls/ca-client.js";
+import type { WorkloadCertificate } from "./tls/cert-manager.js";
 import { CertificateManager } from "./tls/cert-manager.js";
 import { TlsMaterial } from "./tls/material.js";
 import { controlPlaneCredentials, readToken, serviceAccountOfToken } from "./tls/token.js";
@@ -49,6 +50,17 @@ function oneOf<T extends string>(name: string, v: string, allowed: readonly T[])
   if (found === undefined)
     throw new VireoError("BadConfig", `--${name}: "${v}" is not one of ${allowed.join(", ")}`);
   return found;
+}
+
+/** The proxy's own certificate as the config dump shows it: identity and validity, no key. */
+function certificateDump(c: WorkloadCertificate | undefined): unknown {
+  if (c === undefined) return null;
+  return {
+    uri: c.uri,
+    serial: c.serial,
+    notBefore: new Date(c.notBefore).toISOString(),
+    notAfter: new Date(c.notAfter).toISOString(),
+  };
 }
 
 interface SecuritySettings {
@@ -182,7 +194,11 @@ async function main(): Promise<void> {
     {
       registry: metrics.registry,
       ready: () => bound,
-      configDump: () => ({ xds: xds.status(), snapshot: routingSnapshotDump(xds.current()) }),
+      configDump: () => ({
+        xds: xds.status(),
+        snapshot: routingSnapshotDump(xds.current()),
+        ...(certs !== undefined && { certificate: certificateDump(certs.current()) }),
+      }),
       drain: () => proxy.drain(),
       exit: () => {
         exit(0);

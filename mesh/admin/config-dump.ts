@@ -1,6 +1,7 @@
 // The config dump as JSON people can read: Maps become objects, Sets arrays, RegExps their
 // `/source/flags`, and the routing snapshot loses the lookup indexes derived from its hosts.
 import type { RouteTable, RoutingSnapshot } from "../routing/model.js";
+import type { TrustBundle } from "../routing/security-model.js";
 
 const MAX_DEPTH = 64;
 
@@ -77,5 +78,14 @@ export function routingSnapshotDump(snapshot: RoutingSnapshot): unknown {
     routeTables: new Map([...snapshot.routeTables].map(([k, t]) => [k, routeTableDump(t)])),
     clusters: snapshot.clusters,
     endpoints: snapshot.endpoints,
+    // RBAC matchers hold RegExps; the dump shows their sources (toJsonValue's way with them).
+    inbound: snapshot.inbound ?? new Map(),
+    // Trust bundles by name, without the PEM (it is in the vireo-ca-root-cert ConfigMap).
+    secrets: new Map(
+      [...(snapshot.secrets ?? new Map<string, TrustBundle>())].map(([k, v]) => [
+        k,
+        { name: v.name, certificates: v.trustedCa.split("BEGIN CERTIFICATE").length - 1 },
+      ]),
+    ),
   });
 }

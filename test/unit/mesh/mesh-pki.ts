@@ -1,5 +1,6 @@
 // Certificates for the proxy's security tests from a real instance of the controller's CA
 // (src/pki), requested the way the proxy requests them: its own key and CSR.
+import type { Clock } from "../../../src/common/clock.js";
 import { systemClock } from "../../../src/common/clock.js";
 import { CertificateAuthority } from "../../../src/pki/authority.js";
 import { generateCa } from "../../../src/pki/ca-material.js";
@@ -15,10 +16,11 @@ export interface TestCa {
   readonly roots: string;
 }
 
-export function testCa(): TestCa {
-  const { material } = generateCa(TRUST_DOMAIN, Date.now());
+/** A CA dating its certificates by `clock` (the system's by default). */
+export function testCa(clock: Clock = systemClock): TestCa {
+  const { material } = generateCa(TRUST_DOMAIN, clock.now());
   const authority = new CertificateAuthority(material, {
-    clock: systemClock,
+    clock,
     maxTtlSeconds: 24 * 3600,
   });
   return { authority, roots: authority.trustBundle() };
