@@ -1,4 +1,4 @@
-// The controller's composition root: clients, the xDS control plane (served by every replica),
+// The controller's composition root: clients, the xDS control plane (served by the leader),
 // and the Rollout controller (run by the leader). main.ts and the integration tests start it.
 import {
   AppsV1Api,
@@ -14,6 +14,7 @@ import { systemClock } from "./common/clock.js";
 import { createLogger } from "./common/logger.js";
 import type { ControllerConfig } from "./config/config.js";
 import { LeaderElector } from "./kube/leader-election.js";
+import { markServing } from "./kube/serving-label.js";
 import { KubeRolloutEvents } from "./kube/rollout-events.js";
 import { RolloutStore } from "./kube/rollout-store.js";
 import { Dispatcher, notificationsCounter } from "./notify/dispatcher.js";
@@ -27,6 +28,7 @@ import { NO_PROMETHEUS, RunnerAnalysis } from "./reconciler/ports.js";
 import { PrometheusClient } from "./analysis/prometheus.js";
 import { MetricAnalysisRunner } from "./analysis/runner.js";
 import { KubeTemplateResolver } from "./analysis/template-resolver.js";
+import type { TrafficRouter } from "./routing/traffic-router.js";
 import { XdsTrafficRouter } from "./routing/xds-router.js";
 import {
   certificateServiceDefinition,
@@ -46,6 +48,8 @@ export interface RunningController {
   readonly xdsPort: number;
   readonly metricsPort: number;
   readonly xds: XdsServer;
+  /** The routing this controller serves, per Service. */
+  readonly traffic: TrafficRouter;
   /** Stops everything, finishing in-flight reconciles and releasing the lease. */
   stop(): Promise<void>;
 }
@@ -82,7 +86,7 @@ export async function startController(
       });
   if (security === undefined) log.warn("xDS is served in plaintext to anyone (--xds-insecure)");
 
-  // The control plane: every replica serves xDS from its own watch of the cluster.
+  // The control plane: every replica keeps its own watch of the cluster; the leader serves it.
   const xds = new XdsServer({
     log: log.child({ component: "xds" }),
     clock,
@@ -223,6 +227,8 @@ export async function startController(
   onTrustBundle = () => {
     builder.changed();
   };
+  // No replica serves configuration before it leads and has restored the recorded routing.
+  xds.setStandby("standby replica: the leading vireo controller serves xDS");
   const port = await xds.listen(config.xdsPort, config.xdsHost, security?.credentials());
   await watch.start();
   await policies?.start();
@@ -239,6 +245,18 @@ export async function startController(
     identity: config.identity,
   });
 
+  let stopping = false;
+  const core = kc.makeApiClient(CoreV1Api);
+  const pod =
+    config.podName === undefined ? undefined : { namespace: config.namespace, name: config.podName };
+  /** Leading: routing restored from the Rollouts' status, published, then served. */
+  function lead(): void {
+    controller.lead();
+    builder.build();
+    xds.setStandby(undefined);
+    if (pod !== undefined) void markServing(core, pod, true, log);
+  }
+
   const elector = config.leaderElection
     ? new LeaderElector({
         api: kc.makeApiClient(CoordinationV1Api),
@@ -247,16 +265,16 @@ export async function startController(
         identity: config.identity,
         clock,
         log,
-        onStartedLeading: () => {
-          controller.lead();
-        },
+        onStartedLeading: lead,
         onStoppedLeading: () => {
+          if (stopping) return; // stop() gives the lease up itself
           log.error("lost leadership");
+          xds.setStandby("this replica lost leadership");
           onLostLeadership();
         },
       })
     : undefined;
-  if (elector === undefined) controller.lead();
+  if (elector === undefined) lead();
   const electing = elector?.run();
 
   const metricsAddress = http.address();
@@ -267,11 +285,15 @@ export async function startController(
         ? metricsAddress.port
         : config.metricsPort,
     xds,
+    traffic: router,
     async stop() {
+      stopping = true;
       await controller.stop();
       // Give messages already queued a moment to go out before the process ends.
       await Promise.race([dispatcher.idle(), clock.sleep(3000)]);
       await dispatcher.close();
+      xds.setStandby("shutting down");
+      if (pod !== undefined) await markServing(core, pod, false, log);
       await elector?.stop();
       await electing;
       builder.stop();

@@ -28,6 +28,8 @@ export interface ControllerConfig {
   /** Only Rollouts in this namespace; every namespace when absent. */
   readonly watchNamespace: string | undefined;
   readonly identity: string;
+  /** This replica's pod (POD_NAME in POD_NAMESPACE), when it runs in one. */
+  readonly podName: string | undefined;
   /** An AlertProvider every Rollout also notifies, with its severity filter. */
   readonly defaultAlertProvider:
     | {
@@ -122,6 +124,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     leaderElection: bool("leader-elect", required("leader-elect")),
     watchNamespace: get("watch-namespace") === "" ? undefined : get("watch-namespace"),
     identity: get("identity") ?? `vireo-${process.pid}`,
+    podName: env.POD_NAME === "" ? undefined : env.POD_NAME,
     defaultAlertProvider: alertProvider(
       get("default-alert-provider"),
       required("default-alert-severity"),

@@ -7,7 +7,7 @@ import { ROLLOUT_GROUP, ROLLOUT_PLURAL, ROLLOUT_VERSION } from "../api/rollout-w
 import type { RolloutWire } from "../api/rollout-wire.js";
 import type { ControllerMetrics } from "../observability/metrics.js";
 import { PHASES } from "../domain/rollout.js";
-import { reconcile } from "./reconcile.js";
+import { recordedRouting, reconcile } from "./reconcile.js";
 import type { ReconcilerDeps } from "./ports.js";
 import { WorkQueue } from "./work-queue.js";
 
@@ -86,12 +86,18 @@ export class RolloutController {
     this.synced = true;
   }
 
-  /** Starts reconciling (on gaining leadership): every Rollout is queued once. */
+  /**
+   * Starts reconciling (on gaining leadership): the routing every Rollout's status records is
+   * restored first, then every Rollout is queued once.
+   */
   lead(): void {
     if (this.leading) return;
     this.leading = true;
-    for (const r of this.rollouts.list())
+    for (const r of this.rollouts.list()) {
+      const routing = recordedRouting(r);
+      if (routing !== undefined) this.o.deps.traffic.setRouting(routing);
       this.queue.add(`${r.metadata.namespace ?? "default"}/${r.metadata.name ?? ""}`);
+    }
     const n = this.o.workers ?? 2;
     this.workers = Array.from({ length: n }, () => this.work());
   }

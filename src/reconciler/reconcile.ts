@@ -1,6 +1,7 @@
 // One reconcile of one Rollout: observe, plan (answering the planner's queries and planning again),
 // apply the actions through the ports, and write the status once if it changed.
 import { isDeepStrictEqual } from "node:util";
+import { parseRollout, parseStatus } from "../api/parse.js";
 import type { RolloutWire } from "../api/rollout-wire.js";
 import type {
   Action,
@@ -52,6 +53,17 @@ export function routingModel(
     ...(svc.trafficPolicy === undefined ? {} : { trafficPolicy: svc.trafficPolicy }),
     ...(spec.fault === undefined ? {} : { fault: spec.fault }),
   };
+}
+
+/**
+ * The routing a Rollout's status records (status.route): what a controller taking over serves
+ * before it has reconciled the Rollout, so proxies never fall back to the primary in between.
+ */
+export function recordedRouting(r: RolloutWire): RoutingModel | undefined {
+  const parsed = parseRollout(r);
+  const route = parseStatus(r)?.route;
+  if (!parsed.ok || route === undefined) return undefined;
+  return routingModel(r.metadata.namespace ?? "default", r.metadata.name ?? "", parsed.spec, route);
 }
 
 export async function reconcile(r: RolloutWire, deps: ReconcilerDeps): Promise<ReconcileResult> {

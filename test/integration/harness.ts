@@ -106,6 +106,7 @@ export function controllerConfig(
     leaderElection: false,
     watchNamespace: namespace,
     identity: `it-${namespace}`,
+    podName: undefined,
     defaultAlertProvider: undefined,
     clusterName: undefined,
     ...overrides,

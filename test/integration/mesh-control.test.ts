@@ -96,7 +96,13 @@ describe("the Rollout controller through vireo's mesh, under load", function () 
 
   async function start(): Promise<void> {
     running = await startController(
-      controllerConfig(ns(), { xdsHost: GATEWAY, xdsPort, prometheusUrl: prometheusURL }),
+      controllerConfig(ns(), {
+        xdsHost: GATEWAY,
+        xdsPort,
+        prometheusUrl: prometheusURL,
+        // Until the sidecars here authenticate (as mesh-security.test.ts's do).
+        xdsInsecure: true,
+      }),
       () => undefined,
     );
   }
@@ -488,6 +494,12 @@ describe("the Rollout controller through vireo's mesh, under load", function () 
     await new Promise((r) => setTimeout(r, 5000));
     assert.deepEqual(await status(), stoppedAt, "nothing moves without a controller");
     await start();
+    // Before it has reconciled anything, the new controller serves the weight the status records.
+    assert.equal(
+      (running as RunningController | undefined)?.traffic.state(ns(), "app").requested
+        ?.canaryWeight,
+      20,
+    );
     const second = await follow((s) => s.phase === "Succeeded" || s.phase === "Failed", 240_000);
     const seen = [...first, ...second];
     assert.equal(seen.at(-1)?.phase, "Succeeded", show(seen));

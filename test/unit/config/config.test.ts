@@ -16,6 +16,8 @@ describe("controller config", () => {
     assert.equal(c.leaderElection, true);
     assert.equal(c.kubeconfig, undefined);
     assert.equal(c.watchNamespace, undefined);
+    assert.equal(c.podName, "vireo-0");
+    assert.equal(parseConfig([], {}).podName, undefined);
   });
 
   it("watches one namespace when asked", () => {
