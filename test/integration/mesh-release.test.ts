@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
-import type { V1Container } from "@kubernetes/client-node";
+import type { V1Container, V1Volume } from "@kubernetes/client-node";
 import type { RunningController } from "../../src/app.js";
 import { startController } from "../../src/app.js";
 import { Receiver } from "../support/http-receiver.js";
@@ -40,6 +40,9 @@ function sidecar(xds: string, inbound?: string): V1Container {
       { name: "VIREO_XDS_ADDRESS", value: xds },
       { name: "VIREO_ADMIN_HOST", value: "0.0.0.0" },
       { name: "VIREO_LOG_LEVEL", value: "warn" },
+      // Mesh security: the CA root and the projected token (docs/security.md).
+      { name: "VIREO_CA_ROOT", value: "/var/run/secrets/vireo/ca/root-cert.pem" },
+      { name: "VIREO_TOKEN_FILE", value: "/var/run/secrets/vireo/token/token" },
       ...(inbound === undefined ? [] : [{ name: "VIREO_INBOUND", value: inbound }]),
       { name: "POD_NAME", ...field("metadata.name") },
       { name: "POD_NAMESPACE", ...field("metadata.namespace") },
@@ -47,8 +50,25 @@ function sidecar(xds: string, inbound?: string): V1Container {
     ],
     ports: [{ name: "http-admin", containerPort: 15000 }],
     readinessProbe: { httpGet: { path: "/ready", port: 15000 }, periodSeconds: 1 },
+    volumeMounts: [
+      { name: "vireo-ca", mountPath: "/var/run/secrets/vireo/ca", readOnly: true },
+      { name: "vireo-token", mountPath: "/var/run/secrets/vireo/token", readOnly: true },
+    ],
   };
 }
+
+/** What a pod with a sidecar mounts: the CA root ConfigMap and a token for audience vireo. */
+const meshVolumes: V1Volume[] = [
+  { name: "vireo-ca", configMap: { name: "vireo-ca-root-cert" } },
+  {
+    name: "vireo-token",
+    projected: {
+      sources: [
+        { serviceAccountToken: { audience: "vireo", expirationSeconds: 3600, path: "token" } },
+      ],
+    },
+  },
+];
 
 const scrape = {
   "prometheus.io/scrape": "true",
@@ -134,8 +154,8 @@ describe("releases through vireo's mesh on the local cluster", function () {
       },
     });
     running = await startController(
-      // Plaintext xDS until the sidecars authenticate (issue #9, proxy half).
-      controllerConfig(ns(), { xdsHost: GATEWAY, prometheusUrl: prometheusURL, xdsInsecure: true }),
+      // The xDS port authenticates the sidecars; the mesh between them is mutual TLS.
+      controllerConfig(ns(), { xdsHost: GATEWAY, prometheusUrl: prometheusURL }),
       () => undefined,
     );
     const xds = `${GATEWAY}:${running.xdsPort}`;
@@ -151,6 +171,7 @@ describe("releases through vireo's mesh on the local cluster", function () {
             metadata: { labels: { app: "app" }, annotations: scrape },
             spec: {
               terminationGracePeriodSeconds: 5,
+              volumes: meshVolumes,
               containers: [
                 {
                   name: "app",
@@ -201,6 +222,7 @@ describe("releases through vireo's mesh on the local cluster", function () {
             metadata: { labels: { app: "loadgen" }, annotations: scrape },
             spec: {
               terminationGracePeriodSeconds: 2,
+              volumes: meshVolumes,
               containers: [
                 {
                   name: "load",
@@ -263,10 +285,11 @@ describe("releases through vireo's mesh on the local cluster", function () {
       ["started", "promoted"],
       `messages: ${alerts().join(", ")}`,
     );
-    // The canary's own proxy reported its requests, and Prometheus has them. The canary is scaled
-    // down by now and its series ended (stale), so read the last values of the past minutes.
+    // The canary's own proxy reported requests that came over mutual TLS, and Prometheus has
+    // them. The canary is scaled down by now and its series ended (stale), so read the last
+    // values of the past minutes.
     const q = encodeURIComponent(
-      `sum(max_over_time(vireo_requests_total{reporter="destination",destination_workload_namespace="${ns()}",destination_workload="app"}[5m]))`,
+      `sum(max_over_time(vireo_requests_total{reporter="destination",destination_workload_namespace="${ns()}",destination_workload="app",connection_security_policy="mutual_tls"}[5m]))`,
     );
     const res = (await (await fetch(`${prometheusURL}/api/v1/query?query=${q}`)).json()) as {
       data: { result: { value: [number, string] }[] };
