@@ -248,7 +248,9 @@ export async function startController(
   let stopping = false;
   const core = kc.makeApiClient(CoreV1Api);
   const pod =
-    config.podName === undefined ? undefined : { namespace: config.namespace, name: config.podName };
+    config.podName === undefined
+      ? undefined
+      : { namespace: config.namespace, name: config.podName };
   /** Leading: routing restored from the Rollouts' status, published, then served. */
   function lead(): void {
     controller.lead();
