@@ -226,6 +226,22 @@ describe("control plane port authentication (TokenReview on the local cluster)",
     assert.notEqual(refused.code, "response");
   });
 
+  it("leaves no client behind when a caller leaves during its token review", async () => {
+    const svc = loadXdsProtos().grpc.envoy.service.discovery.v3.AggregatedDiscoveryService;
+    const md = bearer(await token(ns(), "cart"));
+    for (let i = 0; i < 5; i++) {
+      const client = new svc(`127.0.0.1:${String(port)}`, creds());
+      const call = client.StreamAggregatedResources(md);
+      call.on("error", () => undefined);
+      call.write({ type_url: TYPE.cluster, resource_names: [] });
+      await new Promise((r) => setTimeout(r, 5));
+      call.cancel();
+      client.close();
+    }
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.deepEqual(server.clients(), []);
+  });
+
   it("gives an anonymous caller no config dump (CSDS)", async () => {
     const svc = loadXdsProtos().grpc.envoy.service.status.v3.ClientStatusDiscoveryService;
     const client = new svc(`127.0.0.1:${port}`, creds());

@@ -13,6 +13,7 @@ export interface XdsAuth {
 
 interface GuardedCall extends CallCredentials {
   on(event: "data", listener: (req: unknown) => void): unknown;
+  on(event: "end" | "close" | "cancelled" | "error", listener: () => void): unknown;
   emit(event: "error", err: Partial<grpc.StatusObject>): boolean;
 }
 
@@ -37,12 +38,21 @@ export function guardStream(
   const held: unknown[] = [];
   let handle: ((req: unknown) => void) | undefined;
   let refused = false;
+  // A caller that leaves while its token is reviewed must not become a stream nobody closes (it
+  // would count as a proxy that never ACKs).
+  let gone = false;
+  for (const e of ["end", "close", "cancelled", "error"] as const) {
+    call.on(e, () => {
+      if (handle === undefined) gone = true;
+    });
+  }
   call.on("data", (req) => {
     if (refused) return;
     if (handle === undefined) held.push(req);
     else handle(req);
   });
   void auth.authenticate(call).then((a) => {
+    if (gone) return;
     if (!a.ok) {
       refused = true;
       refuse(call, grpc.status.UNAUTHENTICATED, a.reason);
