@@ -40,6 +40,7 @@ export class ControllerSecurity {
   private readonly publisher: RootCertPublisher;
   private timer: TimerHandle | undefined;
   private bundle: string;
+  private server: { trustBundle: string; certChain: string; keyPem: string; issuedAt: number };
 
   private constructor(
     private readonly deps: SecurityDeps,
@@ -51,7 +52,8 @@ export class ControllerSecurity {
       new KubeTokenReviewer(deps.authn),
       deps.trustDomain,
     );
-    this.provider = new StaticCertificateProvider(this.serverMaterial());
+    this.server = this.serverMaterial();
+    this.provider = new StaticCertificateProvider(this.server);
     this.publisher = new RootCertPublisher({
       core: deps.core,
       log: deps.log,
@@ -74,6 +76,11 @@ export class ControllerSecurity {
     return this.bundle;
   }
 
+  /** The xDS port's current certificate chain (PEM). */
+  serverCertificate(): string {
+    return this.server.certChain;
+  }
+
   credentials(): grpc.ServerCredentials {
     return serverCredentials(this.provider);
   }
@@ -91,10 +98,14 @@ export class ControllerSecurity {
       if (material.roots.join("") !== this.authority.roots.join("")) {
         this.authority.update(material);
         this.bundle = this.authority.trustBundle();
-        this.provider.update(this.serverMaterial());
+        this.renewServerCertificate();
         this.deps.log.info("CA roots changed", { roots: material.roots.length });
         this.deps.onTrustBundle(this.bundle);
       }
+    }
+    // The port's own certificate is renewed at half its life, like a workload's.
+    if (this.deps.clock.now() - this.server.issuedAt > (SERVER_CERT_TTL_SECONDS * 1000) / 2) {
+      this.renewServerCertificate();
     }
     await this.publisher.publish(this.bundle);
   }
@@ -113,9 +124,24 @@ export class ControllerSecurity {
     });
   }
 
-  private serverMaterial(): { trustBundle: string; certChain: string; keyPem: string } {
+  private renewServerCertificate(): void {
+    this.server = this.serverMaterial();
+    this.provider.update(this.server);
+  }
+
+  private serverMaterial(): {
+    trustBundle: string;
+    certChain: string;
+    keyPem: string;
+    issuedAt: number;
+  } {
     const sc = this.authority.serverCertificate(serverSans(this.deps), SERVER_CERT_TTL_SECONDS);
-    return { trustBundle: this.bundle, certChain: sc.certChainPem, keyPem: sc.keyPem };
+    return {
+      trustBundle: this.bundle,
+      certChain: sc.certChainPem,
+      keyPem: sc.keyPem,
+      issuedAt: this.deps.clock.now(),
+    };
   }
 }
 

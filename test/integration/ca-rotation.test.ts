@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { AuthenticationV1Api } from "@kubernetes/client-node";
-import { systemClock } from "../../src/common/clock.js";
+import { FakeClock, systemClock } from "../../src/common/clock.js";
 import { createLogger } from "../../src/common/logger.js";
 import { rotateRoot } from "../../src/pki/ca-material.js";
 import { readCaSecret, writeCaSecret } from "../../src/pki/ca-secret.js";
@@ -21,6 +21,40 @@ const log = createLogger({ component: "ca-rotation-it", level: "error" });
 describe("CA root rotation through the Secret (real API server)", function () {
   this.timeout(120_000);
   const ns = useNamespace("ca-rotation");
+
+  it("renews the xDS port's certificate at half its life", async () => {
+    const { kc, core } = cluster();
+    const clock = new FakeClock(Date.now());
+    const security = await ControllerSecurity.start({
+      core,
+      authn: kc.makeApiClient(AuthenticationV1Api),
+      clock,
+      log,
+      namespace: ns(),
+      trustDomain: "cluster.local",
+      serviceName: "vireo",
+      xdsHost: "127.0.0.1",
+      onlyNamespace: ns(),
+      onTrustBundle: () => undefined,
+    });
+    try {
+      const first = security.serverCertificate();
+      const notAfter = Date.parse(new X509Certificate(first).validTo);
+      await security.refresh();
+      assert.equal(security.serverCertificate(), first);
+      clock.advance(((notAfter - clock.now()) * 3) / 5);
+      await security.refresh();
+      const renewed = new X509Certificate(security.serverCertificate());
+      assert.notEqual(security.serverCertificate(), first);
+      assert.ok(Date.parse(renewed.validTo) > notAfter);
+      assert.match(
+        renewed.subjectAltName ?? "",
+        /DNS:vireo\.[^,]+\.svc, .*IP Address:127\.0\.0\.1/,
+      );
+    } finally {
+      security.stop();
+    }
+  });
 
   it("trusts old and new roots, publishes both, and re-issues the port's certificate", async () => {
     const { kc, core } = cluster();
