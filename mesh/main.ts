@@ -65,6 +65,8 @@ function certificateDump(c: WorkloadCertificate | undefined): unknown {
 
 interface SecuritySettings {
   readonly credentials: grpc.ChannelCredentials;
+  /** The name the controller's certificate is checked against when it is not the dialled host. */
+  readonly channelOptions: grpc.ChannelOptions;
   readonly validitySeconds: number;
   /** Whom the token names, when it says (the CSR asks for that identity). */
   readonly tokenAccount?: { namespace: string; serviceAccount: string };
@@ -75,6 +77,7 @@ async function securitySettings(
   caRoot: string,
   tokenFile: string,
   validity: string,
+  serverName: string,
 ): Promise<SecuritySettings | undefined> {
   if (caRoot === "") return undefined;
   if (tokenFile === "")
@@ -89,6 +92,10 @@ async function securitySettings(
   const tokenAccount = serviceAccountOfToken(await readToken(tokenFile));
   return {
     credentials: controlPlaneCredentials(rootPem, tokenFile),
+    channelOptions:
+      serverName === ""
+        ? {}
+        : { "grpc.ssl_target_name_override": serverName, "grpc.default_authority": serverName },
     validitySeconds,
     ...(tokenAccount !== undefined && { tokenAccount }),
   };
@@ -111,6 +118,7 @@ async function main(): Promise<void> {
       "ca-root": { type: "string", default: env.VIREO_CA_ROOT ?? "" },
       token: { type: "string", default: env.VIREO_TOKEN_FILE ?? "" },
       "cert-validity": { type: "string", default: env.VIREO_CERT_VALIDITY_SECONDS ?? "0" },
+      "xds-server-name": { type: "string", default: env.VIREO_XDS_SERVER_NAME ?? "" },
     },
   });
   const role = oneOf<ProxyRole>("role", values.role, ["sidecar", "gateway"]);
@@ -121,7 +129,12 @@ async function main(): Promise<void> {
   const identity = identityFromEnv(env);
   const podName = env.POD_NAME ?? `proxy-${process.pid}`;
   const metrics = new ProxyMetrics();
-  const secured = await securitySettings(values["ca-root"], values.token, values["cert-validity"]);
+  const secured = await securitySettings(
+    values["ca-root"],
+    values.token,
+    values["cert-validity"],
+    values["xds-server-name"],
+  );
   const podIP = values["pod-ip"];
   const inboundNames =
     secured === undefined || role !== "sidecar"
@@ -133,7 +146,10 @@ async function main(): Promise<void> {
     clock,
     server: values.xds,
     transport,
-    ...(secured !== undefined && { credentials: secured.credentials }),
+    ...(secured !== undefined && {
+      credentials: secured.credentials,
+      channelOptions: secured.channelOptions,
+    }),
     namedListeners: inboundNames,
     node: {
       id: `${role}~${values["pod-ip"]}~${podName}.${identity.namespace}~${identity.namespace}.svc.${identity.domain}`,
@@ -149,7 +165,7 @@ async function main(): Promise<void> {
   let certificates: CertificateManager | undefined;
   let ca: CaClient | undefined;
   if (secured !== undefined) {
-    ca = createCaClient(values.xds, secured.credentials);
+    ca = createCaClient(values.xds, secured.credentials, undefined, secured.channelOptions);
     certificates = new CertificateManager({
       clock,
       log: log.child({ component: "certificates" }),

@@ -56,9 +56,10 @@ export function createCaClient(
   address: string,
   credentials: grpc.ChannelCredentials,
   timeoutMs = 10_000,
+  channelOptions: grpc.ChannelOptions = {},
 ): CaClient {
   const Ctor = loadCtor();
-  const client = new Ctor(address, credentials);
+  const client = new Ctor(address, credentials, channelOptions);
   const issue: IssueCertificate = (csrPem, validitySeconds) =>
     new Promise((resolve, reject) => {
       client.CreateCertificate(

@@ -54,6 +54,8 @@ export class CertificateManager {
   private timer: TimerHandle | undefined;
   private failures = 0;
   private closed = false;
+  /** The key for the next renewal, made ahead so a renewal only waits for the CA. */
+  private nextKey: Promise<KeyAndCsr> | undefined;
   private readonly listeners = new Set<(c: WorkloadCertificate | undefined) => void>();
   private resolveReady: ((c: WorkloadCertificate) => void) | undefined;
   /** Resolves with the first certificate. */
@@ -111,6 +113,7 @@ export class CertificateManager {
         issuedAt: now,
       };
       this.failures = 0;
+      this.nextKey = this.makeKey();
       const delay = renewDelay(facts.notAfter - now, this.deps.random ?? Math.random);
       log.info("certificate issued", {
         uri: facts.uris[0],
@@ -134,6 +137,13 @@ export class CertificateManager {
       log.warn("certificate request failed", { error: describeError(err), retryInMs: delay });
       this.schedule(delay);
     }
+  }
+
+  private makeKey(): Promise<KeyAndCsr> {
+    const key = (this.deps.keyFactory ?? createKeyAndCsr)(this.deps.spiffeId);
+    // A failure surfaces when the key is used; until then it must not be an unhandled rejection.
+    key.catch(() => undefined);
+    return key;
   }
 
   private schedule(delay: number): void {

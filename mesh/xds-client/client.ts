@@ -30,6 +30,8 @@ export interface XdsClientDeps {
   readonly node: NodeIdentity;
   readonly transport?: Transport;
   readonly credentials?: grpc.ChannelCredentials;
+  /** Extra channel options (the TLS server name to verify, with `grpc.ssl_target_name_override`). */
+  readonly channelOptions?: grpc.ChannelOptions;
   /** Listeners to subscribe to by name besides the wildcard (the inbound server listeners). */
   readonly namedListeners?: readonly string[];
   /** How long a snapshot needing new clusters' endpoints (or new routes) waits for them. */
@@ -105,6 +107,7 @@ export class XdsClient {
         "grpc.keepalive_timeout_ms": 10_000,
         "grpc.keepalive_permit_without_calls": 1,
         "grpc.max_receive_message_length": 64 * 1024 * 1024,
+        ...this.deps.channelOptions,
       },
     );
     this.connect();
