@@ -42,7 +42,7 @@ describe("CA root rotation through the Secret (real API server)", function () {
       const notAfter = Date.parse(new X509Certificate(first).validTo);
       await security.refresh();
       assert.equal(security.serverCertificate(), first);
-      clock.advance(((notAfter - clock.now()) * 3) / 5);
+      await clock.advance(((notAfter - clock.now()) * 3) / 5);
       await security.refresh();
       const renewed = new X509Certificate(security.serverCertificate());
       assert.notEqual(security.serverCertificate(), first);
