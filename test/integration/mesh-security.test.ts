@@ -110,6 +110,9 @@ function request(
 describe("mesh security on the local cluster (issue #9)", function () {
   this.timeout(300_000);
   const ns = useNamespace("mesh-sec");
+  // The controller's own namespace is the mesh's root namespace, where policies without a
+  // selector are mesh-wide and workload selectors are ignored (Istio): the workloads live apart.
+  const root = useNamespace("mesh-sec-root");
   let running: RunningController | undefined;
   let xds = "";
   let rootPem = "";
@@ -229,7 +232,10 @@ describe("mesh security on the local cluster (issue #9)", function () {
   before(async () => {
     for (const crd of ["peerauthentications", "authorizationpolicies"])
       await ensureCrd(join(repoRoot, `crds/${crd}.vireo.dev.yaml`));
-    running = await startController(controllerConfig(ns(), { xdsHost: GATEWAY }), () => undefined);
+    running = await startController(
+      controllerConfig(ns(), { xdsHost: GATEWAY, namespace: root() }),
+      () => undefined,
+    );
     xds = `${GATEWAY}:${running.xdsPort}`;
     rootPem = await eventually("the vireo-ca-root-cert ConfigMap", async () => {
       const cm = await cluster().core.readNamespacedConfigMap({
@@ -339,6 +345,35 @@ describe("mesh security on the local cluster (issue #9)", function () {
       );
     assert.ok(line, "no destination series from productpage");
     assert.match(line, /connection_security_policy="mutual_tls"/);
+  });
+
+  it("a workload's port-level PERMISSIVE overrides the namespace's STRICT, until it is removed", async () => {
+    const plain = { host: reviewsIp, port: 15006, path: "/", headers: { host: "reviews" } };
+    await policy("peerauthentications", "reviews-port", {
+      selector: { matchLabels: { app: "reviews" } },
+      mtls: { mode: "STRICT" },
+      portLevelMtls: { "15006": { mode: "PERMISSIVE" } },
+    });
+    await eventually(
+      "plaintext to be accepted on the PERMISSIVE port",
+      async () => {
+        const r = await request(plain);
+        return r === "200" ? r : undefined;
+      },
+      60_000,
+      500,
+    );
+    await deletePolicy("peerauthentications", "reviews-port");
+    await eventually(
+      "plaintext to be refused again (namespace STRICT)",
+      async () => {
+        const r = await request(plain);
+        return r.startsWith("error") ? r : undefined;
+      },
+      60_000,
+      500,
+    );
+    await settlesOn("productpage", "200");
   });
 
   it("refuses certificates from a foreign CA, and expired ones", async () => {
