@@ -41,6 +41,8 @@ export function routeStep(deps: RouteDeps): (next: RoutedHandler) => Handler {
       record.flag("NC");
       return Promise.resolve(localReply(503, ""));
     }
+    // The source reporter's source_principal is the proxy's own identity over mutual TLS.
+    if (cluster.mutualTls) record.mutualTls = true;
     if (route.action.retry !== undefined || route.action.mirrors.length > 0) request.body.retain();
     const http2For = (c: UpstreamCluster): boolean => speaksHttp2(c, request, deps);
     return next({ request, record, route, cluster, clusterNamed, http2For });

@@ -62,6 +62,11 @@ export class UpstreamCluster {
     return this.config.http2;
   }
 
+  /** Connections to this cluster are mutual TLS. */
+  get mutualTls(): boolean {
+    return this.config.tls !== undefined;
+  }
+
   get idle(): boolean {
     return this.active === 0;
   }

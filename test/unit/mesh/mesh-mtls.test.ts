@@ -222,6 +222,13 @@ describe("mesh mTLS between two proxies (real CA, loopback)", function () {
     const labels = requestLabels(rec, self);
     assert.equal(labels.connection_security_policy, "mutual_tls");
     assert.equal(labels.source_principal, CLIENT_URI);
+    // The client's own report: its identity as the source, the policy only the server knows.
+    const sent = (await client.recorded(1))[0];
+    assert.ok(sent);
+    const clientSelf = proxyIdentity({ namespace: "shop", serviceAccount: "productpage" });
+    const sourceLabels = requestLabels(sent, clientSelf);
+    assert.equal(sourceLabels.source_principal, CLIENT_URI);
+    assert.equal(sourceLabels.connection_security_policy, "unknown");
   });
 
   it("STRICT over HTTP/2 (ALPN h2): the peer principal reaches the request path", async () => {
