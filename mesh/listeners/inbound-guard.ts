@@ -136,10 +136,12 @@ export function inboundGuard(deps: InboundGuardDeps): {
       socket.destroy();
     };
     socket.on("error", onError);
+    socket.once("close", () => {
+      timer.cancel();
+    });
     socket.once("data", (first: Buffer) => {
       socket.pause();
       socket.unshift(first);
-      socket.off("error", onError);
       const isTls = first[0] === TLS_HANDSHAKE;
       const chain = selectChain(config()?.chains ?? [], isTls);
       const base = {
@@ -159,6 +161,8 @@ export function inboundGuard(deps: InboundGuardDeps): {
       if (chain.tls === undefined) {
         // A plaintext `any` chain takes even a handshake as it is: a malformed request (Envoy).
         timer.cancel();
+        // The HTTP stage handles this socket's errors from here on.
+        socket.off("error", onError);
         mark(socket, { transport: isTls ? "tls" : "raw_buffer", mutualTls: false, ...base });
         proceed(socket);
         socket.resume();
