@@ -62,6 +62,19 @@ $KUBECTL apply -f examples/demo/podinfo.yaml -f examples/demo/loadgen.yaml \
 $KUBECTL -n demo wait rollout/podinfo --for=jsonpath='{.status.phase}'=Initialized --timeout=3m
 $KUBECTL -n demo get rollouts
 
+# The load generator's per-second summary lines (examples/loadgen) so far.
+loadgen_log() {
+  local pod
+  pod=$($KUBECTL -n demo get pods -l app=loadgen -o jsonpath='{.items[0].metadata.name}')
+  cat "$ROOT/.cluster/logs/pods/demo_$pod/loadgen.log" 2>/dev/null || true
+}
+# Sums what users saw in the summary lines after the first $1: sent, and failed (5xx + no answer).
+user_view() {
+  loadgen_log | tail -n +"$(($1 + 1))" | awk '
+    / sent / { for (i = 1; i < NF; i++) { if ($i == "sent") s += $(i+1); if ($i == "5xx" || $i == "errors") f += $(i+1) } }
+    END { printf "%d of %d user requests failed", f, s }'
+}
+
 release() {
   local version=$1
   $KUBECTL -n demo patch deployment podinfo -p \
@@ -70,15 +83,19 @@ release() {
 }
 
 say "releasing v2 (healthy): weights step 10 → 30 → 60, each confirmed by every proxy, then promotion"
+mark=$(loadgen_log | wc -l)
 release v2
 "${VIREO[@]}" status podinfo -n demo --watch --timeout 10m
+echo "what users saw during the v2 release: $(user_view "$mark")"
 
 say "releasing v3-faulty (30 % of requests fail): the checks fail and vireo rolls back by itself"
+mark=$(loadgen_log | wc -l)
 release v3-faulty
 if "${VIREO[@]}" status podinfo -n demo --watch --timeout 10m; then
   echo "v3-faulty was promoted: the checks did not catch it" >&2
   exit 1
 fi
+echo "what users saw before the rollback: $(user_view "$mark") (the canary had 10 % of traffic)"
 
 say "kubectl get rollouts"
 $KUBECTL -n demo get rollouts -o wide
