@@ -10,7 +10,7 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
-import type { CoreV1Event, V1Container } from "@kubernetes/client-node";
+import type { CoreV1Event } from "@kubernetes/client-node";
 import type { RunningController } from "../../src/app.js";
 import { startController } from "../../src/app.js";
 import { Receiver } from "../support/http-receiver.js";
@@ -25,8 +25,8 @@ import {
   repoRoot,
   useNamespace,
 } from "./harness.js";
+import { GATEWAY, meshVolumes, scrape, sidecar } from "./mesh-pods.js";
 
-const GATEWAY = "10.244.0.1";
 const KUBECTL = process.env.VIREO_KUBECTL ?? "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
 const rolloutApi = { group: "vireo.dev", version: "v1alpha1", plural: "rollouts" };
 const THRESHOLD = 2;
@@ -54,31 +54,6 @@ interface Status {
 interface AlertBody {
   event: string;
   checks?: { name: string; outcome: string; message: string; value?: number }[];
-}
-
-const scrape = {
-  "prometheus.io/scrape": "true",
-  "prometheus.io/port": "15000",
-  "prometheus.io/path": "/stats/prometheus",
-};
-
-function sidecar(xds: string, inbound?: string): V1Container {
-  const field = (fieldPath: string) => ({ valueFrom: { fieldRef: { fieldPath } } });
-  return {
-    name: "vireo-proxy",
-    image: "vireo/proxy:dev",
-    env: [
-      { name: "VIREO_XDS_ADDRESS", value: xds },
-      { name: "VIREO_ADMIN_HOST", value: "0.0.0.0" },
-      { name: "VIREO_LOG_LEVEL", value: "warn" },
-      ...(inbound === undefined ? [] : [{ name: "VIREO_INBOUND", value: inbound }]),
-      { name: "POD_NAME", ...field("metadata.name") },
-      { name: "POD_NAMESPACE", ...field("metadata.namespace") },
-      { name: "POD_IP", ...field("status.podIP") },
-    ],
-    ports: [{ name: "http-admin", containerPort: 15000 }],
-    readinessProbe: { httpGet: { path: "/ready", port: 15000 }, periodSeconds: 1 },
-  };
 }
 
 /**
@@ -113,8 +88,6 @@ function releaseBench(label: string, prometheus: () => Promise<string>) {
       controllerConfig(ns(), {
         xdsHost: GATEWAY,
         prometheusUrl: await prometheus(),
-        // Until the sidecars here authenticate (as mesh-security.test.ts's do).
-        xdsInsecure: true,
       }),
       () => undefined,
     );
@@ -131,6 +104,7 @@ function releaseBench(label: string, prometheus: () => Promise<string>) {
             metadata: { labels: { app: "app" }, annotations: scrape },
             spec: {
               terminationGracePeriodSeconds: 5,
+              volumes: meshVolumes,
               containers: [
                 {
                   name: "app",
@@ -139,7 +113,7 @@ function releaseBench(label: string, prometheus: () => Promise<string>) {
                   ports: [{ name: "http", containerPort: 8080 }],
                   readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
                 },
-                sidecar(xds, "15006:8080"),
+                sidecar({ xds, inbound: "15006:8080" }),
               ],
             },
           },
@@ -186,9 +160,10 @@ function releaseBench(label: string, prometheus: () => Promise<string>) {
             metadata: { labels: { app: "loadgen" }, annotations: scrape },
             spec: {
               terminationGracePeriodSeconds: 2,
+              volumes: meshVolumes,
               containers: [
                 { name: "load", image: "busybox", command: ["sh", "-c", `${loop} & ${loop}`] },
-                sidecar(xds),
+                sidecar({ xds }),
               ],
             },
           },

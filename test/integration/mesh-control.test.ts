@@ -9,7 +9,6 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
-import type { V1Container } from "@kubernetes/client-node";
 import type { RunningController } from "../../src/app.js";
 import { startController } from "../../src/app.js";
 import { ensureCrd } from "./crds.js";
@@ -23,6 +22,7 @@ import {
   repoRoot,
   useNamespace,
 } from "./harness.js";
+import { GATEWAY, meshVolumes, scrape, sidecar } from "./mesh-pods.js";
 
 interface Status {
   phase?: string;
@@ -33,35 +33,9 @@ interface Status {
   message?: string;
 }
 
-const GATEWAY = "10.244.0.1";
 const KUBECTL = process.env.VIREO_KUBECTL ?? "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
 const rolloutApi = { group: "vireo.dev", version: "v1alpha1", plural: "rollouts" };
 const run = promisify(execFile);
-
-function sidecar(xds: string, inbound?: string): V1Container {
-  const field = (fieldPath: string) => ({ valueFrom: { fieldRef: { fieldPath } } });
-  return {
-    name: "vireo-proxy",
-    image: "vireo/proxy:dev",
-    env: [
-      { name: "VIREO_XDS_ADDRESS", value: xds },
-      { name: "VIREO_ADMIN_HOST", value: "0.0.0.0" },
-      { name: "VIREO_LOG_LEVEL", value: "warn" },
-      ...(inbound === undefined ? [] : [{ name: "VIREO_INBOUND", value: inbound }]),
-      { name: "POD_NAME", ...field("metadata.name") },
-      { name: "POD_NAMESPACE", ...field("metadata.namespace") },
-      { name: "POD_IP", ...field("status.podIP") },
-    ],
-    ports: [{ name: "http-admin", containerPort: 15000 }],
-    readinessProbe: { httpGet: { path: "/ready", port: 15000 }, periodSeconds: 1 },
-  };
-}
-
-const scrape = {
-  "prometheus.io/scrape": "true",
-  "prometheus.io/port": "15000",
-  "prometheus.io/path": "/stats/prometheus",
-};
 
 /** A port free now, so that a replacement controller can serve xDS where the proxies look. */
 async function freePort(): Promise<number> {
@@ -100,8 +74,6 @@ describe("the Rollout controller through vireo's mesh, under load", function () 
         xdsHost: GATEWAY,
         xdsPort,
         prometheusUrl: prometheusURL,
-        // Until the sidecars here authenticate (as mesh-security.test.ts's do).
-        xdsInsecure: true,
       }),
       () => undefined,
     );
@@ -286,6 +258,7 @@ describe("the Rollout controller through vireo's mesh, under load", function () 
             metadata: { labels: { app: "app" }, annotations: scrape },
             spec: {
               terminationGracePeriodSeconds: 5,
+              volumes: meshVolumes,
               containers: [
                 {
                   name: "app",
@@ -294,7 +267,7 @@ describe("the Rollout controller through vireo's mesh, under load", function () 
                   ports: [{ name: "http", containerPort: 8080 }],
                   readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
                 },
-                sidecar(xds, "15006:8080"),
+                sidecar({ xds, inbound: "15006:8080" }),
               ],
             },
           },
@@ -337,6 +310,7 @@ describe("the Rollout controller through vireo's mesh, under load", function () 
             metadata: { labels: { app: "loadgen" }, annotations: scrape },
             spec: {
               terminationGracePeriodSeconds: 2,
+              volumes: meshVolumes,
               containers: [
                 {
                   name: "load",
@@ -347,7 +321,7 @@ describe("the Rollout controller through vireo's mesh, under load", function () 
                     `while true; do curl -s -o /dev/null -w '%{http_code}\\n' -x http://127.0.0.1:15001 ${url}; sleep 0.03; done`,
                   ],
                 },
-                sidecar(xds),
+                sidecar({ xds }),
               ],
             },
           },

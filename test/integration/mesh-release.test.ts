@@ -5,7 +5,6 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
-import type { V1Container, V1Volume } from "@kubernetes/client-node";
 import type { RunningController } from "../../src/app.js";
 import { startController } from "../../src/app.js";
 import { Receiver } from "../support/http-receiver.js";
@@ -19,6 +18,7 @@ import {
   repoRoot,
   useNamespace,
 } from "./harness.js";
+import { GATEWAY, meshVolumes, scrape, sidecar } from "./mesh-pods.js";
 
 interface Status {
   phase?: string;
@@ -28,53 +28,7 @@ interface Status {
   message?: string;
 }
 
-const GATEWAY = "10.244.0.1";
 const rolloutApi = { group: "vireo.dev", version: "v1alpha1", plural: "rollouts" };
-
-function sidecar(xds: string, inbound?: string): V1Container {
-  const field = (fieldPath: string) => ({ valueFrom: { fieldRef: { fieldPath } } });
-  return {
-    name: "vireo-proxy",
-    image: "vireo/proxy:dev",
-    env: [
-      { name: "VIREO_XDS_ADDRESS", value: xds },
-      { name: "VIREO_ADMIN_HOST", value: "0.0.0.0" },
-      { name: "VIREO_LOG_LEVEL", value: "warn" },
-      // Mesh security: the CA root and the projected token (docs/security.md).
-      { name: "VIREO_CA_ROOT", value: "/var/run/secrets/vireo/ca/root-cert.pem" },
-      { name: "VIREO_TOKEN_FILE", value: "/var/run/secrets/vireo/token/token" },
-      ...(inbound === undefined ? [] : [{ name: "VIREO_INBOUND", value: inbound }]),
-      { name: "POD_NAME", ...field("metadata.name") },
-      { name: "POD_NAMESPACE", ...field("metadata.namespace") },
-      { name: "POD_IP", ...field("status.podIP") },
-    ],
-    ports: [{ name: "http-admin", containerPort: 15000 }],
-    readinessProbe: { httpGet: { path: "/ready", port: 15000 }, periodSeconds: 1 },
-    volumeMounts: [
-      { name: "vireo-ca", mountPath: "/var/run/secrets/vireo/ca", readOnly: true },
-      { name: "vireo-token", mountPath: "/var/run/secrets/vireo/token", readOnly: true },
-    ],
-  };
-}
-
-/** What a pod with a sidecar mounts: the CA root ConfigMap and a token for audience vireo. */
-const meshVolumes: V1Volume[] = [
-  { name: "vireo-ca", configMap: { name: "vireo-ca-root-cert" } },
-  {
-    name: "vireo-token",
-    projected: {
-      sources: [
-        { serviceAccountToken: { audience: "vireo", expirationSeconds: 3600, path: "token" } },
-      ],
-    },
-  },
-];
-
-const scrape = {
-  "prometheus.io/scrape": "true",
-  "prometheus.io/port": "15000",
-  "prometheus.io/path": "/stats/prometheus",
-};
 
 describe("releases through vireo's mesh on the local cluster", function () {
   this.timeout(300_000);
@@ -180,7 +134,7 @@ describe("releases through vireo's mesh on the local cluster", function () {
                   ports: [{ name: "http", containerPort: 8080 }],
                   readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
                 },
-                sidecar(xds, "15006:8080"),
+                sidecar({ xds, inbound: "15006:8080" }),
               ],
             },
           },
@@ -233,7 +187,7 @@ describe("releases through vireo's mesh on the local cluster", function () {
                     `while true; do curl -s -o /dev/null -w '%{http_code}\\n' -x http://127.0.0.1:15001 ${url}; sleep 0.03; done`,
                   ],
                 },
-                sidecar(xds),
+                sidecar({ xds }),
               ],
             },
           },

@@ -1,0 +1,75 @@
+// What the integration tests' meshed pods share: the sidecar container as a user declares it
+// (docs/security.md: CA root, projected token), the volumes it mounts, and the annotations that
+// have Prometheus scrape it.
+import type { V1Container, V1Volume } from "@kubernetes/client-node";
+
+/** The pods' gateway: where the host, and a controller started by a test, are reachable. */
+export const GATEWAY = "10.244.0.1";
+
+const CA_DIR = "/var/run/secrets/vireo/ca";
+const TOKEN_DIR = "/var/run/secrets/vireo/token";
+
+export interface SidecarOptions {
+  /** `host:port` of the controller's xDS port. */
+  readonly xds: string;
+  /** `port:targetPort` to serve inbound (absent: outbound only). */
+  readonly inbound?: string;
+  /** Plaintext, unauthenticated xDS: for a controller started with xdsInsecure. */
+  readonly insecure?: boolean;
+  readonly logLevel?: string;
+  /** More environment, e.g. VIREO_CERT_VALIDITY_SECONDS. */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+export function sidecar(o: SidecarOptions): V1Container {
+  const field = (fieldPath: string) => ({ valueFrom: { fieldRef: { fieldPath } } });
+  const secure = o.insecure !== true;
+  return {
+    name: "vireo-proxy",
+    image: "vireo/proxy:dev",
+    env: [
+      { name: "VIREO_XDS_ADDRESS", value: o.xds },
+      { name: "VIREO_ADMIN_HOST", value: "0.0.0.0" },
+      { name: "VIREO_LOG_LEVEL", value: o.logLevel ?? "warn" },
+      ...(secure
+        ? [
+            { name: "VIREO_CA_ROOT", value: `${CA_DIR}/root-cert.pem` },
+            { name: "VIREO_TOKEN_FILE", value: `${TOKEN_DIR}/token` },
+          ]
+        : []),
+      ...(o.inbound === undefined ? [] : [{ name: "VIREO_INBOUND", value: o.inbound }]),
+      ...Object.entries(o.env ?? {}).map(([name, value]) => ({ name, value })),
+      { name: "POD_NAME", ...field("metadata.name") },
+      { name: "POD_NAMESPACE", ...field("metadata.namespace") },
+      { name: "POD_IP", ...field("status.podIP") },
+    ],
+    ports: [{ name: "http-admin", containerPort: 15000 }],
+    readinessProbe: { httpGet: { path: "/ready", port: 15000 }, periodSeconds: 1 },
+    ...(secure && {
+      volumeMounts: [
+        { name: "vireo-ca", mountPath: CA_DIR, readOnly: true },
+        { name: "vireo-token", mountPath: TOKEN_DIR, readOnly: true },
+      ],
+    }),
+  };
+}
+
+/** What a pod with a (secure) sidecar mounts: the CA root ConfigMap, a token for audience vireo. */
+export const meshVolumes: V1Volume[] = [
+  { name: "vireo-ca", configMap: { name: "vireo-ca-root-cert" } },
+  {
+    name: "vireo-token",
+    projected: {
+      sources: [
+        { serviceAccountToken: { audience: "vireo", expirationSeconds: 3600, path: "token" } },
+      ],
+    },
+  },
+];
+
+/** Prometheus scrapes the sidecar's metrics. */
+export const scrape = {
+  "prometheus.io/scrape": "true",
+  "prometheus.io/port": "15000",
+  "prometheus.io/path": "/stats/prometheus",
+};
