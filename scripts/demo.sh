@@ -57,8 +57,8 @@ $KUBECTL -n vireo-system get pods
 
 say "deploying the example: podinfo v1 with proxy sidecars, load generators, canary Rollout"
 $KUBECTL apply -f examples/demo/namespace.yaml
-$KUBECTL apply -f examples/demo/podinfo.yaml -f examples/demo/loadgen.yaml \
-  -f examples/demo/alertprovider.yaml -f examples/demo/rollout-canary.yaml
+$KUBECTL apply -f examples/demo/security.yaml -f examples/demo/podinfo.yaml \
+  -f examples/demo/loadgen.yaml -f examples/demo/alertprovider.yaml -f examples/demo/rollout-canary.yaml
 $KUBECTL -n demo wait rollout/podinfo --for=jsonpath='{.status.phase}'=Initialized --timeout=3m
 $KUBECTL -n demo get rollouts
 

@@ -67,6 +67,8 @@ export async function example(file: string): Promise<string> {
     .replace(/^ {2}name: demo$/m, `  name: ${NS}`)
     .replaceAll(".demo:", `.${NS}:`)
     .replaceAll(":15010", `:${String(XDS_HOST_PORT)}`)
+    .replaceAll("vireo.vireo-system.svc", `${RELEASE}.${SYSTEM_NS}.svc`)
+    .replaceAll("cluster.local/ns/demo/", `cluster.local/ns/${NS}/`)
     .replaceAll(`${GATEWAY}:18090`, `${GATEWAY}:${String(RECEIVER_PORT)}`)
     .replaceAll("interval: 10s", "interval: 5s");
 }
@@ -221,6 +223,8 @@ export interface Second {
   readonly ok: number;
   /** 5xx answers and requests with no answer at all: what a user sees as failures. */
   readonly failed: number;
+  /** 4xx answers (403 from an authorization policy, for one). */
+  readonly refused: number;
   readonly versions: Readonly<Record<string, number>>;
 }
 
@@ -249,6 +253,7 @@ export async function loadSeconds(app: string): Promise<Second[]> {
       sent: Number(m[2]),
       ok: Number(m[3]),
       failed: Number(m[5]) + Number(m[6]),
+      refused: Number(m[4]),
       versions,
     });
   }

@@ -8,16 +8,18 @@ import {
   alerts,
   apply,
   controllerPod,
+  example,
   install,
   kubectl,
   killController,
   LoadWindow,
+  loadSeconds,
   NS,
   release,
   until,
   vireo,
 } from "./e2e.js";
-import { eventually, prometheusURL } from "../integration/harness.js";
+import { cluster, eventually, prometheusURL } from "../integration/harness.js";
 
 const LOADGENS = ["loadgen", "loadgen-insider"];
 const log = (line: string): void => {
@@ -65,10 +67,17 @@ async function settledOn(version: string): Promise<void> {
 describe("end to end: releases of the example app, installed with the chart", function () {
   this.timeout(600_000);
   let installed: Installed | undefined;
+  const started = Date.now();
 
   before(async () => {
     installed = await install();
-    await apply("alertprovider.yaml", "podinfo.yaml", "loadgen.yaml", "rollout-canary.yaml");
+    await apply(
+      "security.yaml",
+      "alertprovider.yaml",
+      "podinfo.yaml",
+      "loadgen.yaml",
+      "rollout-canary.yaml",
+    );
     await until("the Rollout to initialize", (s) => s.phase === "Initialized");
     await settledOn("v1");
   });
@@ -243,6 +252,60 @@ describe("end to end: releases of the example app, installed with the chart", fu
     assert.equal(phase, "Succeeded");
     await settledOn("v9");
     await noFailures(window, "the mirrored release of v9");
+  });
+
+  it("held STRICT mutual TLS and the AuthorizationPolicy through every release", async () => {
+    // Every request any podinfo proxy answered during the suite came over mutual TLS.
+    const q = encodeURIComponent(
+      `sum by (connection_security_policy) (max_over_time(vireo_requests_total{reporter="destination",destination_workload_namespace="${NS}"}[${String(Math.ceil((Date.now() - started) / 1000))}s]))`,
+    );
+    const res = (await (await fetch(`${prometheusURL}/api/v1/query?query=${q}`)).json()) as {
+      data: {
+        result: { metric: { connection_security_policy?: string }; value: [number, string] }[];
+      };
+    };
+    const byPolicy = Object.fromEntries(
+      res.data.result.map((r) => [r.metric.connection_security_policy ?? "", Number(r.value[1])]),
+    );
+    log(
+      `requests answered by podinfo's proxies, by connection security: ${JSON.stringify(byPolicy)}`,
+    );
+    assert.ok((byPolicy.mutual_tls ?? 0) > 1000, JSON.stringify(byPolicy));
+    assert.deepEqual(Object.keys(byPolicy), ["mutual_tls"]);
+    // A meshed caller with an identity the policy does not name is refused by podinfo's proxy.
+    const intruder = (await example("loadgen.yaml"))
+      .split("\n---\n")
+      .slice(0, 2)
+      .join("\n---\n")
+      .replaceAll("  name: loadgen\n", "  name: intruder\n")
+      .replaceAll("app: loadgen", "app: intruder")
+      .replaceAll("serviceAccountName: loadgen", "serviceAccountName: intruder")
+      .replace("--rps=20", "--rps=5");
+    await kubectl(["apply", "-f", "-"], intruder);
+    const refused = await eventually("the intruder's requests", async () => {
+      const s = (await loadSeconds("intruder")).filter((x) => x.sent > 0);
+      return s.length >= 3 ? s : undefined;
+    });
+    const sent = refused.reduce((n, x) => n + x.sent, 0);
+    assert.equal(
+      refused.reduce((n, x) => n + x.refused, 0),
+      sent,
+      "every request refused with 4xx",
+    );
+    log(`service account intruder: ${String(sent)} requests, all refused (403)`);
+    // A client without a sidecar (plaintext, straight to a podinfo pod) is not served at all.
+    const pods = await cluster().core.listNamespacedPod({
+      namespace: NS,
+      labelSelector: "app=podinfo-primary",
+    });
+    const ip = pods.items[0]?.status?.podIP ?? "";
+    const plain = await fetch(`http://${ip}:15006/`).then(
+      (r) => `HTTP ${String(r.status)}`,
+      (err: unknown) =>
+        `refused (${String((err as { cause?: { code?: string } }).cause?.code ?? err)})`,
+    );
+    log(`plaintext request to ${ip}:15006: ${plain}`);
+    assert.match(plain, /^refused/);
   });
 
   it("shows where the release stands in kubectl get rollouts, and every notification", async () => {

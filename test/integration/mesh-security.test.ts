@@ -9,7 +9,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import tls from "node:tls";
 import { CustomObjectsApi } from "@kubernetes/client-node";
-import type { V1Container, V1Volume } from "@kubernetes/client-node";
+import type { V1Container } from "@kubernetes/client-node";
 import type { RunningController } from "../../src/app.js";
 import { startController } from "../../src/app.js";
 import { createCaClient } from "../../mesh/tls/ca-client.js";
@@ -25,55 +25,24 @@ import {
   repoRoot,
   useNamespace,
 } from "./harness.js";
+import { GATEWAY, meshVolumes, sidecar } from "./mesh-pods.js";
 import { testCa, workloadCertificate } from "../unit/mesh/mesh-pki.js";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 
-const GATEWAY = "10.244.0.1";
-const CA_DIR = "/var/run/secrets/vireo/ca";
-const TOKEN_DIR = "/var/run/secrets/vireo/token";
 /** Workload certificates live this long, so they rotate every couple of seconds. */
 const CERT_SECONDS = 6;
 const vireo = (plural: string) => ({ group: "vireo.dev", version: "v1alpha1", plural });
 
-function sidecar(xds: string, sa: string, inbound?: string): V1Container {
-  const field = (fieldPath: string) => ({ valueFrom: { fieldRef: { fieldPath } } });
-  return {
-    name: "vireo-proxy",
-    image: "vireo/proxy:dev",
-    env: [
-      { name: "VIREO_XDS_ADDRESS", value: xds },
-      { name: "VIREO_ADMIN_HOST", value: "0.0.0.0" },
-      { name: "VIREO_LOG_LEVEL", value: "info" },
-      { name: "VIREO_CA_ROOT", value: `${CA_DIR}/root-cert.pem` },
-      { name: "VIREO_TOKEN_FILE", value: `${TOKEN_DIR}/token` },
-      { name: "VIREO_CERT_VALIDITY_SECONDS", value: String(CERT_SECONDS) },
-      { name: "SERVICE_ACCOUNT", value: sa },
-      ...(inbound === undefined ? [] : [{ name: "VIREO_INBOUND", value: inbound }]),
-      { name: "POD_NAME", ...field("metadata.name") },
-      { name: "POD_NAMESPACE", ...field("metadata.namespace") },
-      { name: "POD_IP", ...field("status.podIP") },
-    ],
-    ports: [{ name: "http-admin", containerPort: 15000 }],
-    readinessProbe: { httpGet: { path: "/ready", port: 15000 }, periodSeconds: 1 },
-    volumeMounts: [
-      { name: "vireo-ca", mountPath: CA_DIR, readOnly: true },
-      { name: "vireo-token", mountPath: TOKEN_DIR, readOnly: true },
-    ],
-  };
+/** A sidecar with certificates that live CERT_SECONDS, naming its service account in metrics. */
+function meshSidecar(xds: string, sa: string, inbound?: string): V1Container {
+  return sidecar({
+    xds,
+    logLevel: "info",
+    env: { VIREO_CERT_VALIDITY_SECONDS: String(CERT_SECONDS), SERVICE_ACCOUNT: sa },
+    ...(inbound === undefined ? {} : { inbound }),
+  });
 }
-
-const meshVolumes: V1Volume[] = [
-  { name: "vireo-ca", configMap: { name: "vireo-ca-root-cert" } },
-  {
-    name: "vireo-token",
-    projected: {
-      sources: [
-        { serviceAccountToken: { audience: "vireo", expirationSeconds: 3600, path: "token" } },
-      ],
-    },
-  },
-];
 
 /** A request over a fresh connection: the status, or what went wrong. */
 function request(
@@ -221,7 +190,7 @@ describe("mesh security on the local cluster (issue #9)", function () {
                   `while true; do curl -s -o /dev/null -m 5 -w '%{http_code}\\n' -x http://127.0.0.1:15001 ${url}; sleep 0.05; done`,
                 ],
               },
-              sidecar(xds, app),
+              meshSidecar(xds, app),
             ],
           },
         },
@@ -281,7 +250,7 @@ describe("mesh security on the local cluster (issue #9)", function () {
                   ports: [{ name: "http", containerPort: 8080 }],
                   readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
                 },
-                sidecar(xds, "reviews", "15006:8080"),
+                meshSidecar(xds, "reviews", "15006:8080"),
               ],
             },
           },
