@@ -25,7 +25,7 @@ import {
   repoRoot,
   useNamespace,
 } from "./harness.js";
-import { GATEWAY, meshVolumes, scrape, sidecar } from "./mesh-pods.js";
+import { curlLoad, echoApp, GATEWAY } from "./mesh-pods.js";
 
 const KUBECTL = process.env.VIREO_KUBECTL ?? "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
 const rolloutApi = { group: "vireo.dev", version: "v1alpha1", plural: "rollouts" };
@@ -93,33 +93,7 @@ function releaseBench(label: string, prometheus: () => Promise<string>) {
     );
     const xds = `${GATEWAY}:${running.xdsPort}`;
     const { apps } = cluster();
-    await apps.createNamespacedDeployment({
-      namespace: ns(),
-      body: {
-        metadata: { name: "app" },
-        spec: {
-          replicas: 1,
-          selector: { matchLabels: { app: "app" } },
-          template: {
-            metadata: { labels: { app: "app" }, annotations: scrape },
-            spec: {
-              terminationGracePeriodSeconds: 5,
-              volumes: meshVolumes,
-              containers: [
-                {
-                  name: "app",
-                  image: "vireo/echo:v1",
-                  args: ["--version=v1"],
-                  ports: [{ name: "http", containerPort: 8080 }],
-                  readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
-                },
-                sidecar({ xds, inbound: "15006:8080" }),
-              ],
-            },
-          },
-        },
-      },
-    });
+    await apps.createNamespacedDeployment({ namespace: ns(), body: echoApp(xds) });
     await custom().createNamespacedCustomObject({
       ...rolloutApi,
       namespace: ns(),
@@ -148,28 +122,7 @@ function releaseBench(label: string, prometheus: () => Promise<string>) {
     // Steady load through a proxy, as an application with HTTP_PROXY would send it; several
     // requests at once so that a slow canary does not starve the primary of traffic.
     const url = `http://app.${ns()}:80/`;
-    const loop = `while true; do curl -s -o /dev/null -m 5 -x http://127.0.0.1:15001 ${url}; sleep 0.05; done`;
-    await apps.createNamespacedDeployment({
-      namespace: ns(),
-      body: {
-        metadata: { name: "loadgen" },
-        spec: {
-          replicas: 1,
-          selector: { matchLabels: { app: "loadgen" } },
-          template: {
-            metadata: { labels: { app: "loadgen" }, annotations: scrape },
-            spec: {
-              terminationGracePeriodSeconds: 2,
-              volumes: meshVolumes,
-              containers: [
-                { name: "load", image: "busybox", command: ["sh", "-c", `${loop} & ${loop}`] },
-                sidecar({ xds }),
-              ],
-            },
-          },
-        },
-      },
-    });
+    await apps.createNamespacedDeployment({ namespace: ns(), body: curlLoad(xds, url, 2) });
     await follow((s) => s.phase === "Initialized", 120_000);
   });
 

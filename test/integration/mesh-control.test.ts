@@ -22,7 +22,7 @@ import {
   repoRoot,
   useNamespace,
 } from "./harness.js";
-import { GATEWAY, meshVolumes, scrape, sidecar } from "./mesh-pods.js";
+import { curlLoad, echoApp, GATEWAY } from "./mesh-pods.js";
 
 interface Status {
   phase?: string;
@@ -247,33 +247,7 @@ describe("the Rollout controller through vireo's mesh, under load", function () 
     await start();
     const xds = `${GATEWAY}:${xdsPort}`;
     const { apps } = cluster();
-    await apps.createNamespacedDeployment({
-      namespace: ns(),
-      body: {
-        metadata: { name: "app" },
-        spec: {
-          replicas: 1,
-          selector: { matchLabels: { app: "app" } },
-          template: {
-            metadata: { labels: { app: "app" }, annotations: scrape },
-            spec: {
-              terminationGracePeriodSeconds: 5,
-              volumes: meshVolumes,
-              containers: [
-                {
-                  name: "app",
-                  image: "vireo/echo:v1",
-                  args: ["--version=v1"],
-                  ports: [{ name: "http", containerPort: 8080 }],
-                  readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
-                },
-                sidecar({ xds, inbound: "15006:8080" }),
-              ],
-            },
-          },
-        },
-      },
-    });
+    await apps.createNamespacedDeployment({ namespace: ns(), body: echoApp(xds) });
     await custom().createNamespacedCustomObject({
       ...rolloutApi,
       namespace: ns(),
@@ -299,35 +273,7 @@ describe("the Rollout controller through vireo's mesh, under load", function () 
       },
     });
     const url = `http://app.${ns()}:80/`;
-    await apps.createNamespacedDeployment({
-      namespace: ns(),
-      body: {
-        metadata: { name: "loadgen" },
-        spec: {
-          replicas: 1,
-          selector: { matchLabels: { app: "loadgen" } },
-          template: {
-            metadata: { labels: { app: "loadgen" }, annotations: scrape },
-            spec: {
-              terminationGracePeriodSeconds: 2,
-              volumes: meshVolumes,
-              containers: [
-                {
-                  name: "load",
-                  image: "busybox",
-                  command: [
-                    "sh",
-                    "-c",
-                    `while true; do curl -s -o /dev/null -w '%{http_code}\\n' -x http://127.0.0.1:15001 ${url}; sleep 0.03; done`,
-                  ],
-                },
-                sidecar({ xds }),
-              ],
-            },
-          },
-        },
-      },
-    });
+    await apps.createNamespacedDeployment({ namespace: ns(), body: curlLoad(xds, url) });
     await follow((s) => s.phase === "Initialized", 120_000);
     await eventually("load through the proxy", async () =>
       (await codesSince(0)).length > 10 ? true : undefined,

@@ -1,7 +1,7 @@
 // What the integration tests' meshed pods share: the sidecar container as a user declares it
 // (docs/security.md: CA root, projected token), the volumes it mounts, and the annotations that
 // have Prometheus scrape it.
-import type { V1Container, V1Volume } from "@kubernetes/client-node";
+import type { V1Container, V1Deployment, V1Volume } from "@kubernetes/client-node";
 
 /** The pods' gateway: where the host, and a controller started by a test, are reachable. */
 export const GATEWAY = "10.244.0.1";
@@ -73,3 +73,52 @@ export const scrape = {
   "prometheus.io/port": "15000",
   "prometheus.io/path": "/stats/prometheus",
 };
+
+/** Deployment `app`: the echo app on 8080 (`args`, v1 by default), served by its sidecar on 15006. */
+export function echoApp(xds: string, args: readonly string[] = ["--version=v1"]): V1Deployment {
+  return meshDeployment(
+    "app",
+    5,
+    {
+      name: "app",
+      image: "vireo/echo:v1",
+      args: [...args],
+      ports: [{ name: "http", containerPort: 8080 }],
+      readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
+    },
+    sidecar({ xds, inbound: "15006:8080" }),
+  );
+}
+
+/**
+ * Deployment `loadgen`: `loops` curl loops sending to `url` through the pod's sidecar, as an
+ * application with HTTP_PROXY would; each prints one HTTP status per line (container `load`).
+ */
+export function curlLoad(xds: string, url: string, loops = 1): V1Deployment {
+  const loop = `while true; do curl -s -o /dev/null -m 5 -w '%{http_code}\\n' -x http://127.0.0.1:15001 ${url}; sleep 0.03; done`;
+  const command = Array.from({ length: loops }, () => loop).join(" & ");
+  return meshDeployment(
+    "loadgen",
+    2,
+    { name: "load", image: "busybox", command: ["sh", "-c", command] },
+    sidecar({ xds }),
+  );
+}
+
+function meshDeployment(
+  name: string,
+  graceSeconds: number,
+  ...containers: V1Container[]
+): V1Deployment {
+  return {
+    metadata: { name },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name }, annotations: scrape },
+        spec: { terminationGracePeriodSeconds: graceSeconds, volumes: meshVolumes, containers },
+      },
+    },
+  };
+}

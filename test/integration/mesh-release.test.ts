@@ -18,7 +18,7 @@ import {
   repoRoot,
   useNamespace,
 } from "./harness.js";
-import { GATEWAY, meshVolumes, scrape, sidecar } from "./mesh-pods.js";
+import { curlLoad, echoApp, GATEWAY } from "./mesh-pods.js";
 
 interface Status {
   phase?: string;
@@ -114,33 +114,7 @@ describe("releases through vireo's mesh on the local cluster", function () {
     );
     const xds = `${GATEWAY}:${running.xdsPort}`;
     const { apps } = cluster();
-    await apps.createNamespacedDeployment({
-      namespace: ns(),
-      body: {
-        metadata: { name: "app" },
-        spec: {
-          replicas: 1,
-          selector: { matchLabels: { app: "app" } },
-          template: {
-            metadata: { labels: { app: "app" }, annotations: scrape },
-            spec: {
-              terminationGracePeriodSeconds: 5,
-              volumes: meshVolumes,
-              containers: [
-                {
-                  name: "app",
-                  image: "vireo/echo:v1",
-                  args: ["--version=v1"],
-                  ports: [{ name: "http", containerPort: 8080 }],
-                  readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
-                },
-                sidecar({ xds, inbound: "15006:8080" }),
-              ],
-            },
-          },
-        },
-      },
-    });
+    await apps.createNamespacedDeployment({ namespace: ns(), body: echoApp(xds) });
     await custom().createNamespacedCustomObject({
       ...rolloutApi,
       namespace: ns(),
@@ -165,35 +139,7 @@ describe("releases through vireo's mesh on the local cluster", function () {
     });
     // Steady load through a proxy, as an application with HTTP_PROXY would send it.
     const url = `http://app.${ns()}:80/`;
-    await apps.createNamespacedDeployment({
-      namespace: ns(),
-      body: {
-        metadata: { name: "loadgen" },
-        spec: {
-          replicas: 1,
-          selector: { matchLabels: { app: "loadgen" } },
-          template: {
-            metadata: { labels: { app: "loadgen" }, annotations: scrape },
-            spec: {
-              terminationGracePeriodSeconds: 2,
-              volumes: meshVolumes,
-              containers: [
-                {
-                  name: "load",
-                  image: "busybox",
-                  command: [
-                    "sh",
-                    "-c",
-                    `while true; do curl -s -o /dev/null -w '%{http_code}\\n' -x http://127.0.0.1:15001 ${url}; sleep 0.03; done`,
-                  ],
-                },
-                sidecar({ xds }),
-              ],
-            },
-          },
-        },
-      },
-    });
+    await apps.createNamespacedDeployment({ namespace: ns(), body: curlLoad(xds, url) });
     await follow((s) => s.phase === "Initialized", 90_000);
   });
 
