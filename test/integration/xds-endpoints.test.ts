@@ -135,10 +135,14 @@ describe("xDS control plane on the local cluster", function () {
     await slices.start();
 
     try {
-      await eventually("1 endpoint at both clients", () =>
-        seen.sotw.some(([, n]) => n === 1) && seen.delta.some(([, n]) => n === 1)
-          ? true
-          : undefined,
+      // The first pod has to start (slower on a busy machine); the timing is measured after.
+      await eventually(
+        "1 endpoint at both clients",
+        () =>
+          seen.sotw.some(([, n]) => n === 1) && seen.delta.some(([, n]) => n === 1)
+            ? true
+            : undefined,
+        90_000,
       );
       await apps.patchNamespacedDeploymentScale(
         { name: "echo", namespace: ns(), body: { spec: { replicas: 3 } } },
