@@ -22,7 +22,9 @@ import {
   controllerConfig,
   eventually,
   prometheusURL,
+  recordUntil,
   repoRoot,
+  rolloutStatus,
   useNamespace,
 } from "./harness.js";
 import { curlLoad, echoApp, GATEWAY } from "./mesh-pods.js";
@@ -131,30 +133,12 @@ function releaseBench(label: string, prometheus: () => Promise<string>) {
     await receiver?.close();
   });
 
-  async function status(): Promise<Status> {
-    const r = (await custom().getNamespacedCustomObject({
-      ...rolloutApi,
-      namespace: ns(),
-      name: "app",
-    })) as { status?: Status };
-    return r.status ?? {};
-  }
+  const status = (): Promise<Status> => rolloutStatus<Status>(ns(), "app");
 
-  async function follow(done: (s: Status) => boolean, timeoutMs: number): Promise<Status[]> {
-    const seen: Status[] = [];
-    await eventually(
-      "the release to get there",
-      async () => {
-        const s = await status();
-        const key = (x: Status | undefined): string =>
-          JSON.stringify([x?.phase, x?.verifiedWeight, x?.failedChecks, x?.checks]);
-        if (key(seen.at(-1)) !== key(s)) seen.push(s);
-        return done(s) ? true : undefined;
-      },
-      timeoutMs,
-      250,
-    );
-    return seen;
+  function follow(done: (s: Status) => boolean, timeoutMs: number): Promise<Status[]> {
+    const key = (x: Status | undefined): string =>
+      JSON.stringify([x?.phase, x?.verifiedWeight, x?.failedChecks, x?.checks]);
+    return recordUntil("the release to get there", status, key, done, timeoutMs, 250);
   }
 
   async function release(args: string[]): Promise<void> {

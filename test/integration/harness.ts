@@ -4,7 +4,13 @@ import type { ControllerConfig } from "../../src/config/config.js";
 import { randomBytes } from "node:crypto";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { AppsV1Api, CoreV1Api, DiscoveryV1Api, KubeConfig } from "@kubernetes/client-node";
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  DiscoveryV1Api,
+  KubeConfig,
+} from "@kubernetes/client-node";
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const clusterDir = process.env.VIREO_CLUSTER_DIR ?? join(repoRoot, ".cluster");
@@ -111,4 +117,42 @@ export function controllerConfig(
     clusterName: undefined,
     ...overrides,
   };
+}
+
+/** A Rollout's status as the API server has it ({} before the first write). */
+export async function rolloutStatus<S>(namespace: string, name: string): Promise<Partial<S>> {
+  const r = (await cluster().kc.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
+    group: "vireo.dev",
+    version: "v1alpha1",
+    plural: "rollouts",
+    namespace,
+    name,
+  })) as { status?: Partial<S> };
+  return r.status ?? {};
+}
+
+/**
+ * Polls `read` until `done`, recording each value whose `key` differs from the last recorded one:
+ * the states a Rollout went through, for assertions and failure messages.
+ */
+export async function recordUntil<S>(
+  what: string,
+  read: () => Promise<S>,
+  key: (s: S | undefined) => string,
+  done: (s: S) => boolean,
+  timeoutMs: number,
+  intervalMs: number,
+): Promise<S[]> {
+  const seen: S[] = [];
+  await eventually(
+    what,
+    async () => {
+      const s = await read();
+      if (key(seen.at(-1)) !== key(s)) seen.push(s);
+      return done(s) ? true : undefined;
+    },
+    timeoutMs,
+    intervalMs,
+  );
+  return seen;
 }

@@ -13,12 +13,13 @@ import type { RunningController } from "../../src/app.js";
 import { startController } from "../../src/app.js";
 import { ensureCrd } from "./crds.js";
 import {
-  clusterDir,
   cluster,
+  clusterDir,
   controllerConfig,
   eventually,
   podLogPath,
   prometheusURL,
+  recordUntil,
   repoRoot,
   useNamespace,
 } from "./harness.js";
@@ -91,22 +92,11 @@ describe("the Rollout controller through vireo's mesh, under load", function () 
     return (await rollout()).status ?? {};
   }
 
-  /** Records each distinct (phase, weights, step, failed checks) until `done`. */
-  async function follow(done: (s: Status) => boolean, timeoutMs: number): Promise<Status[]> {
-    const seen: Status[] = [];
+  /** Records each distinct (phase, weights, step) until `done`. */
+  function follow(done: (s: Status) => boolean, timeoutMs: number): Promise<Status[]> {
     const key = (x: Status | undefined): string =>
       JSON.stringify([x?.phase, x?.canaryWeight, x?.verifiedWeight, x?.currentStep]);
-    await eventually(
-      "the rollout to reach the awaited state",
-      async () => {
-        const s = await status();
-        if (key(seen.at(-1)) !== key(s)) seen.push(s);
-        return done(s) ? true : undefined;
-      },
-      timeoutMs,
-      200,
-    );
-    return seen;
+    return recordUntil("the rollout to reach the awaited state", status, key, done, timeoutMs, 200);
   }
 
   const show = (seen: readonly Status[]): string =>

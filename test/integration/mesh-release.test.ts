@@ -15,7 +15,9 @@ import {
   eventually,
   podLogPath,
   prometheusURL,
+  recordUntil,
   repoRoot,
+  rolloutStatus,
   useNamespace,
 } from "./harness.js";
 import { curlLoad, echoApp, GATEWAY } from "./mesh-pods.js";
@@ -40,30 +42,12 @@ describe("releases through vireo's mesh on the local cluster", function () {
   /** The events of the webhook messages received so far, in order. */
   const alerts = (): string[] => receiver.bodies.map((b) => (b as { event: string }).event);
 
-  async function status(): Promise<Status> {
-    const r = (await custom().getNamespacedCustomObject({
-      ...rolloutApi,
-      namespace: ns(),
-      name: "app",
-    })) as { status?: Status };
-    return r.status ?? {};
-  }
+  const status = (): Promise<Status> => rolloutStatus<Status>(ns(), "app");
 
-  async function follow(done: (s: Status) => boolean, timeoutMs: number): Promise<Status[]> {
-    const seen: Status[] = [];
-    await eventually(
-      "the release to finish",
-      async () => {
-        const s = await status();
-        const key = (x: Status | undefined): string =>
-          JSON.stringify([x?.phase, x?.canaryWeight, x?.verifiedWeight, x?.failedChecks]);
-        if (key(seen.at(-1)) !== key(s)) seen.push(s);
-        return done(s) ? true : undefined;
-      },
-      timeoutMs,
-      250,
-    );
-    return seen;
+  function follow(done: (s: Status) => boolean, timeoutMs: number): Promise<Status[]> {
+    const key = (x: Status | undefined): string =>
+      JSON.stringify([x?.phase, x?.canaryWeight, x?.verifiedWeight, x?.failedChecks]);
+    return recordUntil("the release to finish", status, key, done, timeoutMs, 250);
   }
 
   /** What the load generator's curl loop printed: one HTTP status per request. */

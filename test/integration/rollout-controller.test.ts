@@ -7,7 +7,15 @@ import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from "@kubernetes/c
 import type { RunningController } from "../../src/app.js";
 import { startController } from "../../src/app.js";
 import { ensureCrd } from "./crds.js";
-import { cluster, controllerConfig, eventually, repoRoot, useNamespace } from "./harness.js";
+import {
+  cluster,
+  controllerConfig,
+  eventually,
+  recordUntil,
+  repoRoot,
+  rolloutStatus,
+  useNamespace,
+} from "./harness.js";
 
 interface Status {
   phase?: string;
@@ -24,35 +32,17 @@ describe("Rollout controller on the local cluster", function () {
   const custom = (): CustomObjectsApi => cluster().kc.makeApiClient(CustomObjectsApi);
   const rolloutApi = { group: "vireo.dev", version: "v1alpha1", plural: "rollouts" };
 
-  async function status(name: string): Promise<Status> {
-    const r = (await custom().getNamespacedCustomObject({
-      ...rolloutApi,
-      namespace: ns(),
-      name,
-    })) as { status?: Status };
-    return r.status ?? {};
-  }
+  const status = (name: string): Promise<Status> => rolloutStatus<Status>(ns(), name);
 
   /** Polls the status every 100 ms, recording each distinct (phase, weight, step) until `done`. */
-  async function follow(
+  function follow(
     name: string,
     done: (s: Status) => boolean,
     timeoutMs = 120_000,
   ): Promise<Status[]> {
-    const seen: Status[] = [];
-    await eventually(
-      `rollout ${name} to finish`,
-      async () => {
-        const s = await status(name);
-        const key = (x: Status | undefined): string =>
-          JSON.stringify([x?.phase, x?.canaryWeight, x?.verifiedWeight, x?.currentStep]);
-        if (key(seen.at(-1)) !== key(s)) seen.push(s);
-        return done(s) ? true : undefined;
-      },
-      timeoutMs,
-      100,
-    );
-    return seen;
+    const key = (x: Status | undefined): string =>
+      JSON.stringify([x?.phase, x?.canaryWeight, x?.verifiedWeight, x?.currentStep]);
+    return recordUntil(`rollout ${name} to finish`, () => status(name), key, done, timeoutMs, 100);
   }
 
   async function setImage(name: string, image: string): Promise<void> {
