@@ -76,6 +76,22 @@ network_up() {
   set_sysctl "net.ipv4.conf.$BRIDGE.forwarding" 1
 }
 
+# kube-proxy prepends its own jumps to FORWARD and OUTPUT when it starts (KUBE-FORWARD accepts
+# marked and established traffic), so the guards are moved back to the top once it has synced: a
+# second jump is inserted first, then the old one deleted by its number, so there is no moment
+# without one. kube-proxy later only checks that its jumps exist; it does not reorder.
+guards_first() {
+  local chain guard n
+  for chain in FORWARD OUTPUT; do
+    guard=$GUARD_FWD
+    [[ $chain == OUTPUT ]] && guard=$GUARD_OUT
+    [[ $(iptables -w -S "$chain" | sed -n 2p) == "-A $chain -j $guard" ]] && continue
+    iptables -w -I "$chain" 1 -j "$guard"
+    n=$(iptables -w -S "$chain" | tail -n +2 | grep -n -x -- "-A $chain -j $guard" | sed -n 2p | cut -d: -f1)
+    [[ -n $n ]] && iptables -w -D "$chain" "$n"
+  done
+}
+
 # Undoes what network_up and kube-proxy recorded, last first. Safe to run when nothing is recorded.
 network_down() {
   [[ -f $NET_STATE ]] || return 0

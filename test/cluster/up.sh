@@ -26,8 +26,9 @@ healthy() {
   [[ -f $NET_STATE ]] && apiserver_ready && prometheus_ready && coredns_ready
 }
 coredns_ready() { curl -sf -m 2 "http://127.0.0.1:$COREDNS_READY_PORT/ready" >/dev/null; }
-# kube-proxy answers /healthz 200 once it has written its rules (and while it keeps them fresh).
-kube_proxy_healthy() { curl -sf -m 2 "http://127.0.0.1:$KUBE_PROXY_HEALTHZ_PORT/healthz" >/dev/null; }
+# kube-proxy's /livez answers 200 once it has written its rules (and while it keeps them fresh);
+# /healthz also wants the Node to be Ready, which comes later, with the node agent.
+kube_proxy_healthy() { curl -sf -m 2 "http://127.0.0.1:$KUBE_PROXY_HEALTHZ_PORT/livez" >/dev/null; }
 
 print_where() {
   cat <<EOF
@@ -303,6 +304,20 @@ ports:
 EOF
 
 # --- kube-proxy (iptables mode) on the host ---
+# It looks its Node up at start and waits 30 s for it: the Node is registered here (with the pod
+# CIDR the node agent would give it; the agent then posts its status).
+kube apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Node
+metadata:
+  name: $NODE_NAME
+  labels: {kubernetes.io/hostname: $NODE_NAME, kubernetes.io/os: linux, kubernetes.io/arch: amd64, node.vireo.dev/agent: "true"}
+spec:
+  podCIDR: $POD_CIDR
+  podCIDRs: [$POD_CIDR]
+EOF
+kube patch node "$NODE_NAME" --subresource=status --type=merge >/dev/null \
+  -p "{\"status\":{\"addresses\":[{\"type\":\"InternalIP\",\"address\":\"$GATEWAY\"},{\"type\":\"Hostname\",\"address\":\"$NODE_NAME\"}]}}"
 # Recorded first, so that down.sh runs `kube-proxy --cleanup` even if it dies at start.
 record kube-proxy
 start_component kube-proxy "$BIN/kube-proxy" --kubeconfig="$KUBECONFIG_FILE" \
@@ -341,6 +356,7 @@ cluster.local:53 in-addr.arpa:53 ip6.arpa:53 {
 EOF
 start_component coredns "$BIN/coredns" -conf "$D/coredns/Corefile"
 wait_for 60 kube-proxy "kube-proxy synced" kube_proxy_healthy
+guards_first
 wait_for 60 coredns "coredns ready" coredns_ready
 
 # --- node agent, last ---
