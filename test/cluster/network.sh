@@ -105,6 +105,12 @@ network_down() {
         # kube-proxy leaves its KUBE-* chains behind when it exits; --cleanup removes them.
         timeout 30 "$BIN/kube-proxy" --cleanup >>"$LOGS/kube-proxy.log" 2>&1 ||
           warn "kube-proxy --cleanup failed (see $LOGS/kube-proxy.log)"
+        # ...except KUBE-FIREWALL (empty here), which it shares with the kubelet and so leaves.
+        local t c
+        for t in iptables ip6tables; do
+          for c in INPUT OUTPUT; do while "$t" -w -D "$c" -j KUBE-FIREWALL 2>/dev/null; do :; done; done
+          "$t" -w -F KUBE-FIREWALL 2>/dev/null && "$t" -w -X KUBE-FIREWALL 2>/dev/null
+        done
         ;;
       sysctl)
         [[ -e $(sysctl_key_path "$a") ]] && printf '%s\n' "$b" >"$(sysctl_key_path "$a")"
