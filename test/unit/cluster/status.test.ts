@@ -1,12 +1,7 @@
 import assert from "node:assert/strict";
 import type { V1Pod } from "@kubernetes/client-node";
 import type { ContainerRecord, PodView } from "../../cluster/node-agent/status.js";
-import {
-  computePodStatus,
-  podPhase,
-  restartDelayMs,
-  shouldRestart,
-} from "../../cluster/node-agent/status.js";
+import { computePodStatus, podPhase, restartDelayMs } from "../../cluster/node-agent/status.js";
 
 const pod: V1Pod = { metadata: { name: "p", namespace: "n", uid: "u1" }, spec: { containers: [] } };
 
@@ -18,6 +13,7 @@ function view(containers: ContainerRecord[], extra: Partial<PodView> = {}): PodV
     startTime: 1000,
     sandboxReady: true,
     containers,
+    initContainers: [],
     finished: false,
     ...extra,
   };
@@ -109,13 +105,5 @@ describe("node agent pod status", () => {
       [0, 1, 2, 3, 4, 5, 6].map((n) => restartDelayMs(n, 10_000, 300_000)),
       [10_000, 20_000, 40_000, 80_000, 160_000, 300_000, 300_000],
     );
-  });
-
-  it("restarts by policy", () => {
-    assert.equal(shouldRestart(undefined, 0), true);
-    assert.equal(shouldRestart("Always", 0), true);
-    assert.equal(shouldRestart("OnFailure", 0), false);
-    assert.equal(shouldRestart("OnFailure", 1), true);
-    assert.equal(shouldRestart("Never", 1), false);
   });
 });
