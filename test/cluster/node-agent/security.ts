@@ -166,3 +166,16 @@ export function setprivArgv(plan: SecurityPlan): string[] {
   argv.push("--");
   return argv;
 }
+
+/**
+ * The kubelet's FsUser (pkg/volume/util FsUserFrom): the runAsUser every container (init ones
+ * included) runs as, if they all share one; a projected token file is then owned by it, mode 0600.
+ */
+export function fsUserOf(pod: V1Pod): number | undefined {
+  const all = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
+  const users = all.map(
+    (c) => c.securityContext?.runAsUser ?? pod.spec?.securityContext?.runAsUser,
+  );
+  const first = users[0];
+  return first !== undefined && users.every((u) => u === first) ? first : undefined;
+}

@@ -320,16 +320,18 @@ describe("node agent PodRunner (real processes, network namespace vta-*)", funct
           name: "token",
           projected: { sources: [{ serviceAccountToken: { path: "token", audience: "vireo" } }] },
         },
+        { name: "scratch", emptyDir: {} },
       ],
       containers: [
         sh(
           "proxy",
-          `id -u > ${dir}/proxy-ids; id -g >> ${dir}/proxy-ids; cat ${mnt}/cfg/greeting ${mnt}/token/token > ${dir}/proxy-read; ${forever}`,
+          `id -u > ${dir}/proxy-ids; id -g >> ${dir}/proxy-ids; echo w > ${mnt}/scratch/w && cat ${mnt}/cfg/greeting ${mnt}/token/token > ${dir}/proxy-read; ${forever}`,
           {
             securityContext: { runAsUser: 1337, runAsGroup: 1337, runAsNonRoot: true },
             volumeMounts: [
               { name: "settings", mountPath: `${mnt}/cfg` },
               { name: "token", mountPath: `${mnt}/token` },
+              { name: "scratch", mountPath: `${mnt}/scratch` },
             ],
           },
         ),
@@ -363,6 +365,34 @@ describe("node agent PodRunner (real processes, network namespace vta-*)", funct
     assert.equal(await readFile(join(dir, "proxy-read"), "utf8"), "hellopod-token");
     assert.equal(await readFile(join(dir, "node-out"), "utf8"), "1337 function");
     assert.ok(!h.events.some((e) => e.reason === "RunAsUserFallback"), JSON.stringify(h.events));
+  });
+
+  it("gives the token to the pods' common runAsUser and fsGroup (0600 then g+r), as the kubelet does", async () => {
+    const mnt = join(dir, "mnt");
+    run({
+      securityContext: { runAsUser: 1337, runAsGroup: 1337, fsGroup: 2000 },
+      volumes: [
+        {
+          name: "token",
+          projected: { sources: [{ serviceAccountToken: { path: "token", audience: "vireo" } }] },
+        },
+      ],
+      containers: [
+        sh(
+          "a",
+          `stat -L -c '%u %g %a' ${mnt}/token/token > ${dir}/stat; id -G > ${dir}/groups; cat ${mnt}/token/token > ${dir}/read; ${forever}`,
+          {
+            volumeMounts: [{ name: "token", mountPath: `${mnt}/token` }],
+          },
+        ),
+      ],
+    });
+    await eventually("files written", () =>
+      ["stat", "groups", "read"].every((f) => hasFile(join(dir, f))),
+    );
+    assert.deepEqual(await lines("stat"), ["1337 2000 640"]);
+    assert.deepEqual(await lines("groups"), ["1337 2000"]);
+    assert.equal(await readFile(join(dir, "read"), "utf8"), "pod-token");
   });
 
   it("refuses a root container under runAsNonRoot", async () => {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { V1Container, V1Pod } from "@kubernetes/client-node";
 import {
   DEFAULT_CAPS,
+  fsUserOf,
   planCaps,
   planSecurity,
   setprivArgv,
@@ -157,5 +158,26 @@ describe("node agent runAsUser/runAsGroup", () => {
   it("turns allowPrivilegeEscalation false into no_new_privs", () => {
     const d = planSecurity(pod(), c({ allowPrivilegeEscalation: false }));
     assert.ok(d.ok && d.plan.noNewPrivs);
+  });
+
+  it("finds the runAsUser every container shares (the kubelet's FsUser), init containers included", () => {
+    const spec = (
+      psc: NonNullable<V1Pod["spec"]>["securityContext"],
+      users: (number | undefined)[],
+      init: (number | undefined)[] = [],
+    ): V1Pod => ({
+      spec: {
+        ...(psc === undefined ? {} : { securityContext: psc }),
+        initContainers: init
+          .map((u) => c(u === undefined ? undefined : { runAsUser: u }))
+          .map((x, i) => ({ ...x, name: `i${String(i)}` })),
+        containers: users.map((u) => c(u === undefined ? undefined : { runAsUser: u })),
+      },
+    });
+    assert.equal(fsUserOf(spec(undefined, [1337, 1337])), 1337);
+    assert.equal(fsUserOf(spec({ runAsUser: 1000 }, [undefined, undefined])), 1000);
+    assert.equal(fsUserOf(spec(undefined, [1337, undefined])), undefined);
+    // The injected pod: capture as 0, proxy as 1337, the app unset: no owner, the token stays 0644.
+    assert.equal(fsUserOf(spec(undefined, [undefined], [0, 1337])), undefined);
   });
 });
