@@ -161,6 +161,12 @@ export class PodRunner {
   async start(): Promise<void> {
     const startedAt = this.pod.status?.startTime;
     if (startedAt !== undefined) this.startTime = new Date(startedAt).getTime();
+    await this.boot();
+    this.scheduleSync();
+  }
+
+  /** Creates the sandbox and starts the first containers; on failure the next sync retries. */
+  private async boot(): Promise<void> {
     try {
       await this.createSandbox();
     } catch (err) {
@@ -170,12 +176,11 @@ export class PodRunner {
         slot.state = { kind: "waiting", reason: "ContainerCreating", message };
       this.deps.events.warning(this.pod, "FailedCreatePodSandBox", message);
       this.changed();
-      this.scheduleSync();
       return;
     }
+    for (const slot of this.slots) if (!slot.launched) slot.state = slot.initialState;
     this.changed();
     await this.advance();
-    this.scheduleSync();
   }
 
   /**
@@ -532,7 +537,7 @@ export class PodRunner {
   }
 
   private scheduleSync(): void {
-    if (this.terminating !== undefined) return;
+    if (this.stopping) return;
     this.syncTimer = this.deps.clock.setTimer(this.deps.settings.syncPeriodMs, () => {
       this.syncing = this.sync().finally(() => {
         this.syncing = undefined;
@@ -545,7 +550,7 @@ export class PodRunner {
   private async sync(): Promise<void> {
     if (this.stopping || this.finished) return;
     if (!this.sandboxReady) {
-      await this.start();
+      await this.boot();
       return;
     }
     try {

@@ -31,12 +31,16 @@ export class Slot {
   /** Whether the Warning about a user fallback was already recorded. */
   warnedFallback = false;
 
+  /** The state before its first start (the kubelet's default waiting reason). */
+  readonly initialState: RunState;
+
   constructor(
     readonly spec: V1Container,
     readonly kind: SlotKind,
     waitingReason: string,
   ) {
-    this.state = { kind: "waiting", reason: waitingReason };
+    this.initialState = { kind: "waiting", reason: waitingReason };
+    this.state = this.initialState;
   }
 
   progress(): SlotProgress {
