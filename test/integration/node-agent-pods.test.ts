@@ -115,11 +115,17 @@ describe("node agent: init containers, native sidecars, users and capabilities",
         spec: {
           restartPolicy: "Never",
           initContainers: [
-            sh("proxy", `trap 'echo proxy-term >> ${dir}/job; exit 0' TERM; ${forever}`, {
-              restartPolicy: "Always",
-            }),
+            sh(
+              "proxy",
+              `trap 'echo proxy-term >> ${dir}/job; exit 0' TERM; touch ${dir}/up; ${forever}`,
+              {
+                restartPolicy: "Always",
+              },
+            ),
           ],
-          containers: [sh("work", `sleep 1; echo work-done >> ${dir}/job`)],
+          containers: [
+            sh("work", `until [ -f ${dir}/up ]; do sleep 0.1; done; echo work-done >> ${dir}/job`),
+          ],
         },
       },
     });

@@ -16,6 +16,7 @@ import type { EventRecorder } from "../../cluster/node-agent/events.js";
 import { loadImageMap } from "../../cluster/node-agent/images.js";
 import { IpAllocator, PodNetwork } from "../../cluster/node-agent/network.js";
 import { PodRunner } from "../../cluster/node-agent/pod-runner.js";
+import type { RepoAccess } from "../../cluster/node-agent/repo-access.js";
 import { repoAccess } from "../../cluster/node-agent/repo-access.js";
 import type { ObjectSource } from "../../cluster/node-agent/sources.js";
 
@@ -69,7 +70,7 @@ describe("node agent PodRunner (real processes, network namespace vta-*)", funct
     await rm(dir, { recursive: true, force: true });
   });
 
-  function run(spec: V1Pod["spec"]): Harness {
+  function run(spec: V1Pod["spec"], repo: RepoAccess = access): Harness {
     seq++;
     const uid = randomUUID();
     const pod: V1Pod = {
@@ -92,7 +93,7 @@ describe("node agent PodRunner (real processes, network namespace vta-*)", funct
       network,
       ips,
       events: { normal: record("Normal"), warning: record("Warning") },
-      access,
+      access: repo,
       settings: {
         hostIP: NETWORK.gateway,
         apiHost: NETWORK.gateway,
@@ -293,10 +294,16 @@ describe("node agent PodRunner (real processes, network namespace vta-*)", funct
       initContainers: [
         sidecar(
           "proxy",
-          `trap 'echo proxy-term >> ${dir}/order; exit 0' TERM; while :; do sleep 0.1; done`,
+          `trap 'echo proxy-term >> ${dir}/order; exit 0' TERM; touch ${dir}/proxy-up; while :; do sleep 0.1; done`,
         ),
       ],
-      containers: [sh("job", `echo job-done >> ${dir}/order`)],
+      // The job waits for the sidecar's trap, or a quick job would stop it before it is set.
+      containers: [
+        sh(
+          "job",
+          `until [ -f ${dir}/proxy-up ]; do sleep 0.05; done; echo job-done >> ${dir}/order`,
+        ),
+      ],
     });
     const s = await h.until("pod Succeeded", (x) => x.phase === "Succeeded");
     assert.deepEqual(await lines("order"), ["job-done", "proxy-term"]);
@@ -393,6 +400,40 @@ describe("node agent PodRunner (real processes, network namespace vta-*)", funct
     assert.deepEqual(await lines("stat"), ["1337 2000 640"]);
     assert.deepEqual(await lines("groups"), ["1337 2000"]);
     assert.equal(await readFile(join(dir, "read"), "utf8"), "pod-token");
+  });
+
+  it("checks as the uid whether it can read a checkout: not one under a 0700 directory", async () => {
+    const closed = join(dir, "closed");
+    execFileSync("mkdir", ["-p", join(closed, "repo", "node_modules", "tsx", "dist")]);
+    execFileSync("touch", [
+      join(closed, "repo", "package.json"),
+      join(closed, "repo", "node_modules", "tsx", "package.json"),
+    ]);
+    await chmod(closed, 0o700);
+    assert.equal(await repoAccess(join(closed, "repo")).canRead(1337, 1337, []), false);
+    assert.equal(await repoAccess(join(closed, "repo")).canRead(0, 1337, []), true);
+    assert.equal(await access.canRead(1337, 1337, []), true); // this checkout
+  });
+
+  it("runs a uid that cannot read the checkout as uid 0 with its gid, with a Warning event", async () => {
+    const h = run(
+      {
+        containers: [
+          sh("proxy", `id -u > ${dir}/ids; id -g >> ${dir}/ids; ${forever}`, {
+            securityContext: { runAsUser: 1337, runAsGroup: 1337 },
+          }),
+        ],
+      },
+      { canRead: (uid) => Promise.resolve(uid === 0) },
+    );
+    await eventually("ids written", () => countLines(join(dir, "ids")) === 2);
+    assert.deepEqual(await lines("ids"), ["0", "1337"]);
+    const warning = h.events.find((e) => e.reason === "RunAsUserFallback");
+    assert.equal(warning?.type, "Warning");
+    assert.match(
+      warning.message,
+      /uid 1337 cannot read the checkout .* runs as uid 0 with gid 1337/,
+    );
   });
 
   it("refuses a root container under runAsNonRoot", async () => {
