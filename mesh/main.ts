@@ -271,7 +271,14 @@ async function main(): Promise<void> {
   });
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`vireo proxy: ${describeError(err)}\n`);
+// `main.ts capture …` is the init container's step; loaded only then, so the proxy never loads it.
+const entry =
+  process.argv[2] === "capture"
+    ? import("./capture/run.js").then((m) => m.captureMain(process.argv.slice(3)))
+    : main();
+entry.catch((err: unknown) => {
+  process.stderr.write(
+    `vireo ${process.argv[2] === "capture" ? "capture" : "proxy"}: ${describeError(err)}\n`,
+  );
   process.exit(1);
 });
