@@ -14,8 +14,8 @@ function run(cmd: string, args: readonly string[], input?: string): Promise<stri
     });
     let out = "";
     let err = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr?.on("data", (d: Buffer) => (err += d.toString()));
     child.on("error", (e) => {
       reject(new VireoError("CaptureFailed", `${cmd}: ${e.message}`));
     });
