@@ -198,6 +198,7 @@ describe("transparent capture in network namespaces (root)", function () {
     const line = await proxy.waitFor((l) => l.startsWith('{"ready"'));
     const { ready } = JSON.parse(line) as { ready: { uid: number; gid: number } };
     assert.equal(ready.gid, 1337);
+    if (proxyUser().includes("--reuid")) assert.equal(ready.uid, 1337);
   });
 
   it("(a) an unchanged HTTP client dialling a Service address is routed by Host through the proxy", async () => {
