@@ -52,6 +52,13 @@ export function parsePorts(name: string, value: string): number[] {
     .map((v) => port(name, v));
 }
 
+function milliseconds(name: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1)
+    throw new VireoError("BadConfig", `--${name}: "${v}" is not a number of milliseconds`);
+  return n;
+}
+
 function port(name: string, v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 65535)
@@ -288,7 +295,12 @@ async function main(): Promise<void> {
   } else if (capture === "redirect") {
     const settings = {
       reader: await koffiReader(),
-      detectionTimeoutMs: Number(values["protocol-detection-timeout-ms"]),
+      detectionTimeoutMs: milliseconds(
+        "protocol-detection-timeout-ms",
+        values["protocol-detection-timeout-ms"],
+      ),
+      // Without mesh security unlisted inbound ports pass through to 127.0.0.1:P; never these.
+      reservedPorts: [admin.port, port("outbound-port", values["outbound-port"])],
     };
     listening.push(
       await proxy.listenOutboundCapture(

@@ -76,6 +76,8 @@ export interface CaptureSettings {
   readonly reader: OriginalDestinationReader;
   /** How long a redirected connection may stay silent before it is passed through (1 s). */
   readonly detectionTimeoutMs?: number;
+  /** Ports the proxy itself serves on loopback (admin): inbound capture never passes them on. */
+  readonly reservedPorts?: readonly number[];
 }
 
 /** The inbound capture listener's name in logs. */
@@ -361,7 +363,11 @@ export function createProxy(options: ProxyOptions): Proxy {
         port,
         "0.0.0.0",
         deps,
-        inboundRoute(deps, { port: (p) => byPort.get(p), secured: security !== undefined }),
+        inboundRoute(deps, {
+          port: (p) => byPort.get(p),
+          secured: security !== undefined,
+          reserved: new Set([port, ...(capture_.reservedPorts ?? [])]),
+        }),
       );
     },
     async listenGateway(port, host = "0.0.0.0", listener = OUTBOUND_HTTP_LISTENER) {

@@ -181,6 +181,11 @@ export interface InboundCaptureRoutes {
   readonly port: (port: number) => ((socket: Socket) => void) | undefined;
   /** Mesh security on: an unlisted port is refused instead of passed through in plaintext. */
   readonly secured: boolean;
+  /**
+   * The proxy's own loopback ports (admin, capture): never passed through, or the admin port
+   * bound to 127.0.0.1 would be reachable from outside the pod through the passthrough.
+   */
+  readonly reserved: ReadonlySet<number>;
 }
 
 export function inboundRoute(
@@ -198,7 +203,7 @@ export function inboundRoute(
       listed(socket);
       return;
     }
-    if (to.secured) {
+    if (to.secured || to.reserved.has(dst.port)) {
       deps.log.debug("inbound connection to an unlisted port refused", { port: dst.port });
       socket.destroy();
       return;

@@ -32,15 +32,18 @@ const procs: ChildProcess[] = [];
 function start(ns: string, argv: readonly string[]): Proc {
   const child = spawn("ip", ["netns", "exec", ns, ...argv], {
     cwd: ROOT,
-    stdio: ["pipe", "pipe", "inherit"],
+    stdio: ["pipe", "pipe", "pipe"],
   });
   procs.push(child);
   const lines: string[] = [];
   const waiters = new Set<() => void>();
-  createInterface({ input: child.stdout }).on("line", (l) => {
-    lines.push(l);
-    for (const w of waiters) w();
-  });
+  // The proxy logs to stderr: both streams are read as lines.
+  for (const input of [child.stdout, child.stderr]) {
+    createInterface({ input }).on("line", (l) => {
+      lines.push(l);
+      for (const w of waiters) w();
+    });
+  }
   return {
     child,
     lines,
@@ -111,7 +114,7 @@ function proxyUser(): string[] {
     "--clear-groups",
     "test",
     "-r",
-    `${HERE}pod-proxy.ts`,
+    `${HERE}capture-netns/pod-proxy.ts`,
     "-a",
     "-r",
     `${ROOT}node_modules/tsx/package.json`,
@@ -121,39 +124,42 @@ function proxyUser(): string[] {
     : ["setpriv", "--regid", "1337", "--clear-groups"];
 }
 
+const created: string[] = [];
+
+/** Two namespaces joined by a veth pair: the pod (10.253.0.2) and the outside (10.253.0.3). */
+async function namespaces(pod: string, out: string, veth: string): Promise<void> {
+  assert.equal(process.getuid?.(), 0, "this test creates network namespaces: run it as root");
+  for (const ns of [pod, out]) {
+    await sh("ip", "netns", "add", ns);
+    created.push(ns);
+  }
+  const [a, b] = [`vtcap${tag}${veth}0`, `vtcap${tag}${veth}1`];
+  await sh("ip", "link", "add", a, "netns", pod, "type", "veth", "peer", "name", b, "netns", out);
+  for (const [ns, dev, ip] of [
+    [pod, a, POD_IP],
+    [out, b, OUT_IP],
+  ] as const) {
+    await sh("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1");
+    await sh("ip", "-n", ns, "link", "set", "lo", "up");
+    await sh("ip", "-n", ns, "addr", "add", `${ip}/24`, "dev", dev);
+    await sh("ip", "-n", ns, "link", "set", dev, "up");
+  }
+}
+
+/** Processes first (by the pids we started), then our namespaces (which takes the veths along). */
+async function cleanUp(this: Mocha.Context): Promise<void> {
+  this.timeout(30_000);
+  for (const c of procs.splice(0)) c.kill("SIGKILL");
+  for (const ns of created.splice(0)) await exec("ip", ["netns", "del", ns]).catch(() => undefined);
+}
+
 describe("transparent capture in network namespaces (root)", function () {
   this.timeout(60_000);
   let proxy: Proc;
 
   before(async function () {
     this.timeout(90_000);
-    assert.equal(process.getuid?.(), 0, "this test creates network namespaces: run it as root");
-    await sh("ip", "netns", "add", POD);
-    await sh("ip", "netns", "add", OUT);
-    await sh(
-      "ip",
-      "link",
-      "add",
-      `vtcap${tag}a`,
-      "netns",
-      POD,
-      "type",
-      "veth",
-      "peer",
-      "name",
-      `vtcap${tag}b`,
-      "netns",
-      OUT,
-    );
-    for (const [ns, dev, ip] of [
-      [POD, `vtcap${tag}a`, POD_IP],
-      [OUT, `vtcap${tag}b`, OUT_IP],
-    ] as const) {
-      await sh("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1");
-      await sh("ip", "-n", ns, "link", "set", "lo", "up");
-      await sh("ip", "-n", ns, "addr", "add", `${ip}/24`, "dev", dev);
-      await sh("ip", "-n", ns, "link", "set", dev, "up");
-    }
+    await namespaces(POD, OUT, "a");
     const capture = await inNs(POD, ["node", "--import", "tsx", "mesh/main.ts", "capture"]);
     assert.equal(capture.code, 0, capture.out);
     assert.match(capture.out, /REDIRECT --to-ports 15001/);
@@ -188,11 +194,7 @@ describe("transparent capture in network namespaces (root)", function () {
     ]);
   });
 
-  after(async function () {
-    this.timeout(30_000);
-    for (const c of procs) c.kill("SIGKILL");
-    for (const ns of [POD, OUT]) await exec("ip", ["netns", "del", ns]).catch(() => undefined);
-  });
+  after(cleanUp);
 
   it("runs the proxy as gid 1337 (uid 1337 when the checkout is world-readable)", async () => {
     const line = await proxy.waitFor((l) => l.startsWith('{"ready"'));
@@ -287,5 +289,87 @@ describe("transparent capture in network namespaces (root)", function () {
       "http://127.0.0.1:15000/config_dump",
     ]);
     assert.equal(inside.code, 0, inside.out);
+  });
+});
+
+describe("the proxy program with --capture redirect, fed by the real xDS server (root)", function () {
+  this.timeout(60_000);
+  const pod = `vtcap-pod2-${tag}`;
+  const out = `vtcap-out2-${tag}`;
+  let proxy: Proc;
+
+  before(async function () {
+    this.timeout(90_000);
+    await namespaces(pod, out, "b");
+    const capture = await inNs(pod, ["node", "--import", "tsx", "mesh/main.ts", "capture"]);
+    assert.equal(capture.code, 0, capture.out);
+    const outside = start(out, tsx("capture-netns/servers.ts", "outside"));
+    const xds = start(out, tsx("capture-netns/control-plane.ts", OUT_IP, "9898"));
+    const app = start(pod, tsx("capture-netns/servers.ts", "app"));
+    await Promise.all([
+      outside.waitFor((l) => l === "ready", 60_000),
+      xds.waitFor((l) => l === "ready", 60_000),
+      app.waitFor((l) => l === "ready", 60_000),
+    ]);
+    const probes = JSON.stringify({
+      "/app-health/app/readyz": { httpGet: { path: "/", port: 8080 } },
+      "/app-health/app/livez": { tcpSocket: { port: 8099 } },
+    });
+    proxy = start(pod, [
+      ...proxyUser(),
+      "env",
+      "POD_NAMESPACE=demo",
+      "node",
+      "--import",
+      "tsx",
+      "mesh/main.ts",
+      "--capture",
+      "redirect",
+      "--xds",
+      `${OUT_IP}:15010`,
+      "--pod-ip",
+      POD_IP,
+      "--inbound-ports",
+      "8080",
+      "--app-probes",
+      probes,
+    ]);
+    await proxy.waitFor((l) => l.includes("proxy ready"), 60_000);
+  });
+
+  after(cleanUp);
+
+  it("routes an unchanged client's http://podinfo.demo:9898/ (dialled at any address) by Host", async () => {
+    const r = await inNs(pod, [
+      "curl",
+      "-sS",
+      "-H",
+      "Host: podinfo.demo:9898",
+      `http://${SERVICE_IP}:9898/`,
+    ]);
+    assert.equal(r.code, 0, r.out);
+    assert.equal(r.out, `reviews 1.1 ${POD_IP}`);
+  });
+
+  it("serves readiness and the app's probes on the status port, admin only inside the pod", async () => {
+    const get = (ns: string, url: string) =>
+      inNs(ns, ["curl", "-sS", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}", url]);
+    assert.equal((await get(out, `http://${POD_IP}:15020/ready`)).out, "200");
+    assert.equal((await get(out, `http://${POD_IP}:15020/app-health/app/readyz`)).out, "200");
+    assert.equal((await get(out, `http://${POD_IP}:15020/app-health/app/livez`)).out, "503");
+    assert.notEqual((await get(out, `http://${POD_IP}:15000/config_dump`)).code, 0);
+    assert.equal((await get(pod, "http://127.0.0.1:15000/config_dump")).out, "200");
+  });
+
+  it("without mesh security, inbound serves the listed port through the proxy and passes others through", async () => {
+    const listed = await inNs(out, ["curl", "-sS", `http://${POD_IP}:8080/`]);
+    assert.equal(listed.out, "app 1.1 127.0.0.1");
+    const other = await inNs(out, ["curl", "-sS", `http://${POD_IP}:8081/`]);
+    assert.equal(other.out, "undeclared 1.1 127.0.0.1");
+    const stats = await inNs(out, ["curl", "-sS", `http://${POD_IP}:15020/stats/prometheus`]);
+    assert.match(
+      stats.out,
+      /vireo_tcp_passthrough_connections_total\{direction="inbound",reason="unlisted_port"\} 1/,
+    );
   });
 });
