@@ -7,7 +7,12 @@ import { systemClock } from "../src/common/clock.js";
 import { describeError, VireoError } from "../src/common/errors.js";
 import { createLogger, parseLogLevel } from "../src/common/logger.js";
 import { routingSnapshotDump } from "./admin/config-dump.js";
+import { Counter } from "prom-client";
+import { parseAppProbes } from "./admin/app-probes.js";
 import { startAdminServer } from "./admin/server.js";
+import { startStatusServer } from "./admin/status.js";
+import { DEFAULT_DETECTION_TIMEOUT_MS } from "./listeners/capture.js";
+import { koffiReader } from "./listeners/orig-dst.js";
 import { createProxy } from "./proxy.js";
 import type { ProxyRole } from "./proxy.js";
 import { inboundListenerName } from "./routing/security-model.js";
@@ -36,6 +41,22 @@ export function parseInbound(value: string): InboundPort[] {
       throw new VireoError("BadConfig", `--inbound: "${pair}" is not LISTEN_PORT:APP_PORT`);
     return { port: Number(m[1]), targetPort: Number(m[2]) };
   });
+}
+
+/** `9898,9090` → the app ports inbound capture serves. */
+export function parsePorts(name: string, value: string): number[] {
+  return value
+    .split(",")
+    .map((v) => v.trim())
+    .filter((v) => v !== "")
+    .map((v) => port(name, v));
+}
+
+function milliseconds(name: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1)
+    throw new VireoError("BadConfig", `--${name}: "${v}" is not a number of milliseconds`);
+  return n;
 }
 
 function port(name: string, v: string): number {
@@ -113,7 +134,21 @@ async function main(): Promise<void> {
       "pod-ip": { type: "string", default: env.POD_IP ?? "127.0.0.1" },
       "gateway-port": { type: "string", default: env.VIREO_GATEWAY_PORT ?? "8080" },
       "admin-port": { type: "string", default: env.VIREO_ADMIN_PORT ?? "15000" },
+      // Loopback by default and by the injector; kept only for manifests that predate the status
+      // port (they scrape 15000 on the pod IP). config_dump, drain and quitquitquit live here.
       "admin-host": { type: "string", default: env.VIREO_ADMIN_HOST ?? "127.0.0.1" },
+      "status-port": { type: "string", default: env.VIREO_STATUS_PORT ?? "15020" },
+      "app-probes": { type: "string", default: env.VIREO_APP_PROBES ?? "" },
+      capture: { type: "string", default: env.VIREO_CAPTURE ?? "none" },
+      "inbound-ports": { type: "string", default: env.VIREO_INBOUND_PORTS ?? "" },
+      "inbound-capture-port": {
+        type: "string",
+        default: env.VIREO_INBOUND_CAPTURE_PORT ?? "15006",
+      },
+      "protocol-detection-timeout-ms": {
+        type: "string",
+        default: env.VIREO_PROTOCOL_DETECTION_TIMEOUT_MS ?? String(DEFAULT_DETECTION_TIMEOUT_MS),
+      },
       "log-level": { type: "string", default: env.VIREO_LOG_LEVEL ?? "info" },
       "ca-root": { type: "string", default: env.VIREO_CA_ROOT ?? "" },
       token: { type: "string", default: env.VIREO_TOKEN_FILE ?? "" },
@@ -124,11 +159,21 @@ async function main(): Promise<void> {
   const role = oneOf<ProxyRole>("role", values.role, ["sidecar", "gateway"]);
   const transport = oneOf<Transport>("transport", values.transport, ["delta", "sotw"]);
   const inbound = parseInbound(values.inbound);
+  const capture = oneOf("capture", values.capture, ["none", "redirect"] as const);
+  const inboundPorts = parsePorts("inbound-ports", values["inbound-ports"]);
+  const probes = parseAppProbes(values["app-probes"]);
   const clock = systemClock;
   const log = createLogger({ component: "proxy", level: parseLogLevel(values["log-level"]) });
   const identity = identityFromEnv(env);
   const podName = env.POD_NAME ?? `proxy-${process.pid}`;
   const metrics = new ProxyMetrics();
+  // Captured TCP the mesh did not route (Istio counts these as PassthroughCluster connections).
+  const passthroughs = new Counter({
+    name: "vireo_tcp_passthrough_connections_total",
+    help: "Captured connections passed through as TCP to their original destination",
+    labelNames: ["direction", "reason"] as const,
+    registers: [metrics.registry],
+  });
   const secured = await securitySettings(
     values["ca-root"],
     values.token,
@@ -139,7 +184,10 @@ async function main(): Promise<void> {
   const inboundNames =
     secured === undefined || role !== "sidecar"
       ? []
-      : inbound.map((p) => inboundListenerName(podIP, p.port));
+      : [
+          ...inbound.map((p) => inboundListenerName(podIP, p.port)),
+          ...(capture === "redirect" ? inboundPorts.map((p) => inboundListenerName(podIP, p)) : []),
+        ];
 
   const xds = new XdsClient({
     log: log.child({ component: "xds-client" }),
@@ -194,6 +242,9 @@ async function main(): Promise<void> {
     onRequestDone: (record) => {
       metrics.recordRequest(record, identity);
     },
+    onPassthrough: (direction, reason) => {
+      passthroughs.inc({ direction, reason });
+    },
     ...(material !== undefined && { security: { material } }),
   });
   let bound = false;
@@ -225,6 +276,11 @@ async function main(): Promise<void> {
     },
     { port: port("admin-port", values["admin-port"]), host: values["admin-host"] },
   );
+  // The pod IP's only listener: readiness, metrics and the app's rewritten probes.
+  const status = await startStatusServer(
+    { registry: metrics.registry, state: () => admin.state(), probes, log },
+    { port: port("status-port", values["status-port"]), host: podIP },
+  );
   xds.start();
   if (certs !== undefined) {
     certs.start();
@@ -236,6 +292,31 @@ async function main(): Promise<void> {
     listening.push(
       await proxy.listenGateway(port("gateway-port", values["gateway-port"]), "0.0.0.0"),
     );
+  } else if (capture === "redirect") {
+    const settings = {
+      reader: await koffiReader(),
+      detectionTimeoutMs: milliseconds(
+        "protocol-detection-timeout-ms",
+        values["protocol-detection-timeout-ms"],
+      ),
+      // Without mesh security unlisted inbound ports pass through to 127.0.0.1:P; never these.
+      reservedPorts: [admin.port, port("outbound-port", values["outbound-port"])],
+    };
+    listening.push(
+      await proxy.listenOutboundCapture(
+        port("outbound-port", values["outbound-port"]),
+        "127.0.0.1",
+        settings,
+      ),
+      await proxy.listenInboundCapture(
+        podIP,
+        port("inbound-capture-port", values["inbound-capture-port"]),
+        inboundPorts,
+        settings,
+      ),
+    );
+    for (const p of inbound)
+      listening.push(await proxy.listenInbound(values["pod-ip"], p.port, p.targetPort));
   } else {
     listening.push(
       await proxy.listenOutbound(port("outbound-port", values["outbound-port"]), "127.0.0.1"),
@@ -249,6 +330,8 @@ async function main(): Promise<void> {
     xds: values.xds,
     security: secured === undefined ? "off (plaintext xDS, open inbound ports)" : "mTLS",
     admin: `${admin.address}:${admin.port}`,
+    status: `${status.address}:${status.port}`,
+    capture,
     listeners: listening.map((l) => `${l.name}@${l.address}:${l.port}`),
   });
 
@@ -271,7 +354,14 @@ async function main(): Promise<void> {
   });
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`vireo proxy: ${describeError(err)}\n`);
+// `main.ts capture …` is the init container's step; loaded only then, so the proxy never loads it.
+const entry =
+  process.argv[2] === "capture"
+    ? import("./capture/run.js").then((m) => m.captureMain(process.argv.slice(3)))
+    : main();
+entry.catch((err: unknown) => {
+  process.stderr.write(
+    `vireo ${process.argv[2] === "capture" ? "capture" : "proxy"}: ${describeError(err)}\n`,
+  );
   process.exit(1);
 });

@@ -20,10 +20,20 @@ import { DEFAULT_LIMITS, HttpListener } from "./listeners/http-listener.js";
 import { INBOUND_LISTENER, inboundClusterName, inboundSnapshot } from "./listeners/inbound.js";
 import type { Accept } from "./listeners/inbound-guard.js";
 import { inboundGuard } from "./listeners/inbound-guard.js";
+import type { CaptureListenerDeps, PassthroughReason } from "./listeners/capture.js";
+import {
+  CaptureListener,
+  DEFAULT_DETECTION_TIMEOUT_MS,
+  inboundRoute,
+  outboundRoute,
+} from "./listeners/capture.js";
+import type { OriginalDestination, OriginalDestinationReader } from "./listeners/orig-dst.js";
 import type { NodeRequest, NodeResponse } from "./listeners/serve.js";
 import { serve } from "./listeners/serve.js";
+import type { Socket } from "node:net";
 import { expandServiceName } from "./routing/authority.js";
 import type { RoutingSnapshot } from "./routing/model.js";
+import { selectVirtualHost } from "./routing/router.js";
 import { EMPTY_SNAPSHOT } from "./routing/model.js";
 import { inboundListenerName } from "./routing/security-model.js";
 import type { TlsMaterialSource } from "./tls/material.js";
@@ -54,11 +64,24 @@ export interface ProxyOptions {
    * their `vireo/inbound?address=…` listeners (TLS, PeerAuthentication, RBAC) and clusters with
    * upstream TLS connect with mutual TLS. Without it, inbound ports are plaintext and open.
    */
+  /** A captured TCP connection passed through untouched (metrics). */
+  readonly onPassthrough?: (direction: "outbound" | "inbound", reason: PassthroughReason) => void;
   readonly security?: {
     readonly material: TlsMaterialSource;
     readonly handshakeTimeoutMs?: number;
   };
 }
+
+export interface CaptureSettings {
+  readonly reader: OriginalDestinationReader;
+  /** How long a redirected connection may stay silent before it is passed through (1 s). */
+  readonly detectionTimeoutMs?: number;
+  /** Ports the proxy itself serves on loopback (admin): inbound capture never passes them on. */
+  readonly reservedPorts?: readonly number[];
+}
+
+/** The inbound capture listener's name in logs. */
+export const INBOUND_CAPTURE_LISTENER = "vireo-inbound-capture";
 
 export interface BoundListener {
   readonly name: string;
@@ -71,6 +94,27 @@ export interface Proxy {
   listenOutbound(port: number, host?: string): Promise<BoundListener>;
   /** Traffic to the pod's port, forwarded to the app on 127.0.0.1:<targetPort>. */
   listenInbound(podIP: string, port: number, targetPort: number): Promise<BoundListener>;
+  /**
+   * Transparent outbound capture (where iptables redirects the app's TCP): redirected HTTP and
+   * h2c the mesh routes take the request path, the rest passes through to the original
+   * destination; connections not redirected are the explicit HTTP proxy, as `listenOutbound`.
+   */
+  listenOutboundCapture(
+    port: number,
+    host: string,
+    capture: CaptureSettings,
+  ): Promise<BoundListener>;
+  /**
+   * Transparent inbound capture: a connection to app port P (one of `appPorts`) takes P's inbound
+   * listener (security of `vireo/inbound?address=<podIP>:<P>`) to 127.0.0.1:P; an unlisted port is
+   * refused under mesh security and passed through as TCP without it.
+   */
+  listenInboundCapture(
+    podIP: string,
+    port: number,
+    appPorts: readonly number[],
+    capture: CaptureSettings,
+  ): Promise<BoundListener>;
   /** An ingress port routing by Host through the named listener's route configuration. */
   listenGateway(port: number, host?: string, listener?: string): Promise<BoundListener>;
   /** Stops accepting, lets requests in flight finish, then closes idle connections. */
@@ -107,6 +151,14 @@ export function createProxy(options: ProxyOptions): Proxy {
     routerHandler({ clock, random }),
   );
   const listeners: HttpListener[] = [];
+  const captures: CaptureListener[] = [];
+  const captureDeps = (c: CaptureSettings): CaptureListenerDeps => ({
+    reader: c.reader,
+    clock,
+    log,
+    detectionTimeoutMs: c.detectionTimeoutMs ?? DEFAULT_DETECTION_TIMEOUT_MS,
+    ...(options.onPassthrough !== undefined && { onPassthrough: options.onPassthrough }),
+  });
   let inflight = 0;
   let draining = false;
   let idle: (() => void) | undefined;
@@ -118,14 +170,13 @@ export function createProxy(options: ProxyOptions): Proxy {
   };
   const expand = (a: string): string => expandServiceName(a, options.namespace, domain);
 
-  async function open(
+  /** The HTTP stage of a listener: its request path, and its connection stage if guarded. */
+  function httpListener(
     direction: Direction,
     name: string,
     snapshot: () => RoutingSnapshot,
-    port: number,
-    host: string,
     guard?: { readonly accept: Accept; readonly filter: (next: Handler) => Handler },
-  ): Promise<BoundListener> {
+  ): HttpListener {
     const routedHandler = routeStep({
       snapshot,
       listener: name,
@@ -159,11 +210,77 @@ export function createProxy(options: ProxyOptions): Proxy {
       serve(deps, req, res);
     };
     const listener = new HttpListener(onRequest, limits, clock, onMalformed, guard?.accept);
-    const address = await listener.listen(port, host);
     listeners.push(listener);
+    return listener;
+  }
+
+  async function open(
+    direction: Direction,
+    name: string,
+    snapshot: () => RoutingSnapshot,
+    port: number,
+    host: string,
+    guard?: { readonly accept: Accept; readonly filter: (next: Handler) => Handler },
+  ): Promise<BoundListener> {
+    const listener = httpListener(direction, name, snapshot, guard);
+    const address = await listener.listen(port, host);
     log.info("listening", {
       listener: name,
       direction,
+      address: address.address,
+      port: address.port,
+    });
+    return { name, address: address.address, port: address.port };
+  }
+
+  /**
+   * The HTTP stage for one inbound port P: requests go to 127.0.0.1:<targetPort>; under mesh
+   * security the connection first passes `vireo/inbound?address=<podIP>:<P>` (mTLS mode, RBAC).
+   */
+  function inboundPort(podIP: string, port: () => number, targetPort: () => number): HttpListener {
+    let local = EMPTY_SNAPSHOT;
+    let localFor = -1;
+    const snapshot = (): RoutingSnapshot => {
+      // Named after the port, which port 0 leaves to the system: built once it is known.
+      if (localFor !== port()) {
+        localFor = port();
+        clusters.pin(inboundClusterName(localFor));
+        local = inboundSnapshot(localFor, targetPort());
+      }
+      return local;
+    };
+    const guard =
+      security === undefined
+        ? undefined
+        : inboundGuard({
+            listener: () => inboundListenerName(podIP, port()),
+            snapshot: options.snapshot,
+            material: security.material,
+            clock,
+            log,
+            handshakeTimeoutMs: security.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+          });
+    return httpListener(
+      "inbound",
+      INBOUND_LISTENER,
+      snapshot,
+      guard && { accept: guard.accept, filter: rbacFilter(guard.config) },
+    );
+  }
+
+  async function capture(
+    name: string,
+    port: number,
+    host: string,
+    deps: CaptureListenerDeps,
+    route: (socket: Socket, dst: OriginalDestination | undefined) => void,
+  ): Promise<BoundListener> {
+    const listener = new CaptureListener(deps, route);
+    const address = await listener.listen(port, host);
+    captures.push(listener);
+    log.info("listening", {
+      listener: name,
+      capture: true,
       address: address.address,
       port: address.port,
     });
@@ -183,33 +300,75 @@ export function createProxy(options: ProxyOptions): Proxy {
     },
     async listenInbound(podIP, port, targetPort) {
       requireRole("sidecar", "inbound");
-      // Named after the port bound, which port 0 leaves to the system.
-      let local = EMPTY_SNAPSHOT;
       // Named after the address bound, known once bound; nothing connects before that.
-      let policyName = "";
-      const guard =
-        security === undefined
-          ? undefined
-          : inboundGuard({
-              listener: () => policyName,
-              snapshot: options.snapshot,
-              material: security.material,
-              clock,
-              log,
-              handshakeTimeoutMs: security.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
-            });
-      const bound = await open(
-        "inbound",
-        INBOUND_LISTENER,
-        () => local,
-        port,
+      let bound = port;
+      const listener = inboundPort(
         podIP,
-        guard && { accept: guard.accept, filter: rbacFilter(guard.config) },
+        () => bound,
+        () => targetPort,
       );
-      policyName = inboundListenerName(podIP, bound.port);
-      clusters.pin(inboundClusterName(bound.port));
-      local = inboundSnapshot(bound.port, targetPort);
-      return bound;
+      const address = await listener.listen(port, podIP);
+      bound = address.port;
+      log.info("listening", {
+        listener: INBOUND_LISTENER,
+        direction: "inbound",
+        address: address.address,
+        port: bound,
+      });
+      return { name: INBOUND_LISTENER, address: address.address, port: bound };
+    },
+    async listenOutboundCapture(port, host, capture_) {
+      requireRole("sidecar", "outbound");
+      const http = httpListener("outbound", OUTBOUND_HTTP_LISTENER, options.snapshot);
+      const routes = (authority: string): boolean => {
+        const snap = options.snapshot();
+        const rc = snap.listeners.get(OUTBOUND_HTTP_LISTENER)?.routeConfig;
+        const table = rc === undefined ? undefined : snap.routeTables.get(rc);
+        return table !== undefined && selectVirtualHost(table, expand(authority)) !== undefined;
+      };
+      const deps = captureDeps(capture_);
+      return capture(
+        OUTBOUND_HTTP_LISTENER,
+        port,
+        host,
+        deps,
+        outboundRoute(deps, {
+          http: (s) => {
+            http.take(s);
+          },
+          routes,
+        }),
+      );
+    },
+    async listenInboundCapture(podIP, port, appPorts, capture_) {
+      requireRole("sidecar", "inbound");
+      const byPort = new Map(
+        appPorts.map((p) => {
+          const l = inboundPort(
+            podIP,
+            () => p,
+            () => p,
+          );
+          return [
+            p,
+            (s: Socket) => {
+              l.take(s);
+            },
+          ] as const;
+        }),
+      );
+      const deps = captureDeps(capture_);
+      return capture(
+        INBOUND_CAPTURE_LISTENER,
+        port,
+        "0.0.0.0",
+        deps,
+        inboundRoute(deps, {
+          port: (p) => byPort.get(p),
+          secured: security !== undefined,
+          reserved: new Set([port, ...(capture_.reservedPorts ?? [])]),
+        }),
+      );
     },
     async listenGateway(port, host = "0.0.0.0", listener = OUTBOUND_HTTP_LISTENER) {
       requireRole("gateway", "gateway");
@@ -218,6 +377,7 @@ export function createProxy(options: ProxyOptions): Proxy {
     async drain() {
       draining = true;
       for (const l of listeners) l.stopAccepting();
+      for (const c of captures) c.stopAccepting();
       if (inflight > 0) {
         await new Promise<void>((resolve) => {
           idle = resolve;
@@ -227,6 +387,7 @@ export function createProxy(options: ProxyOptions): Proxy {
     },
     close() {
       for (const l of listeners) l.destroy();
+      for (const c of captures) c.destroy();
       clusters.close();
       return Promise.resolve();
     },

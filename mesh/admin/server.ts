@@ -35,6 +35,8 @@ export interface AdminListen {
 export interface AdminServer {
   readonly address: string;
   readonly port: number;
+  /** The state `/ready` reports, shared with the status port. */
+  state(): AdminState;
   close(): Promise<void>;
 }
 
@@ -193,6 +195,7 @@ export function startAdminServer(deps: AdminDeps, listen: AdminListen): Promise<
       resolve({
         address: a.address,
         port: a.port,
+        state,
         close: () =>
           new Promise<void>((done) => {
             server.close(() => {

@@ -132,6 +132,16 @@ export class HttpListener {
     });
   }
 
+  /**
+   * Serves a connection accepted elsewhere (a capture listener that looked at it first), with
+   * the bytes it read already unshifted. Node's slow-header check runs only for a server that
+   * listens itself; the capture listener's own detection timeout and the keep-alive timeout
+   * still bound such a connection.
+   */
+  take(socket: Socket): void {
+    this.h1.emit("connection", socket);
+  }
+
   /** Stops accepting; idle HTTP/1.1 connections close and HTTP/2 sessions get GOAWAY. */
   stopAccepting(): void {
     if (this.h1.listening) this.h1.close();
