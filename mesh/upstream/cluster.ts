@@ -1,6 +1,7 @@
 // One upstream cluster at run time: its endpoints' health, load balancer, connection pools and
 // circuit-breaker counters. Configuration comes from the snapshot; state outlives snapshots.
 import type { Clock } from "../../src/common/clock.js";
+import type { Cancel } from "./cancel.js";
 import type { ClusterConfig, EndpointSet } from "../routing/model.js";
 import { H1Pool } from "./h1-pool.js";
 import { H2Pool } from "./h2-pool.js";
@@ -23,7 +24,7 @@ export interface ClusterDeps {
 export interface SendOptions {
   /** Speak HTTP/2 to the endpoint (the cluster says so, or the request needs it). */
   readonly http2: boolean;
-  readonly signal: AbortSignal;
+  readonly signal: Cancel;
   /** Hosts this request already tried: avoided while others are healthy (Envoy's previous_hosts). */
   readonly exclude?: ReadonlySet<string>;
 }

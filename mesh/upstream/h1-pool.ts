@@ -5,6 +5,7 @@ import type { Socket } from "node:net";
 import tls from "node:tls";
 import type { Clock, TimerHandle } from "../../src/common/clock.js";
 import type { Endpoint } from "../routing/model.js";
+import type { Cancel } from "./cancel.js";
 import type { AttemptOutcome, BodyTake, UpstreamRequest } from "./outcome.js";
 import { classifyError, errorDetail, failure } from "./outcome.js";
 import { responseHeaders } from "./headers.js";
@@ -19,13 +20,15 @@ const IDLE_TIMEOUT_MS = 4_000;
 
 export interface AttemptOptions {
   readonly connectTimeoutMs: number;
-  readonly signal: AbortSignal;
+  readonly signal: Cancel;
   /** Called once when the request has a connection (it stops being pending). */
   readonly onConnected: () => void;
 }
 
 export class H1Pool {
   private readonly agent: http.Agent;
+  /** The agent's pool name of each endpoint (endpoints live as long as their snapshot). */
+  private readonly names = new WeakMap<Endpoint, string>();
 
   constructor(
     maxConnections: number,
@@ -75,7 +78,11 @@ export class H1Pool {
 
   /** Whether a request to `ep` would get a connection at once, without connecting or queueing. */
   hasIdle(ep: Endpoint): boolean {
-    const name = this.agent.getName({ host: ep.address, port: ep.port });
+    let name = this.names.get(ep);
+    if (name === undefined) {
+      name = this.agent.getName({ host: ep.address, port: ep.port });
+      this.names.set(ep, name);
+    }
     return (this.agent.freeSockets[name]?.length ?? 0) > 0;
   }
 
@@ -117,7 +124,7 @@ export class H1Pool {
       if (settled) return;
       settled = true;
       connectTimer?.cancel();
-      signal.removeEventListener("abort", onAbort);
+      signal.off(onAbort);
       resolve(o);
     };
     const onAbort = (): void => {
@@ -136,14 +143,16 @@ export class H1Pool {
         port: ep.port,
         method: req.method,
         path: req.path,
-        headers: { ...req.headers, host: req.authority },
+        headers: req.headers,
         setHost: false,
       });
+      // Set here rather than spread into a copy of the headers; they are written at the first write.
+      creq.setHeader("host", req.authority);
     } catch (err) {
       settle(failure("connection-termination", host, errorDetail(err)));
       return;
     }
-    signal.addEventListener("abort", onAbort, { once: true });
+    signal.onAbort(onAbort);
     creq.once("socket", (s: Socket) => {
       if (!s.connecting) {
         onConnect();
@@ -172,7 +181,7 @@ export class H1Pool {
       // A kept-alive connection the server closed as we reused it: nothing was processed, so
       // send again on another connection (node's documented remedy), once and without a body.
       if (creq.reusedSocket && !staleRetried && body.kind === "empty") {
-        signal.removeEventListener("abort", onAbort);
+        signal.off(onAbort);
         settled = true;
         this.attempt(ep, host, req, body, opts, resolve, true);
         return;
