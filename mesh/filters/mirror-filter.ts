@@ -5,6 +5,7 @@ import type { Clock } from "../../src/common/clock.js";
 import type { Logger } from "../../src/common/logger.js";
 import { stripPort } from "../routing/authority.js";
 import { Cancel } from "../upstream/cancel.js";
+import { CoarseClock } from "./coarse-clock.js";
 import type { UpstreamCluster } from "../upstream/cluster.js";
 import { requestHeaders } from "../upstream/headers.js";
 import type { BodyTake, UpstreamRequest } from "../upstream/outcome.js";
@@ -22,7 +23,8 @@ export function shadowHost(authority: string): string {
   return `${host}-shadow${authority.slice(host.length)}`;
 }
 
-export function mirrorFilter(deps: MirrorDeps): RoutedFilter {
+export function mirrorFilter(mirrorDeps: MirrorDeps): RoutedFilter {
+  const deps: MirrorDeps = { ...mirrorDeps, clock: new CoarseClock(mirrorDeps.clock) };
   return (next) => (x) => {
     const { mirrors, timeoutMs } = x.route.action;
     for (const m of mirrors) {

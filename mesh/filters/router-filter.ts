@@ -4,6 +4,7 @@
 import type { Readable } from "node:stream";
 import type { Clock, TimerHandle } from "../../src/common/clock.js";
 import { Cancel } from "../upstream/cancel.js";
+import { CoarseClock } from "./coarse-clock.js";
 import { grpcStatusOf, headerValue, requestHeaders } from "../upstream/headers.js";
 import type { AttemptOutcome, UpstreamRequest } from "../upstream/outcome.js";
 import { failureReply, localReply } from "./local-reply.js";
@@ -20,7 +21,9 @@ export interface RouterDeps {
 const DRAIN_LIMIT = 64 * 1024;
 
 export function routerHandler(deps: RouterDeps): RoutedHandler {
-  return (x) => new Forwarding(deps, x).run();
+  // Route and per-try timeouts share one coarse timer, built on the injected clock.
+  const coarse: RouterDeps = { ...deps, clock: new CoarseClock(deps.clock) };
+  return (x) => new Forwarding(coarse, x).run();
 }
 
 class Forwarding {
@@ -119,7 +122,10 @@ class Forwarding {
       discard(outcome);
       this.tryTimer?.cancel();
       try {
-        await this.deps.clock.sleep(backoffMs(n + 1, policy, this.deps.random), this.abort.signal());
+        await this.deps.clock.sleep(
+          backoffMs(n + 1, policy, this.deps.random),
+          this.abort.signal(),
+        );
       } catch {
         cluster.endRetry();
         return this.abortedReply();
