@@ -119,10 +119,14 @@ export class UpstreamCluster {
       if (pending) this.pending--;
       pending = false;
     };
-    const attempt = { connectTimeoutMs: this.config.connectTimeoutMs, signal: opts.signal };
+    const attempt = {
+      connectTimeoutMs: this.config.connectTimeoutMs,
+      signal: opts.signal,
+      onConnected: connected,
+    };
     const outcome = opts.http2
-      ? await this.h2pool().send(endpoint, key, req, body, { ...attempt, onConnected: connected })
-      : await this.h1pool().send(endpoint, key, req, body, { ...attempt, onConnected: connected });
+      ? await this.h2pool().send(endpoint, key, req, body, attempt)
+      : await this.h1pool().send(endpoint, key, req, body, attempt);
     connected();
     const done = (): void => {
       this.active--;
@@ -146,7 +150,8 @@ export class UpstreamCluster {
 
   private choose(exclude: ReadonlySet<string> | undefined): Candidate | undefined {
     let list = this.candidates;
-    if (this.config.outlier !== undefined) {
+    // Filtered only while an ejection lasts, not on every request of a cluster with detection.
+    if (this.config.outlier !== undefined && this.outlier.anyEjected()) {
       list = list.filter((c) => !this.outlier.isEjected(c.key));
     }
     if (!nonEmpty(list)) return undefined;
