@@ -31,7 +31,7 @@ export interface Settings {
   readonly versions: Readonly<Record<string, string>>;
 }
 
-/** What vireo's own runtime says of its memory (its admin port's prom-client figures), in MB. */
+/** What vireo's own runtime says of its memory (its admin port's `vireo_proxy_*` gauges), in MB. */
 export interface RuntimeMemory {
   /** Read once serving (before any load), or after a phase. */
   readonly after: Phase | "start";

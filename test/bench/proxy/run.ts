@@ -285,7 +285,7 @@ async function startAll(): Promise<void> {
   }
 }
 
-/** vireo's heap and RSS as its admin port reports them (prom-client's default metrics). */
+/** vireo's heap and RSS as its admin port reports them (`vireo_proxy_*`, read at scrape time). */
 async function readVireoMemory(after: RuntimeMemory["after"]): Promise<void> {
   const adminPort = running.get("vireo")?.adminPort;
   if (adminPort === undefined) return;
