@@ -15,6 +15,7 @@ import type { LoadOptions, WrkSummary } from "./load.js";
 import { errorCount, runWrk } from "./load.js";
 import {
   allowedCpus,
+  anonKB,
   coreBusy,
   coreTimes,
   cpuSeconds,
@@ -347,7 +348,12 @@ async function measure(target: TargetName, phase: Phase, round: number): Promise
     rps: wrk.durationUs > 0 ? wrk.requests / (wrk.durationUs / 1e6) : 0,
     ...(target === "direct"
       ? {}
-      : { proxyCpuSeconds: cpuSeconds(pids) - cpu0, rssPeakKB: peak, pssKB: pssKB(pids) }),
+      : {
+          proxyCpuSeconds: cpuSeconds(pids) - cpu0,
+          rssPeakKB: peak,
+          pssKB: pssKB(pids),
+          anonKB: anonKB(pids),
+        }),
     coreBusy: coreBusy(cores0, coreTimes(), cpus),
   };
   windows.set(sample, { fromUs, toUs });
