@@ -64,7 +64,8 @@ class Series {
  * the next level; the last level holds the series.
  */
 class ShapeNode {
-  readonly next = new Map<string | number, ShapeNode>();
+  /** Made with the first child: the last level (one node per shape) never needs one. */
+  next: Map<string | number, ShapeNode> | undefined;
   series: Series | undefined;
 }
 
@@ -89,10 +90,11 @@ function scalarCode(r: TelemetryRecord): number {
 }
 
 function child(node: ShapeNode, key: string | number): ShapeNode {
-  let n = node.next.get(key);
+  const next = (node.next ??= new Map<string | number, ShapeNode>());
+  let n = next.get(key);
   if (n === undefined) {
     n = new ShapeNode();
-    node.next.set(key, n);
+    next.set(key, n);
   }
   return n;
 }
