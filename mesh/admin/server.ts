@@ -3,15 +3,15 @@
 // Loopback by default: the POST endpoints stop the proxy.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Registry } from "prom-client";
 import type { Clock, TimerHandle } from "../../src/common/clock.js";
 import { systemClock } from "../../src/common/clock.js";
 import { describeError } from "../../src/common/errors.js";
 import type { Logger } from "../../src/common/logger.js";
+import type { MetricsRegistry } from "../telemetry/metrics.js";
 import { formatConfigDump } from "./config-dump.js";
 
 export interface AdminDeps {
-  readonly registry: Registry;
+  readonly registry: MetricsRegistry;
   /** True once the first xDS snapshot has arrived and the listeners are bound. */
   readonly ready: () => boolean;
   /** The xDS client's current snapshot, versions and status; serialized by `formatConfigDump`. */

@@ -4,6 +4,8 @@
 import type { Clock } from "../../src/common/clock.js";
 import type { Logger } from "../../src/common/logger.js";
 import { stripPort } from "../routing/authority.js";
+import { Cancel } from "../upstream/cancel.js";
+import { CoarseClock } from "./coarse-clock.js";
 import type { UpstreamCluster } from "../upstream/cluster.js";
 import { requestHeaders } from "../upstream/headers.js";
 import type { BodyTake, UpstreamRequest } from "../upstream/outcome.js";
@@ -21,7 +23,8 @@ export function shadowHost(authority: string): string {
   return `${host}-shadow${authority.slice(host.length)}`;
 }
 
-export function mirrorFilter(deps: MirrorDeps): RoutedFilter {
+export function mirrorFilter(mirrorDeps: MirrorDeps): RoutedFilter {
+  const deps: MirrorDeps = { ...mirrorDeps, clock: new CoarseClock(mirrorDeps.clock) };
   return (next) => (x) => {
     const { mirrors, timeoutMs } = x.route.action;
     for (const m of mirrors) {
@@ -39,7 +42,7 @@ export function mirrorFilter(deps: MirrorDeps): RoutedFilter {
         method: x.request.method,
         authority: shadowHost(x.request.authority),
         path: x.request.path,
-        headers: requestHeaders(x.request.headers),
+        headers: requestHeaders(x.request.headers, x.request.addHeaders),
       };
       shadow(deps, cluster, req, body, x.http2For(cluster), timeoutMs);
     }
@@ -55,14 +58,14 @@ function shadow(
   http2: boolean,
   timeoutMs: number,
 ): void {
-  const abort = new AbortController();
+  const abort = new Cancel();
   const timer =
     timeoutMs > 0
       ? deps.clock.setTimer(timeoutMs, () => {
           abort.abort();
         })
       : undefined;
-  void cluster.send(req, body, { http2, signal: abort.signal }).then((outcome) => {
+  void cluster.send(req, body, { http2, signal: abort }).then((outcome) => {
     if (outcome.kind === "failure") {
       timer?.cancel();
       if (body.kind === "stream") body.stream.destroy();
@@ -72,7 +75,7 @@ function shadow(
     const upstream = outcome.response.body;
     upstream.once("close", () => timer?.cancel());
     upstream.on("error", () => undefined);
-    if (timer !== undefined) abort.signal.addEventListener("abort", () => upstream.destroy());
+    if (timer !== undefined) abort.onAbort(() => upstream.destroy());
     upstream.resume();
   });
 }

@@ -3,6 +3,7 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import type { ConnectionSecurity } from "../listeners/inbound-guard.js";
 import type { Route } from "../routing/model.js";
+import type { Cancel } from "../upstream/cancel.js";
 import type { UpstreamCluster } from "../upstream/cluster.js";
 import type { UpstreamResponse } from "../upstream/outcome.js";
 import type { RecordBuilder } from "./request-record.js";
@@ -16,13 +17,15 @@ export interface ProxyRequest {
   readonly lookupAuthority: string;
   /** Origin form, query included. */
   readonly path: string;
-  /** Downstream headers as received (HTTP/2 pseudo-headers included). */
+  /** Downstream headers as received (HTTP/2 pseudo-headers included), peer headers removed. */
   readonly headers: IncomingHttpHeaders;
+  /** Headers this proxy adds to every request it sends upstream (its own peer headers). */
+  readonly addHeaders?: Readonly<Record<string, string>>;
   readonly http2: boolean;
   readonly grpc: boolean;
   readonly body: RequestBody;
   /** Fires when the downstream goes away before the response is complete. */
-  readonly signal: AbortSignal;
+  readonly signal: Cancel;
   /** Inbound under mesh security: how the connection was accepted. */
   readonly connection?: ConnectionSecurity;
 }

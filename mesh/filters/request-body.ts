@@ -18,7 +18,8 @@ export class RequestBody {
   private ended = false;
   private error: Error | undefined;
   private current: Readable | undefined;
-  private readonly copies = new Set<PassThrough>();
+  /** Mirrors' copies still being written; made with the first one. */
+  private copies: Set<PassThrough> | undefined;
 
   /** `source` undefined means no body; `knownLength` is the Content-Length, if any. */
   constructor(
@@ -44,7 +45,7 @@ export class RequestBody {
     src.once("end", () => {
       this.ended = true;
       this.current?.push(null);
-      for (const p of this.copies) p.end();
+      if (this.copies !== undefined) for (const p of this.copies) p.end();
     });
     src.once("error", (e) => {
       this.fail(e);
@@ -89,8 +90,9 @@ export class RequestBody {
     if (this.ended) {
       p.end();
     } else {
-      this.copies.add(p);
-      p.once("close", () => this.copies.delete(p));
+      const copies = (this.copies ??= new Set());
+      copies.add(p);
+      p.once("close", () => copies.delete(p));
     }
     return { kind: "stream", stream: p };
   }
@@ -106,10 +108,11 @@ export class RequestBody {
         this.chunks.push(c);
       }
     }
-    for (const p of this.copies) {
-      if (p.writableLength > this.limit) p.destroy(new Error("mirror fell behind"));
-      else p.write(c);
-    }
+    if (this.copies !== undefined)
+      for (const p of this.copies) {
+        if (p.writableLength > this.limit) p.destroy(new Error("mirror fell behind"));
+        else p.write(c);
+      }
     const cur = this.current;
     if (cur?.push(c) !== true) src.pause();
   }
@@ -118,6 +121,12 @@ export class RequestBody {
     if (this.error !== undefined) return;
     this.error = e;
     this.current?.destroy(e);
-    for (const p of this.copies) p.destroy(e);
+    if (this.copies !== undefined) for (const p of this.copies) p.destroy(e);
   }
 }
+
+/**
+ * The body of every request without one. Nothing in a RequestBody without a source changes
+ * (`take`, `copy` and `retain` return before touching state), so one instance serves them all.
+ */
+export const NO_BODY = new RequestBody(undefined, 0, undefined);

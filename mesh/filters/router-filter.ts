@@ -3,6 +3,8 @@
 // the response streams resets it, as Envoy's does.
 import type { Readable } from "node:stream";
 import type { Clock, TimerHandle } from "../../src/common/clock.js";
+import { Cancel } from "../upstream/cancel.js";
+import { CoarseClock } from "./coarse-clock.js";
 import { grpcStatusOf, headerValue, requestHeaders } from "../upstream/headers.js";
 import type { AttemptOutcome, UpstreamRequest } from "../upstream/outcome.js";
 import { failureReply, localReply } from "./local-reply.js";
@@ -19,12 +21,14 @@ export interface RouterDeps {
 const DRAIN_LIMIT = 64 * 1024;
 
 export function routerHandler(deps: RouterDeps): RoutedHandler {
-  return (x) => new Forwarding(deps, x).run();
+  // Route and per-try timeouts share one coarse timer, built on the injected clock.
+  const coarse: RouterDeps = { ...deps, clock: new CoarseClock(deps.clock) };
+  return (x) => new Forwarding(coarse, x).run();
 }
 
 class Forwarding {
   /** Aborts the attempt in flight: the route timeout fired or the downstream went away. */
-  private readonly abort = new AbortController();
+  private readonly abort = new Cancel();
   private routeTimedOut = false;
   private routeTimer: TimerHandle | undefined;
   private tryTimer: TimerHandle | undefined;
@@ -48,7 +52,7 @@ class Forwarding {
     const onGone = (): void => {
       this.abort.abort();
     };
-    request.signal.addEventListener("abort", onGone, { once: true });
+    request.signal.onAbort(onGone);
     try {
       const response = await this.attempts();
       if (response.kind === "upstream") {
@@ -61,7 +65,7 @@ class Forwarding {
       }
       return response;
     } finally {
-      request.signal.removeEventListener("abort", onGone);
+      request.signal.off(onGone);
     }
   }
 
@@ -72,16 +76,16 @@ class Forwarding {
       method: req.method,
       authority: req.authority,
       path: req.path,
-      headers: requestHeaders(req.headers),
+      headers: requestHeaders(req.headers, req.addHeaders),
     };
     const http2 = this.x.http2For(cluster);
     const tried = new Set<string>();
     for (let n = 0; ; n++) {
-      const attempt = new AbortController();
+      const attempt = new Cancel();
       const abortAttempt = (): void => {
         attempt.abort();
       };
-      this.abort.signal.addEventListener("abort", abortAttempt, { once: true });
+      this.abort.onAbort(abortAttempt);
       // An object, so the compiler sees the timer callback may change it.
       const perTry = { expired: false };
       const perTryMs = policy?.perTryTimeoutMs ?? 0;
@@ -94,10 +98,10 @@ class Forwarding {
           : undefined;
       const outcome = await cluster.send(upstream, req.body.take(), {
         http2,
-        signal: attempt.signal,
+        signal: attempt,
         exclude: tried,
       });
-      this.abort.signal.removeEventListener("abort", abortAttempt);
+      this.abort.off(abortAttempt);
       if (n > 0) cluster.endRetry();
       if (outcome.host !== undefined) {
         tried.add(outcome.host);
@@ -118,7 +122,10 @@ class Forwarding {
       discard(outcome);
       this.tryTimer?.cancel();
       try {
-        await this.deps.clock.sleep(backoffMs(n + 1, policy, this.deps.random), this.abort.signal);
+        await this.deps.clock.sleep(
+          backoffMs(n + 1, policy, this.deps.random),
+          this.abort.signal(),
+        );
       } catch {
         cluster.endRetry();
         return this.abortedReply();

@@ -25,7 +25,7 @@ export interface ResponseContext {
   readonly grpc: boolean;
   readonly head: boolean;
   /** Fired when the downstream has gone: nothing is written then. */
-  readonly signal: AbortSignal;
+  readonly signal: { readonly aborted: boolean };
   /** Whether to ask an HTTP/1.1 client to close the connection (the proxy is draining). */
   readonly close: () => boolean;
   /** Adds and reads the peer-workload headers (telemetry); absent: headers pass unchanged. */

@@ -8,10 +8,11 @@ import type { Clock } from "../../src/common/clock.js";
 import { describeError } from "../../src/common/errors.js";
 import type { Logger } from "../../src/common/logger.js";
 import { localReply } from "../filters/local-reply.js";
-import type { Handler, ProxyResponse } from "../filters/pipeline.js";
-import { RequestBody } from "../filters/request-body.js";
+import type { Handler, ProxyRequest, ProxyResponse } from "../filters/pipeline.js";
+import { NO_BODY, RequestBody } from "../filters/request-body.js";
 import type { Direction, RequestDoneHook } from "../filters/request-record.js";
 import { RecordBuilder } from "../filters/request-record.js";
+import { Cancel } from "../upstream/cancel.js";
 import { connectionSecurity } from "./inbound-guard.js";
 import type { ResponseSink } from "./respond.js";
 import { resetDownstream, writeResponse } from "./respond.js";
@@ -62,24 +63,23 @@ export function requestTarget(url: string, host: string | undefined): RequestTar
   return { authority: authority.toLowerCase(), path };
 }
 
-function bodyOf(req: NodeRequest): { present: boolean; length: number | undefined } {
-  const cl = req.headers["content-length"];
-  const length = cl === undefined ? undefined : Number(cl);
-  if (req instanceof http2.Http2ServerRequest) {
-    return { present: !req.stream.endAfterHeaders, length };
-  }
+function hasBody(req: NodeRequest, length: number | undefined): boolean {
+  if (req instanceof http2.Http2ServerRequest) return !req.stream.endAfterHeaders;
   const chunked = req.headers["transfer-encoding"] !== undefined;
-  return { present: chunked || (length !== undefined && length > 0), length };
+  return chunked || (length !== undefined && length > 0);
 }
 
+// Per request: one record, one cancellation, and the closures node's events need; no
+// AbortController and no copy of the headers (the router builds the upstream set in one pass).
 export function serve(deps: ServeDeps, req: NodeRequest, res: NodeResponse): void {
   const sink: ResponseSink = res;
   const http2Request = req instanceof http2.Http2ServerRequest;
+  const headers = req.headers;
   const target = http2Request
     ? requestTarget(req.url, req.authority)
-    : requestTarget(req.url ?? "", req.headers.host);
+    : requestTarget(req.url ?? "", headers.host);
   const method = req.method ?? "";
-  const grpc = req.headers["content-type"]?.startsWith("application/grpc") === true;
+  const grpc = headers["content-type"]?.startsWith("application/grpc") === true;
   const record = new RecordBuilder(
     deps.direction,
     method,
@@ -93,20 +93,22 @@ export function serve(deps: ServeDeps, req: NodeRequest, res: NodeResponse): voi
     record.mutualTls = connection.mutualTls;
     record.peerPrincipal = connection.peerPrincipal;
   }
-  const { present, length } = bodyOf(req);
-  const body = new RequestBody(present ? req : undefined, deps.retryBufferBytes, length);
+  const cl = headers["content-length"];
+  const length = cl === undefined ? undefined : Number(cl);
+  const body = hasBody(req, length) ? new RequestBody(req, deps.retryBufferBytes, length) : NO_BODY;
   // Failures on either side are handled where they matter; they must never be unhandled.
   req.on("error", ignore);
   res.on("error", ignore);
-  const abort = new AbortController();
+  const cancel = new Cancel();
   const end = deps.begin();
   let finished = false;
-  res.once("finish", () => {
+  // `on`, not `once`: each fires at most once, and `once` wraps every listener in another.
+  res.on("finish", () => {
     finished = true;
   });
-  res.once("close", () => {
+  res.on("close", () => {
     if (!finished) {
-      abort.abort();
+      cancel.abort();
       if (record.flags.length === 0) record.flag("DC");
     }
     record.received = body.received;
@@ -117,7 +119,7 @@ export function serve(deps: ServeDeps, req: NodeRequest, res: NodeResponse): voi
     record,
     grpc,
     head: method === "HEAD",
-    signal: abort.signal,
+    signal: cancel,
     close: () => !http2Request && deps.draining(),
     ...(deps.peers === undefined ? {} : { peers: deps.peers }),
   };
@@ -141,32 +143,28 @@ export function serve(deps: ServeDeps, req: NodeRequest, res: NodeResponse): voi
     reply(localReply(413, "request body too large"));
     return;
   }
-  const request = {
+  const peers = deps.peers;
+  let forwarded = headers;
+  if (peers !== undefined) {
+    const step = peers.incoming(headers);
+    if (step.peer !== undefined) record.peer = step.peer;
+    forwarded = step.headers;
+  }
+  const request: ProxyRequest = {
     method,
     authority: target.authority,
     lookupAuthority: deps.lookupKey(target.authority),
     path: target.path,
-    headers: peerHeaders(deps, req.headers, record),
+    headers: forwarded,
+    ...(peers?.added !== undefined && { addHeaders: peers.added }),
     http2: http2Request,
     grpc,
     body,
-    signal: abort.signal,
+    signal: cancel,
     ...(connection !== undefined && { connection }),
   };
   deps.handler({ request, record }).then(reply, (err: unknown) => {
     deps.log.error("request path failed", { error: describeError(err), path: target.path });
     reply(localReply(500, "internal proxy error"));
   });
-}
-
-/** The request headers to forward: peer headers replaced (outbound) or read and removed (inbound). */
-function peerHeaders<H extends NodeRequest["headers"]>(
-  deps: ServeDeps,
-  headers: H,
-  record: RecordBuilder,
-): H {
-  if (deps.peers === undefined) return headers;
-  const step = deps.peers.request(headers);
-  if (step.peer !== undefined) record.peer = step.peer;
-  return step.headers;
 }

@@ -1,6 +1,18 @@
-// The proxy's request metrics on a registry of its own: what the controller's success-rate and
-// latency checks query (DESIGN.md "Names"), reported once per request by each proxy it crosses.
-import { collectDefaultMetrics, Counter, Histogram, Registry } from "prom-client";
+// The proxy's request metrics: what the controller's success-rate and latency checks query
+// (DESIGN.md "Names"), reported once per request by each proxy it crosses. No metrics library on
+// the request path: a request finds its series through a few Map lookups on values it already
+// holds (no key string is built) and adds to preallocated counters; the text is written when
+// scraped. prom-client hashed all 13 labels on every observation, which cost more than the rest
+// of the telemetry hook together.
+import type { MetricsRegistry } from "./exposition.js";
+import {
+  exposition,
+  histogramFamily,
+  PROMETHEUS_CONTENT_TYPE,
+  renderLabels,
+  scalarFamily,
+} from "./exposition.js";
+import { FixedHistogram } from "./histogram.js";
 import type { ProxyIdentity } from "./identity.js";
 import type { RequestLabels, TelemetryRecord } from "./labels.js";
 import {
@@ -10,6 +22,9 @@ import {
   LabelValueCap,
   requestLabels,
 } from "./labels.js";
+import { processFamilies } from "./process-metrics.js";
+
+export type { MetricsRegistry } from "./exposition.js";
 
 /** Envoy's default histogram buckets (Istio's), with 2 ms added for the fast hops we aim at. */
 export const DURATION_BUCKETS_MS: readonly number[] = [
@@ -23,134 +38,168 @@ export const BYTES_BUCKETS: readonly number[] = [1, 10, 100, 1e3, 1e4, 1e5, 1e6,
 export interface ProxyMetricsOptions {
   /** Request and response size histograms (`vireo_request_bytes`, `vireo_response_bytes`). */
   readonly bytes?: boolean;
-  /** Node process metrics (memory, CPU, event loop) as `vireo_proxy_*`; on by default. */
+  /** Process metrics (memory, CPU) as `vireo_proxy_*`, read at scrape time; on by default. */
   readonly processMetrics?: boolean;
   readonly maxValuesPerLabel?: number;
 }
 
-type Label = (typeof LABEL_NAMES)[number];
+/** One label set: its rendered labels and the histograms its requests were added to. */
+class Series {
+  readonly rendered: string;
+  readonly duration = new FixedHistogram(DURATION_BUCKETS_MS);
+  readonly requestBytes: FixedHistogram | undefined;
+  readonly responseBytes: FixedHistogram | undefined;
 
-/** One label set, and the requests counted for it since the last scrape. */
-interface Series {
-  readonly labels: RequestLabels;
-  pending: number;
-}
-
-/** Records whose fields differ can share labels; past this many shapes the lookup cache restarts. */
-const MAX_CACHED_SHAPES = 10_000;
-
-/** Everything `requestLabels` reads, as one string (none of the parts can hold a newline). */
-function shapeOf(r: TelemetryRecord): string {
-  const p = r.peer;
-  return [
-    r.direction,
-    r.authority,
-    r.upstreamCluster ?? "",
-    r.status,
-    r.grpcStatus ?? "",
-    r.flags.join(","),
-    r.protocol,
-    p?.workload ?? "",
-    p?.namespace ?? "",
-    p?.version ?? "",
-    r.mutualTls === true ? "1" : "0",
-    r.peerPrincipal ?? "",
-  ].join("\n");
+  constructor(labels: RequestLabels, bytes: boolean) {
+    this.rendered = renderLabels(Object.fromEntries(LABEL_NAMES.map((n) => [n, labels[n]])));
+    if (bytes) {
+      this.requestBytes = new FixedHistogram(BYTES_BUCKETS);
+      this.responseBytes = new FixedHistogram(BYTES_BUCKETS);
+    }
+  }
 }
 
 /**
- * Labels are worked out once per record shape, not per request, and the counter is added to at
- * scrape time: prom-client hashes a label set on every update, which at 13 labels costs more
- * than the rest of the hook.
+ * A level of the lookup from a record to its series: keyed by one field of the record, leading to
+ * the next level; the last level holds the series.
  */
+class ShapeNode {
+  /** Made with the first child: the last level (one node per shape) never needs one. */
+  next: Map<string | number, ShapeNode> | undefined;
+  series: Series | undefined;
+}
+
+/** Records whose fields differ can share labels; past this many shapes the lookup restarts. */
+const MAX_CACHED_SHAPES = 10_000;
+
+const DIRECTIONS = { outbound: 0, inbound: 1, gateway: 2 } as const;
+const NO_GRPC = 17;
+
+/**
+ * Everything numeric or boolean that the labels read, as one small integer: the status (what
+ * the label shows, so invalid ones as 0), gRPC status (0-16, 2 for invalid ones, 17 for none),
+ * direction, protocol and mutual TLS. Equal codes give equal values of the labels they feed.
+ */
+function scalarCode(r: TelemetryRecord): number {
+  const s = r.status;
+  const status = Number.isInteger(s) && s >= 0 && s <= 999 ? s : 0;
+  const g = r.grpcStatus;
+  const grpc = g === undefined ? NO_GRPC : Number.isInteger(g) && g >= 0 && g <= 16 ? g : 2;
+  const code = (status * 18 + grpc) * 3 + DIRECTIONS[r.direction];
+  return (code * 2 + (r.protocol === "grpc" ? 1 : 0)) * 2 + (r.mutualTls === true ? 1 : 0);
+}
+
+function child(node: ShapeNode, key: string | number): ShapeNode {
+  const next = (node.next ??= new Map<string | number, ShapeNode>());
+  let n = next.get(key);
+  if (n === undefined) {
+    n = new ShapeNode();
+    next.set(key, n);
+  }
+  return n;
+}
+
 export class ProxyMetrics {
-  readonly registry = new Registry();
-  private readonly requests: Counter<Label>;
-  private readonly duration: Histogram<Label>;
-  private readonly requestBytes: Histogram<Label> | undefined;
-  private readonly responseBytes: Histogram<Label> | undefined;
+  /** What the admin port's `/stats/prometheus` serves. */
+  readonly registry: MetricsRegistry;
+  private readonly bytes: boolean;
+  private readonly processMetrics: boolean;
   private readonly cap: LabelValueCap;
-  private readonly byShape = new Map<string, Series>();
+  /** Series by their label values joined, in the order they were first seen. */
   private readonly byLabels = new Map<string, Series>();
+  private shapes = new ShapeNode();
+  private shapeCount = 0;
   private shapesFor: ProxyIdentity | undefined;
 
   constructor(options: ProxyMetricsOptions = {}) {
-    const labelNames = LABEL_NAMES;
-    const registers = [this.registry];
+    this.bytes = options.bytes === true;
+    this.processMetrics = options.processMetrics ?? true;
     this.cap = new LabelValueCap(options.maxValuesPerLabel ?? DEFAULT_MAX_VALUES_PER_LABEL);
-    const pending = this.byLabels;
-    this.requests = new Counter({
-      name: "vireo_requests_total",
-      help: "Requests the proxy handled, by Istio's standard labels.",
-      labelNames,
-      registers,
-      // `this` is the counter: prom-client calls collect on it before each scrape.
-      collect() {
-        for (const s of pending.values()) {
-          if (s.pending === 0) continue;
-          this.inc(s.labels, s.pending);
-          s.pending = 0;
-        }
-      },
-    });
-    this.duration = new Histogram({
-      name: "vireo_request_duration_milliseconds",
-      help: "Time from the request's first byte to the end of its response stream, in ms.",
-      labelNames,
-      buckets: [...DURATION_BUCKETS_MS],
-      registers,
-    });
-    if (options.bytes === true) {
-      this.requestBytes = new Histogram({
-        name: "vireo_request_bytes",
-        help: "Request body sizes, in bytes.",
-        labelNames,
-        buckets: [...BYTES_BUCKETS],
-        registers,
-      });
-      this.responseBytes = new Histogram({
-        name: "vireo_response_bytes",
-        help: "Response body sizes, in bytes.",
-        labelNames,
-        buckets: [...BYTES_BUCKETS],
-        registers,
-      });
-    }
-    if (options.processMetrics ?? true) {
-      collectDefaultMetrics({ register: this.registry, prefix: "vireo_proxy_" });
-    }
+    this.registry = {
+      contentType: PROMETHEUS_CONTENT_TYPE,
+      metrics: () => this.expose(),
+    };
   }
 
   /** The proxy's `onRequestDone` hook, with the proxy's own identity. */
   recordRequest(record: TelemetryRecord, identity: ProxyIdentity): void {
     const series = this.seriesOf(record, identity);
-    series.pending++;
-    this.duration.observe(series.labels, record.durationMs);
-    this.requestBytes?.observe(series.labels, record.bytes.received);
-    this.responseBytes?.observe(series.labels, record.bytes.sent);
+    series.duration.observe(record.durationMs);
+    if (series.requestBytes !== undefined) {
+      series.requestBytes.observe(record.bytes.received);
+      series.responseBytes?.observe(record.bytes.sent);
+    }
   }
 
   /** The Prometheus text exposition of every metric. */
   expose(): Promise<string> {
-    return this.registry.metrics();
+    return Promise.resolve(this.render());
   }
 
-  private seriesOf(record: TelemetryRecord, identity: ProxyIdentity): Series {
-    if (identity !== this.shapesFor || this.byShape.size >= MAX_CACHED_SHAPES) {
-      this.byShape.clear();
+  private render(): string {
+    const all = [...this.byLabels.values()];
+    const families = [
+      scalarFamily(
+        "vireo_requests_total",
+        "Requests the proxy handled, by Istio's standard labels.",
+        "counter",
+        all.map((s) => ({ labels: s.rendered, value: s.duration.count })),
+      ),
+      histogramFamily(
+        "vireo_request_duration_milliseconds",
+        "Time from the request's first byte to the end of its response stream, in ms.",
+        all.map((s) => ({ labels: s.rendered, histogram: s.duration })),
+      ),
+    ];
+    if (this.bytes) {
+      const of = (pick: (s: Series) => FixedHistogram | undefined) =>
+        all.flatMap((s) => {
+          const h = pick(s);
+          return h === undefined ? [] : [{ labels: s.rendered, histogram: h }];
+        });
+      families.push(
+        histogramFamily(
+          "vireo_request_bytes",
+          "Request body sizes, in bytes.",
+          of((s) => s.requestBytes),
+        ),
+        histogramFamily(
+          "vireo_response_bytes",
+          "Response body sizes, in bytes.",
+          of((s) => s.responseBytes),
+        ),
+      );
+    }
+    if (this.processMetrics) families.push(...processFamilies());
+    return exposition(families);
+  }
+
+  /** The series of a record: found through its fields, worked out from its labels on a miss. */
+  private seriesOf(r: TelemetryRecord, identity: ProxyIdentity): Series {
+    if (identity !== this.shapesFor || this.shapeCount >= MAX_CACHED_SHAPES) {
+      this.shapes = new ShapeNode();
+      this.shapeCount = 0;
       this.shapesFor = identity;
     }
-    const shape = shapeOf(record);
-    const cached = this.byShape.get(shape);
-    if (cached !== undefined) return cached;
-    const labels = cappedLabels(requestLabels(record, identity), this.cap);
+    const p = r.peer;
+    let node = child(this.shapes, scalarCode(r));
+    node = child(node, r.authority);
+    node = child(node, r.upstreamCluster ?? "");
+    node = child(node, r.flags.length === 0 ? "" : r.flags.join(","));
+    node = child(node, p?.workload ?? "");
+    node = child(node, p?.namespace ?? "");
+    node = child(node, p?.version ?? "");
+    node = child(node, r.peerPrincipal ?? "");
+    if (node.series !== undefined) return node.series;
+    const labels = cappedLabels(requestLabels(r, identity), this.cap);
     const key = LABEL_NAMES.map((n) => labels[n]).join("\n");
     let series = this.byLabels.get(key);
     if (series === undefined) {
-      series = { labels, pending: 0 };
+      series = new Series(labels, this.bytes);
       this.byLabels.set(key, series);
     }
-    this.byShape.set(shape, series);
+    node.series = series;
+    this.shapeCount++;
     return series;
   }
 }

@@ -42,9 +42,14 @@ function single(headers: HeaderBag, name: string): string | undefined {
   return PEER_VALUE.test(str) ? str : undefined;
 }
 
+function hasPeerHeader(headers: HeaderBag): boolean {
+  for (const h of PEER_HEADERS) if (headers[h] !== undefined) return true;
+  return false;
+}
+
 /** A copy of `headers` without any x-vireo peer header. */
 export function stripPeerHeaders<H extends HeaderBag>(headers: H): H {
-  if (!PEER_HEADERS.some((h) => headers[h] !== undefined)) return headers;
+  if (!hasPeerHeader(headers)) return headers;
   return Object.fromEntries(Object.entries(headers).filter(([name]) => !IS_PEER.has(name))) as H;
 }
 
@@ -94,6 +99,13 @@ export interface PeerStep<H extends HeaderBag> {
 export interface PeerExchange {
   /** Downstream request headers → the headers to send upstream. */
   request<H extends HeaderBag>(headers: H): PeerStep<H>;
+  /**
+   * `request` in two halves, so the request path copies headers once: the downstream headers
+   * with peer headers read and removed (the same object when there are none) …
+   */
+  incoming<H extends HeaderBag>(headers: H): PeerStep<H>;
+  /** … and what this proxy adds to every request it sends upstream, built once. */
+  readonly added: Readonly<Record<string, string>> | undefined;
   /** Upstream response headers, or a local reply's → the headers to send downstream. */
   response<H extends HeaderBag>(headers: H): PeerStep<H>;
 }
@@ -105,11 +117,22 @@ export function peerExchange(
   if (direction === "inbound") {
     return {
       request: (headers) => ({ headers: stripPeerHeaders(headers), peer: readSourcePeer(headers) }),
+      incoming: (headers) => ({
+        headers: stripPeerHeaders(headers),
+        peer: readSourcePeer(headers),
+      }),
+      added: undefined,
       response: (headers) => ({ headers: withDestinationPeer(headers, self), peer: undefined }),
     };
   }
+  const added = {
+    [SOURCE_WORKLOAD_HEADER]: self.workload,
+    [SOURCE_NAMESPACE_HEADER]: self.namespace,
+  };
   return {
     request: (headers) => ({ headers: withSourcePeer(headers, self), peer: undefined }),
+    incoming: (headers) => ({ headers: stripPeerHeaders(headers), peer: undefined }),
+    added,
     response: (headers) => ({
       headers: stripPeerHeaders(headers),
       peer: readDestinationPeer(headers),

@@ -1,6 +1,7 @@
 // One upstream cluster at run time: its endpoints' health, load balancer, connection pools and
 // circuit-breaker counters. Configuration comes from the snapshot; state outlives snapshots.
 import type { Clock } from "../../src/common/clock.js";
+import type { Cancel } from "./cancel.js";
 import type { ClusterConfig, EndpointSet } from "../routing/model.js";
 import { H1Pool } from "./h1-pool.js";
 import { H2Pool } from "./h2-pool.js";
@@ -23,7 +24,7 @@ export interface ClusterDeps {
 export interface SendOptions {
   /** Speak HTTP/2 to the endpoint (the cluster says so, or the request needs it). */
   readonly http2: boolean;
-  readonly signal: AbortSignal;
+  readonly signal: Cancel;
   /** Hosts this request already tried: avoided while others are healthy (Envoy's previous_hosts). */
   readonly exclude?: ReadonlySet<string>;
 }
@@ -118,10 +119,14 @@ export class UpstreamCluster {
       if (pending) this.pending--;
       pending = false;
     };
-    const attempt = { connectTimeoutMs: this.config.connectTimeoutMs, signal: opts.signal };
+    const attempt = {
+      connectTimeoutMs: this.config.connectTimeoutMs,
+      signal: opts.signal,
+      onConnected: connected,
+    };
     const outcome = opts.http2
-      ? await this.h2pool().send(endpoint, key, req, body, { ...attempt, onConnected: connected })
-      : await this.h1pool().send(endpoint, key, req, body, { ...attempt, onConnected: connected });
+      ? await this.h2pool().send(endpoint, key, req, body, attempt)
+      : await this.h1pool().send(endpoint, key, req, body, attempt);
     connected();
     const done = (): void => {
       this.active--;
@@ -145,7 +150,8 @@ export class UpstreamCluster {
 
   private choose(exclude: ReadonlySet<string> | undefined): Candidate | undefined {
     let list = this.candidates;
-    if (this.config.outlier !== undefined) {
+    // Filtered only while an ejection lasts, not on every request of a cluster with detection.
+    if (this.config.outlier !== undefined && this.outlier.anyEjected()) {
       list = list.filter((c) => !this.outlier.isEjected(c.key));
     }
     if (!nonEmpty(list)) return undefined;

@@ -53,7 +53,7 @@ export class H2Pool {
       const settle = (o: AttemptOutcome): void => {
         if (settled) return;
         settled = true;
-        signal.removeEventListener("abort", onAbort);
+        signal.off(onAbort);
         resolve(o);
       };
       const onAbort = (): void => {
@@ -82,7 +82,7 @@ export class H2Pool {
         settle(failure("connection-termination", host, errorDetail(err)));
         return;
       }
-      signal.addEventListener("abort", onAbort, { once: true });
+      signal.onAbort(onAbort);
       if (this.connected.has(session)) opts.onConnected();
       else session.once("connect", opts.onConnected);
       stream.once("response", (headers, flags) => {

@@ -24,32 +24,42 @@ function connectionTokens(headers: IncomingHttpHeaders): ReadonlySet<string> | u
   return tokens.length === 0 ? undefined : new Set(tokens);
 }
 
+/**
+ * The end-to-end headers of `incoming` (one pass, into one new object), then `add`. `te` is
+ * kept in requests only as `trailers`, the one value HTTP/2 allows and gRPC sends.
+ */
 function copyEndToEnd(
   incoming: IncomingHttpHeaders,
-  keep: (name: string, value: string | string[]) => boolean,
+  request: boolean,
+  add: Readonly<Record<string, string>> | undefined,
 ): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
-  const listed = connectionTokens(incoming);
+  const listed = incoming.connection === undefined ? undefined : connectionTokens(incoming);
   for (const name of Object.keys(incoming)) {
     const value = incoming[name];
-    if (value === undefined || name.startsWith(":") || HOP_BY_HOP.has(name)) continue;
-    if (listed?.has(name) === true || !keep(name, value)) continue;
+    if (value === undefined || name.charCodeAt(0) === 58 /* : */ || HOP_BY_HOP.has(name)) continue;
+    if (name === "te" && !(request && value === "trailers")) continue;
+    if (listed?.has(name) === true) continue;
     out[name] = value;
   }
+  if (add !== undefined) for (const name of Object.keys(add)) out[name] = add[name];
   return out;
 }
 
 /**
- * End-to-end request headers, without Host (the proxy sets Host or :authority itself). `te` is
- * kept only as `trailers`, the one value HTTP/2 allows and gRPC sends.
+ * End-to-end request headers, without Host (the proxy sets Host or :authority itself), with
+ * `add` (the proxy's own peer headers) set last.
  */
-export function requestHeaders(incoming: IncomingHttpHeaders): OutgoingHttpHeaders {
-  return copyEndToEnd(incoming, (name, value) => name !== "te" || value === "trailers");
+export function requestHeaders(
+  incoming: IncomingHttpHeaders,
+  add?: Readonly<Record<string, string>>,
+): OutgoingHttpHeaders {
+  return copyEndToEnd(incoming, true, add);
 }
 
 /** End-to-end response headers. */
 export function responseHeaders(incoming: IncomingHttpHeaders): OutgoingHttpHeaders {
-  return copyEndToEnd(incoming, (name) => name !== "te");
+  return copyEndToEnd(incoming, false, undefined);
 }
 
 /** The first value of a header as a string. */

@@ -16,6 +16,8 @@ interface HostState {
 
 export class OutlierDetector {
   private readonly hosts = new Map<string, HostState>();
+  /** The latest end of any ejection: before it, some host may be ejected; after, none is. */
+  private lastEjectionEnd = 0;
 
   constructor(
     private config: OutlierDetection | undefined,
@@ -24,6 +26,11 @@ export class OutlierDetector {
 
   configure(config: OutlierDetection | undefined): void {
     this.config = config;
+  }
+
+  /** False when no host can be ejected now: the request path then skips per-host checks. */
+  anyEjected(): boolean {
+    return this.lastEjectionEnd > this.clock.now();
   }
 
   isEjected(key: string): boolean {
@@ -52,6 +59,7 @@ export class OutlierDetector {
     h.ejections++;
     const cap = Math.max(MAX_EJECTION_MS, c.baseEjectionTimeMs);
     h.ejectedUntil = now + Math.min(cap, c.baseEjectionTimeMs * h.ejections);
+    this.lastEjectionEnd = Math.max(this.lastEjectionEnd, h.ejectedUntil);
     h.consecutive = 0;
   }
 

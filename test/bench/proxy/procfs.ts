@@ -88,14 +88,26 @@ export function rssKB(pids: readonly number[]): number {
   return kb;
 }
 
-/** Sum of Pss over these processes, in KiB: shared pages divided among their sharers. */
-export function pssKB(pids: readonly number[]): number {
+function smapsRollupKB(pids: readonly number[], field: RegExp): number {
   let kb = 0;
   for (const pid of pids) {
-    const m = /^Pss:\s*(\d+) kB$/m.exec(read(`/proc/${pid}/smaps_rollup`) ?? "");
+    const m = field.exec(read(`/proc/${pid}/smaps_rollup`) ?? "");
     kb += Number(m?.[1] ?? 0);
   }
   return kb;
+}
+
+/** Sum of Pss over these processes, in KiB: shared pages divided among their sharers. */
+export function pssKB(pids: readonly number[]): number {
+  return smapsRollupKB(pids, /^Pss:\s*(\d+) kB$/m);
+}
+
+/**
+ * Sum of anonymous memory over these processes, in KiB: RSS without the file-backed pages (the
+ * node binary's own 30-odd MB), what the process itself allocated.
+ */
+export function anonKB(pids: readonly number[]): number {
+  return smapsRollupKB(pids, /^Anonymous:\s*(\d+) kB$/m);
 }
 
 /** Busy and total jiffies of each CPU since boot, from /proc/stat. */

@@ -31,7 +31,7 @@ export interface Settings {
   readonly versions: Readonly<Record<string, string>>;
 }
 
-/** What vireo's own runtime says of its memory (its admin port's prom-client figures), in MB. */
+/** What vireo's own runtime says of its memory (its admin port's `vireo_proxy_*` gauges), in MB. */
 export interface RuntimeMemory {
   /** Read once serving (before any load), or after a phase. */
   readonly after: Phase | "start";
@@ -55,6 +55,8 @@ export interface Sample {
   readonly rssPeakKB?: number;
   /** Sum of Pss over the proxy's processes at the end of the run. */
   readonly pssKB?: number;
+  /** Sum of anonymous memory over the proxy's processes at the end of the run. */
+  readonly anonKB?: number;
   /** How busy each CPU was during the run, 0..1. */
   readonly coreBusy: Readonly<Record<string, number>>;
 }
@@ -72,6 +74,7 @@ export interface PhaseFigures {
   readonly requestsPerCpuSecond?: number;
   readonly rssPeakMB?: number;
   readonly pssMB?: number;
+  readonly anonMB?: number;
   /** RSS once serving, before any load (rate phase only). */
   readonly rssIdleMB?: number;
   /** How busy the proxies' CPU was, whoever used it (for direct: only other work). */
@@ -148,6 +151,7 @@ export function figures(r: Results): Figures {
       const rssPeaks = definedOnly(ss.map((s) => s.rssPeakKB));
       const idle = phase === "rate" ? r.idleRssKB[target] : undefined;
       const pss = medianOf(ss.map((s) => s.pssKB));
+      const anon = medianOf(ss.map((s) => s.anonKB));
       out[phase][target] = {
         rounds: ss.length,
         rps: median(ss.map((s) => s.rps)),
@@ -175,6 +179,7 @@ export function figures(r: Results): Figures {
         ),
         ...optional("rssPeakMB", rssPeaks.length === 0 ? undefined : Math.max(...rssPeaks) / 1024),
         ...optional("pssMB", pss === undefined ? undefined : pss / 1024),
+        ...optional("anonMB", anon === undefined ? undefined : anon / 1024),
         ...optional("rssIdleMB", idle === undefined ? undefined : idle / 1024),
         ...optional("proxyCoreBusy", medianOf(ss.map((s) => busy(s, r.settings.proxyCpu)))),
         ...optional("loadCoreBusy", medianOf(ss.map((s) => busy(s, r.settings.loadCpus[0])))),
@@ -274,6 +279,13 @@ function rows(s: Settings): Row[] {
       label: `${rate}: PSS at the end (MB)`,
       phase: "rate",
       value: (f) => f.pssMB,
+      digits: 1,
+      proxyOnly: true,
+    },
+    {
+      label: `${rate}: anonymous memory at the end (MB)`,
+      phase: "rate",
+      value: (f) => f.anonMB,
       digits: 1,
       proxyOnly: true,
     },

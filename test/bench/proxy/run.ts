@@ -15,6 +15,7 @@ import type { LoadOptions, WrkSummary } from "./load.js";
 import { errorCount, runWrk } from "./load.js";
 import {
   allowedCpus,
+  anonKB,
   coreBusy,
   coreTimes,
   cpuSeconds,
@@ -285,7 +286,7 @@ async function startAll(): Promise<void> {
   }
 }
 
-/** vireo's heap and RSS as its admin port reports them (prom-client's default metrics). */
+/** vireo's heap and RSS as its admin port reports them (`vireo_proxy_*`, read at scrape time). */
 async function readVireoMemory(after: RuntimeMemory["after"]): Promise<void> {
   const adminPort = running.get("vireo")?.adminPort;
   if (adminPort === undefined) return;
@@ -347,7 +348,12 @@ async function measure(target: TargetName, phase: Phase, round: number): Promise
     rps: wrk.durationUs > 0 ? wrk.requests / (wrk.durationUs / 1e6) : 0,
     ...(target === "direct"
       ? {}
-      : { proxyCpuSeconds: cpuSeconds(pids) - cpu0, rssPeakKB: peak, pssKB: pssKB(pids) }),
+      : {
+          proxyCpuSeconds: cpuSeconds(pids) - cpu0,
+          rssPeakKB: peak,
+          pssKB: pssKB(pids),
+          anonKB: anonKB(pids),
+        }),
     coreBusy: coreBusy(cores0, coreTimes(), cpus),
   };
   windows.set(sample, { fromUs, toUs });

@@ -176,6 +176,61 @@ describe("mesh telemetry: metrics", () => {
     for (const b of buckets) assert.equal(b.labels.reporter, "destination");
   });
 
+  it("counts a duration equal to a bound in that bound's bucket (Prometheus le)", async () => {
+    const m = new ProxyMetrics({ processMetrics: false });
+    for (const ms of [0.5, 1, 1.0001]) m.recordRequest(record({ durationMs: ms }), self);
+    const buckets = series(await samples(m), "vireo_request_duration_milliseconds_bucket");
+    const byLe = new Map(buckets.map((b) => [b.labels.le, b.value]));
+    assert.equal(byLe.get("0.5"), 1);
+    assert.equal(byLe.get("1"), 2);
+    assert.equal(byLe.get("2"), 3);
+  });
+
+  it("keeps flags in the order the request path set them, one series per order", async () => {
+    const m = new ProxyMetrics({ processMetrics: false });
+    m.recordRequest(record({ status: 503, flags: ["UF", "URX"] }), self);
+    m.recordRequest(record({ status: 503, flags: ["URX", "UF"] }), self);
+    m.recordRequest(record({ status: 503, flags: ["UF", "URX"] }), self);
+    const s = series(await samples(m), "vireo_requests_total");
+    assert.deepEqual(
+      s.map((x) => [x.labels.response_flags, x.value]),
+      [
+        ["UF,URX", 2],
+        ["URX,UF", 1],
+      ],
+    );
+  });
+
+  it("tells apart records that differ only in status, gRPC status or transport", async () => {
+    const m = new ProxyMetrics({ processMetrics: false });
+    const variants: Partial<TelemetryRecord>[] = [
+      {},
+      { status: 201 },
+      { status: 1200 },
+      { status: 0 },
+      { protocol: "grpc", grpcStatus: 0 },
+      { protocol: "grpc", grpcStatus: 99 },
+      { protocol: "grpc", grpcStatus: 2 },
+      { mutualTls: true, peerPrincipal: "spiffe://cluster.local/ns/web/sa/frontend" },
+    ];
+    for (const v of variants) m.recordRequest(record(v), self);
+    const got = series(await samples(m), "vireo_requests_total").map((x) => [
+      x.labels.response_code,
+      x.labels.grpc_response_status,
+      x.labels.connection_security_policy,
+      x.value,
+    ]);
+    // An out-of-range status reads as 0 and an unknown gRPC code as 2, as the labels say.
+    assert.deepEqual(got, [
+      ["200", "", "none", 1],
+      ["201", "", "none", 1],
+      ["0", "", "none", 2],
+      ["200", "0", "none", 1],
+      ["200", "2", "none", 2],
+      ["200", "", "mutual_tls", 1],
+    ]);
+  });
+
   it("records request and response sizes when asked to", async () => {
     const m = new ProxyMetrics({ processMetrics: false, bytes: true });
     m.recordRequest(record({ bytes: { received: 5_000, sent: 50 } }), self);

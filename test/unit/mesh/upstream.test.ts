@@ -2,6 +2,8 @@
 // healthy host, connect failure and reset; connection reuse. Real upstreams on loopback.
 import assert from "node:assert/strict";
 import type http from "node:http";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { FakeClock } from "../../../src/common/clock.js";
 import type { Candidate } from "../../../mesh/upstream/load-balancer.js";
 import { createLoadBalancer } from "../../../mesh/upstream/load-balancer.js";
@@ -307,6 +309,71 @@ describe("mesh upstream clusters through the proxy", function () {
     try {
       for (let i = 0; i < 20; i++) assert.equal((await send(p.port)).status, 200);
       assert.equal(up.connections(), 1);
+    } finally {
+      await p.proxy.close();
+    }
+  });
+
+  /** An upstream that answers after `delayMs` (per path) and notes when the proxy hangs up. */
+  async function timedUpstream(keepAliveSeconds: number, delayMs: (path: string) => number) {
+    const hangUps: number[] = [];
+    let connections = 0;
+    const server = createServer((req, res) => {
+      req.resume();
+      setTimeout(() => res.end("ok"), delayMs(req.url ?? "/"));
+    });
+    server.keepAliveTimeout = keepAliveSeconds * 1000;
+    server.on("connection", (socket) => {
+      connections++;
+      // 'end' is the client's FIN: the proxy closed, not the server's own timeout.
+      socket.once("end", () => hangUps.push(Date.now()));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as AddressInfo).port;
+    ups.push({
+      port,
+      connections: () => connections,
+      close: () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => {
+            resolve();
+          });
+        }),
+    });
+    return { port, hangUps, connections: () => connections };
+  }
+
+  async function until(what: string, ok: () => boolean, withinMs: number): Promise<void> {
+    const deadline = Date.now() + withinMs;
+    while (!ok()) {
+      if (Date.now() > deadline) throw new Error(`not within ${withinMs} ms: ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
+  it("closes a pooled connection a second before the server's Keep-Alive timeout", async () => {
+    const up = await timedUpstream(2, () => 0);
+    const p = await proxyTo({ endpoints: [up.port] });
+    try {
+      assert.equal((await send(p.port)).status, 200);
+      const answered = Date.now();
+      await until("the proxy closed its idle connection", () => up.hangUps.length > 0, 1_900);
+      const idleMs = (up.hangUps[0] ?? 0) - answered;
+      assert.ok(idleMs >= 900, `closed after ${idleMs} ms`);
+    } finally {
+      await p.proxy.close();
+    }
+  });
+
+  it("keeps a reused connection whose response takes longer than the idle timeout", async () => {
+    const up = await timedUpstream(30, (path) => (path === "/slow" ? 4_500 : 0));
+    const p = await proxyTo({ endpoints: [up.port] });
+    try {
+      assert.equal((await send(p.port)).status, 200);
+      assert.equal((await send(p.port, { path: "/slow" })).status, 200);
+      assert.equal(up.connections(), 1);
+      assert.deepEqual(up.hangUps, []);
     } finally {
       await p.proxy.close();
     }
