@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// The vireo CLI (also `kubectl vireo`): get, status [--watch], promote, abort, retry, pause, resume.
-// Manual actions are annotations on the Rollout, so `kubectl annotate` does the same.
+// The vireo CLI (also `kubectl vireo`): get, status [--watch], promote, abort, retry, pause, resume,
+// and inject (offline). Manual actions are annotations on the Rollout, so `kubectl annotate` does
+// the same.
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import {
   CustomObjectsApi,
@@ -13,7 +15,9 @@ import { parseDuration } from "../api/duration.js";
 import { ROLLOUT_GROUP, ROLLOUT_PLURAL, ROLLOUT_VERSION } from "../api/rollout-wire.js";
 import { describeError } from "../common/errors.js";
 import { ACTION_ANNOTATION, ACTION_ID_ANNOTATION } from "../reconciler/observe.js";
+import { DEFAULT_INJECT_CONFIG } from "../inject/config.js";
 import { rolloutTable, rolloutView, statusText, terminal } from "./format.js";
+import { injectManifests } from "./inject.js";
 
 const ACTIONS = ["promote", "abort", "retry", "pause", "resume"] as const;
 
@@ -27,12 +31,18 @@ commands:
   abort NAME                 roll back now: all traffic to the primary, canary scaled down
   retry NAME                 run a failed revision again without changing the template
   pause NAME / resume NAME   hold the release where it is / let it continue
+  inject -f FILE|-           add the vireo sidecar to the pod templates of FILE (YAML or JSON,
+                             multi-document, Lists), offline, as the webhook would; writes YAML
+                             to stdout, notes about skipped pods to stderr
 
 flags:
   -n, --namespace NS         namespace (default: the kubeconfig context's, else "default")
   -A, --all-namespaces       with get
   --kubeconfig PATH          (default: $KUBECONFIG, ~/.kube/config, or in-cluster)
   --timeout DURATION         with status --watch, e.g. 10m (default: none)
+  -f, --filename FILE        with inject; - reads stdin
+  --proxy-image IMAGE        with inject (default: ${DEFAULT_INJECT_CONFIG.proxyImage})
+  --xds-address HOST:PORT    with inject (default: ${DEFAULT_INJECT_CONFIG.xdsAddress})
 `;
 
 class UsageError extends Error {}
@@ -52,6 +62,9 @@ async function main(argv: string[]): Promise<number> {
       kubeconfig: { type: "string" },
       watch: { type: "boolean", short: "w" },
       timeout: { type: "string" },
+      filename: { type: "string", short: "f" },
+      "proxy-image": { type: "string" },
+      "xds-address": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -59,6 +72,19 @@ async function main(argv: string[]): Promise<number> {
   if (values.help === true || command === undefined) {
     process.stdout.write(USAGE);
     return command === undefined && values.help !== true ? 2 : 0;
+  }
+  if (command === "inject") {
+    const file = values.filename;
+    if (file === undefined) throw new UsageError("inject needs -f FILE (or -f - for stdin)");
+    const text = readFileSync(file === "-" ? 0 : file, "utf8");
+    const out = injectManifests(text, {
+      ...DEFAULT_INJECT_CONFIG,
+      ...(values["proxy-image"] === undefined ? {} : { proxyImage: values["proxy-image"] }),
+      ...(values["xds-address"] === undefined ? {} : { xdsAddress: values["xds-address"] }),
+    });
+    for (const n of out.notes) process.stderr.write(`vireo inject: ${n}\n`);
+    process.stdout.write(out.yaml);
+    return 0;
   }
   const kc = new KubeConfig();
   if (values.kubeconfig !== undefined) kc.loadFromFile(values.kubeconfig);
