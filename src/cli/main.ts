@@ -6,7 +6,12 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import {
+  AdmissionregistrationV1Api,
+  ApiextensionsV1Api,
+  AppsV1Api,
+  CoreV1Api,
   CustomObjectsApi,
+  DiscoveryV1Api,
   KubeConfig,
   PatchStrategy,
   setHeaderOptions,
@@ -18,6 +23,7 @@ import { ACTION_ANNOTATION, ACTION_ID_ANNOTATION } from "../reconciler/observe.j
 import { DEFAULT_INJECT_CONFIG } from "../inject/config.js";
 import { rolloutTable, rolloutView, statusText, terminal } from "./format.js";
 import { injectManifests } from "./inject.js";
+import { formatChecks, runChecks } from "./check.js";
 
 const ACTIONS = ["promote", "abort", "retry", "pause", "resume"] as const;
 
@@ -31,6 +37,8 @@ commands:
   abort NAME                 roll back now: all traffic to the primary, canary scaled down
   retry NAME                 run a failed revision again without changing the template
   pause NAME / resume NAME   hold the release where it is / let it continue
+  check                      verify the install (CRDs, controller, CA, webhook); exit 1 if any
+                             check fails; -n is the controller's namespace (default vireo-system)
   inject -f FILE|-           add the vireo sidecar to the pod templates of FILE (YAML or JSON,
                              multi-document, Lists), offline, as the webhook would; writes YAML
                              to stdout, notes about skipped pods to stderr
@@ -65,6 +73,7 @@ async function main(argv: string[]): Promise<number> {
       filename: { type: "string", short: "f" },
       "proxy-image": { type: "string" },
       "xds-address": { type: "string" },
+      output: { type: "string", short: "o" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -91,6 +100,22 @@ async function main(argv: string[]): Promise<number> {
   else kc.loadFromDefault();
   const namespace =
     values.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? "default";
+  if (command === "check") {
+    const results = await runChecks(
+      {
+        core: kc.makeApiClient(CoreV1Api),
+        apps: kc.makeApiClient(AppsV1Api),
+        ext: kc.makeApiClient(ApiextensionsV1Api),
+        admission: kc.makeApiClient(AdmissionregistrationV1Api),
+        discovery: kc.makeApiClient(DiscoveryV1Api),
+      },
+      { namespace: values.namespace ?? "vireo-system", release: "vireo", now: Date.now() },
+    );
+    process.stdout.write(
+      values.output === "json" ? JSON.stringify(results, null, 2) + "\n" : formatChecks(results),
+    );
+    return results.every((r) => r.ok) ? 0 : 1;
+  }
   const api = kc.makeApiClient(CustomObjectsApi);
   const get = (n: string): Promise<unknown> =>
     api.getNamespacedCustomObject({
