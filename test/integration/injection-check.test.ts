@@ -12,7 +12,9 @@ import { generateCa } from "../../src/pki/ca-material.js";
 import { ensureCrd } from "./crds.js";
 import { cluster, useNamespace } from "./harness.js";
 
-const MWC = "vireo-sidecar-injector";
+// Not the chart's names: an install of the chart on the same cluster keeps its own.
+const RELEASE = "it-check";
+const MWC = `${RELEASE}-sidecar-injector`;
 
 describe("vireo check (real API server)", function () {
   this.timeout(60_000);
@@ -29,7 +31,7 @@ describe("vireo check (real API server)", function () {
   });
   const run = async () =>
     Object.fromEntries(
-      (await runChecks(apis(), { namespace: ns(), release: "vireo", now: Date.now() })).map((r) => [
+      (await runChecks(apis(), { namespace: ns(), release: RELEASE, now: Date.now() })).map((r) => [
         r.name,
         r,
       ]),
@@ -95,7 +97,7 @@ describe("vireo check (real API server)", function () {
       {
         name: "controller Deployment ready",
         ok: false,
-        detail: 'deployments.apps "vireo" not found',
+        detail: `deployments.apps "${RELEASE}" not found`,
       },
     );
     assert.equal(r["injection webhook has ready endpoints"]?.ok, false);

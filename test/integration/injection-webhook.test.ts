@@ -17,7 +17,8 @@ import { CertificateAuthority } from "../../src/pki/authority.js";
 import { generateCa } from "../../src/pki/ca-material.js";
 import { cluster, eventually, useNamespace } from "./harness.js";
 
-const NAME = "vireo-sidecar-injector";
+// Not the chart's name: an install of the chart on the same cluster keeps its own.
+const NAME = "it-inject-sidecar-injector";
 
 function webhookConfig(
   port: number,
