@@ -1,6 +1,7 @@
 // The controller's composition root: clients, the xDS control plane (served by the leader),
 // and the Rollout controller (run by the leader). main.ts and the integration tests start it.
 import {
+  AdmissionregistrationV1Api,
   AppsV1Api,
   AuthenticationV1Api,
   CoordinationV1Api,
@@ -43,10 +44,15 @@ import { KubeClusterWatch } from "./xds/watch/kube-watch.js";
 import { PolicyWatch } from "./xds/watch/policy-watch.js";
 import { SnapshotBuilder } from "./xds/watch/snapshot-builder.js";
 import { KubeWorkload } from "./workloads/workload.js";
+import { Injector } from "./inject/injector.js";
+import { WEBHOOK_CONFIGURATION } from "./inject/ca-bundle.js";
+import { DEFAULT_INJECT_CONFIG } from "./inject/config.js";
 
 export interface RunningController {
   readonly xdsPort: number;
   readonly metricsPort: number;
+  /** The injection webhook's port; undefined when it is off. */
+  readonly webhookPort: number | undefined;
   readonly xds: XdsServer;
   /** The routing this controller serves, per Service. */
   readonly traffic: TrafficRouter;
@@ -224,8 +230,33 @@ export async function startController(
     controller.requeue(namespace, name);
   };
 
+  // The injection webhook: every replica serves it (stateless); it needs the CA for its port.
+  let injector: Injector | undefined = undefined;
+  if (config.webhookPort !== undefined) {
+    if (security === undefined) {
+      log.warn("no injection webhook: it needs the CA, which --xds-insecure turns off");
+    } else {
+      injector = await Injector.start({
+        authority: security.authority,
+        trustBundle: () => security.trustBundle(),
+        admission: kc.makeApiClient(AdmissionregistrationV1Api),
+        clock,
+        log: log.child({ component: "inject" }),
+        port: config.webhookPort,
+        host: config.webhookHost ?? "0.0.0.0",
+        namespace: config.namespace,
+        serviceName: config.webhookServiceName ?? "vireo-injector",
+        configurationName: config.webhookConfigurationName ?? WEBHOOK_CONFIGURATION,
+        config: config.injection ?? {
+          ...DEFAULT_INJECT_CONFIG,
+          controllerNamespace: config.namespace,
+        },
+      });
+    }
+  }
   onTrustBundle = () => {
     builder.changed();
+    injector?.rootsChanged();
   };
   // No replica serves configuration before it leads and has restored the recorded routing.
   xds.setStandby("standby replica: the leading vireo controller serves xDS");
@@ -286,6 +317,7 @@ export async function startController(
       typeof metricsAddress === "object" && metricsAddress !== null
         ? metricsAddress.port
         : config.metricsPort,
+    webhookPort: injector?.port,
     xds,
     traffic: router,
     async stop() {
@@ -300,6 +332,7 @@ export async function startController(
       await electing;
       builder.stop();
       security?.stop();
+      await injector?.stop();
       await watch.stop();
       await policies?.stop();
       await xds.close();

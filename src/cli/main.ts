@@ -1,10 +1,17 @@
 #!/usr/bin/env node
-// The vireo CLI (also `kubectl vireo`): get, status [--watch], promote, abort, retry, pause, resume.
-// Manual actions are annotations on the Rollout, so `kubectl annotate` does the same.
+// The vireo CLI (also `kubectl vireo`): get, status [--watch], promote, abort, retry, pause, resume,
+// and inject (offline). Manual actions are annotations on the Rollout, so `kubectl annotate` does
+// the same.
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import {
+  AdmissionregistrationV1Api,
+  ApiextensionsV1Api,
+  AppsV1Api,
+  CoreV1Api,
   CustomObjectsApi,
+  DiscoveryV1Api,
   KubeConfig,
   PatchStrategy,
   setHeaderOptions,
@@ -13,7 +20,10 @@ import { parseDuration } from "../api/duration.js";
 import { ROLLOUT_GROUP, ROLLOUT_PLURAL, ROLLOUT_VERSION } from "../api/rollout-wire.js";
 import { describeError } from "../common/errors.js";
 import { ACTION_ANNOTATION, ACTION_ID_ANNOTATION } from "../reconciler/observe.js";
+import { DEFAULT_INJECT_CONFIG } from "../inject/config.js";
 import { rolloutTable, rolloutView, statusText, terminal } from "./format.js";
+import { injectManifests } from "./inject.js";
+import { formatChecks, runChecks } from "./check.js";
 
 const ACTIONS = ["promote", "abort", "retry", "pause", "resume"] as const;
 
@@ -27,12 +37,20 @@ commands:
   abort NAME                 roll back now: all traffic to the primary, canary scaled down
   retry NAME                 run a failed revision again without changing the template
   pause NAME / resume NAME   hold the release where it is / let it continue
+  check                      verify the install (CRDs, controller, CA, webhook); exit 1 if any
+                             check fails; -n is the controller's namespace (default vireo-system)
+  inject -f FILE|-           add the vireo sidecar to the pod templates of FILE (YAML or JSON,
+                             multi-document, Lists), offline, as the webhook would; writes YAML
+                             to stdout, notes about skipped pods to stderr
 
 flags:
   -n, --namespace NS         namespace (default: the kubeconfig context's, else "default")
   -A, --all-namespaces       with get
   --kubeconfig PATH          (default: $KUBECONFIG, ~/.kube/config, or in-cluster)
   --timeout DURATION         with status --watch, e.g. 10m (default: none)
+  -f, --filename FILE        with inject; - reads stdin
+  --proxy-image IMAGE        with inject (default: ${DEFAULT_INJECT_CONFIG.proxyImage})
+  --xds-address HOST:PORT    with inject (default: ${DEFAULT_INJECT_CONFIG.xdsAddress})
 `;
 
 class UsageError extends Error {}
@@ -52,6 +70,10 @@ async function main(argv: string[]): Promise<number> {
       kubeconfig: { type: "string" },
       watch: { type: "boolean", short: "w" },
       timeout: { type: "string" },
+      filename: { type: "string", short: "f" },
+      "proxy-image": { type: "string" },
+      "xds-address": { type: "string" },
+      output: { type: "string", short: "o" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -60,11 +82,40 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return command === undefined && values.help !== true ? 2 : 0;
   }
+  if (command === "inject") {
+    const file = values.filename;
+    if (file === undefined) throw new UsageError("inject needs -f FILE (or -f - for stdin)");
+    const text = readFileSync(file === "-" ? 0 : file, "utf8");
+    const out = injectManifests(text, {
+      ...DEFAULT_INJECT_CONFIG,
+      ...(values["proxy-image"] === undefined ? {} : { proxyImage: values["proxy-image"] }),
+      ...(values["xds-address"] === undefined ? {} : { xdsAddress: values["xds-address"] }),
+    });
+    for (const n of out.notes) process.stderr.write(`vireo inject: ${n}\n`);
+    process.stdout.write(out.yaml);
+    return 0;
+  }
   const kc = new KubeConfig();
   if (values.kubeconfig !== undefined) kc.loadFromFile(values.kubeconfig);
   else kc.loadFromDefault();
   const namespace =
     values.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? "default";
+  if (command === "check") {
+    const results = await runChecks(
+      {
+        core: kc.makeApiClient(CoreV1Api),
+        apps: kc.makeApiClient(AppsV1Api),
+        ext: kc.makeApiClient(ApiextensionsV1Api),
+        admission: kc.makeApiClient(AdmissionregistrationV1Api),
+        discovery: kc.makeApiClient(DiscoveryV1Api),
+      },
+      { namespace: values.namespace ?? "vireo-system", release: "vireo", now: Date.now() },
+    );
+    process.stdout.write(
+      values.output === "json" ? JSON.stringify(results, null, 2) + "\n" : formatChecks(results),
+    );
+    return results.every((r) => r.ok) ? 0 : 1;
+  }
   const api = kc.makeApiClient(CustomObjectsApi);
   const get = (n: string): Promise<unknown> =>
     api.getNamespacedCustomObject({

@@ -4,6 +4,8 @@ import { parseArgs } from "node:util";
 import { VireoError } from "../common/errors.js";
 import type { LogLevel } from "../common/logger.js";
 import { parseLogLevel } from "../common/logger.js";
+import type { InjectConfig } from "../inject/config.js";
+import { DEFAULT_INJECT_CONFIG } from "../inject/config.js";
 
 export interface ControllerConfig {
   /** Path of a kubeconfig; in-cluster configuration when absent. */
@@ -40,6 +42,16 @@ export interface ControllerConfig {
     | undefined;
   /** Shown as the Cluster field of chat messages. */
   readonly clusterName: string | undefined;
+  /** The injection webhook's HTTPS port (0: any free one); absent: no webhook (docs/injection.md). */
+  readonly webhookPort?: number | undefined;
+  /** Default 0.0.0.0. */
+  readonly webhookHost?: string;
+  /** The Service in front of the webhook port, for the serving certificate's names. */
+  readonly webhookServiceName?: string;
+  /** The MutatingWebhookConfiguration whose caBundle the controller keeps current. */
+  readonly webhookConfigurationName?: string;
+  /** What the injector adds (chart values `injection.*`, as JSON in --injection-config). */
+  readonly injection?: InjectConfig;
 }
 
 const OPTIONS = {
@@ -64,6 +76,19 @@ const OPTIONS = {
     default: "info",
   },
   "cluster-name": { type: "string", env: "VIREO_CLUSTER_NAME" },
+  "webhook-port": { type: "string", env: "VIREO_WEBHOOK_PORT" },
+  "webhook-host": { type: "string", env: "VIREO_WEBHOOK_HOST", default: "0.0.0.0" },
+  "webhook-service-name": {
+    type: "string",
+    env: "VIREO_WEBHOOK_SERVICE_NAME",
+    default: "vireo-injector",
+  },
+  "webhook-configuration-name": {
+    type: "string",
+    env: "VIREO_WEBHOOK_CONFIGURATION_NAME",
+    default: "vireo-sidecar-injector",
+  },
+  "injection-config": { type: "string", env: "VIREO_INJECTION_CONFIG", default: "{}" },
 } as const;
 
 type Name = keyof typeof OPTIONS;
@@ -131,7 +156,63 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
       required("namespace"),
     ),
     clusterName: get("cluster-name"),
+    webhookPort: [undefined, ""].includes(get("webhook-port"))
+      ? undefined
+      : port("webhook-port", required("webhook-port")),
+    webhookHost: required("webhook-host"),
+    webhookServiceName: required("webhook-service-name"),
+    webhookConfigurationName: required("webhook-configuration-name"),
+    injection: injectionConfig(required("injection-config"), required("namespace")),
   };
+}
+
+const INJECT_KEYS: ReadonlySet<string> = new Set([
+  "proxyImage",
+  "proxyImagePullPolicy",
+  "xdsAddress",
+  "logLevel",
+  "resources",
+  "version",
+  "excludeInboundPorts",
+  "excludeOutboundPorts",
+  "excludeOutboundIPRanges",
+]);
+
+/** The chart's `injection` values as JSON over the defaults; unknown keys are an error. */
+function injectionConfig(json: string, namespace: string): InjectConfig {
+  let v: unknown;
+  try {
+    v = JSON.parse(json);
+  } catch (err) {
+    throw new VireoError("BadConfig", `--injection-config: not JSON: ${String(err)}`);
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) {
+    throw new VireoError("BadConfig", "--injection-config: must be a JSON object");
+  }
+  const unknown = Object.keys(v).filter((k) => !INJECT_KEYS.has(k));
+  if (unknown.length > 0) {
+    throw new VireoError("BadConfig", `--injection-config: unknown key(s) ${unknown.join(", ")}`);
+  }
+  const merged = { ...DEFAULT_INJECT_CONFIG, ...v, controllerNamespace: namespace } as InjectConfig;
+  for (const k of ["proxyImage", "xdsAddress", "logLevel", "version"] as const) {
+    if (typeof merged[k] !== "string" || merged[k] === "") {
+      throw new VireoError("BadConfig", `--injection-config: ${k} must be a non-empty string`);
+    }
+  }
+  for (const k of ["excludeInboundPorts", "excludeOutboundPorts"] as const) {
+    const ports: unknown = merged[k];
+    if (!Array.isArray(ports) || !ports.every((p) => Number.isInteger(p) && p > 0 && p < 65536)) {
+      throw new VireoError("BadConfig", `--injection-config: ${k} must be a list of ports`);
+    }
+  }
+  const cidrs: unknown = merged.excludeOutboundIPRanges;
+  if (!Array.isArray(cidrs) || !cidrs.every((c) => typeof c === "string")) {
+    throw new VireoError(
+      "BadConfig",
+      "--injection-config: excludeOutboundIPRanges must be strings",
+    );
+  }
+  return merged;
 }
 
 /** `--xds-insecure` alone means `--xds-insecure=true`; every other option takes a value. */

@@ -33,3 +33,10 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- define "vireo.image" -}}
 {{- printf "%s:%s" .image.repository (default .root.Chart.AppVersion .image.tag) -}}
 {{- end -}}
+
+{{/* The injector's settings as the controller's --injection-config JSON (src/config/config.ts). */}}
+{{- define "vireo.injectionConfig" -}}
+{{- $i := .Values.injection -}}
+{{- $xds := default (printf "%s.%s.svc:%v" (include "vireo.fullname" .) .Release.Namespace .Values.xdsPort) $i.xdsAddress -}}
+{{- dict "proxyImage" (include "vireo.image" (dict "image" .Values.proxy.image "root" .)) "proxyImagePullPolicy" .Values.proxy.image.pullPolicy "xdsAddress" $xds "logLevel" $i.logLevel "resources" $i.resources "version" .Chart.AppVersion "excludeInboundPorts" $i.excludeInboundPorts "excludeOutboundPorts" $i.excludeOutboundPorts "excludeOutboundIPRanges" $i.excludeOutboundIPRanges | toJson -}}
+{{- end -}}
