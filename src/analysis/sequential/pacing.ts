@@ -40,7 +40,8 @@ export function badEventsNeeded(d: Design, z = 0): number {
   for (const m of d.grid) {
     const { mean, variance } = drift(d, m);
     if (!(mean > 0)) continue;
-    const root = (z * Math.sqrt(variance) + Math.sqrt(z * z * variance + 4 * mean * cost)) / (2 * mean);
+    const root =
+      (z * Math.sqrt(variance) + Math.sqrt(z * z * variance + 4 * mean * cost)) / (2 * mean);
     best = Math.min(best, root * root);
   }
   return best;

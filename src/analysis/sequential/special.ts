@@ -3,15 +3,7 @@
 // it. The Lanczos form often quoted (g = 7, nine coefficients) is only good to about 1e-8 here.
 
 /** Stirling's series for ln Γ(x) − [(x − ½)ln x − x + ½ln 2π]: B_2k / (2k(2k−1)x^(2k−1)). */
-const STIRLING = [
-  1 / 12,
-  -1 / 360,
-  1 / 1260,
-  -1 / 1680,
-  1 / 1188,
-  -691 / 360360,
-  1 / 156,
-] as const;
+const STIRLING = [1 / 12, -1 / 360, 1 / 1260, -1 / 1680, 1 / 1188, -691 / 360360, 1 / 156] as const;
 
 /** ln Γ(x) for x > 0. */
 export function lgamma(x: number): number {

@@ -147,7 +147,12 @@ export interface LatencySeries {
  */
 export function latencyEvidence(pairs: readonly LatencySeries[], s: JudgeSettings): MetricEvidence {
   if (pairs.length === 0) {
-    return { logEHarm: 0, harmAllowed: false, passed: false, effect: { kind: "latency", pairs: [] } };
+    return {
+      logEHarm: 0,
+      harmAllowed: false,
+      passed: false,
+      effect: { kind: "latency", pairs: [] },
+    };
   }
   const need = Math.log(1 / s.alphaPass);
   const effects: PairEffect[] = pairs.map((p) => {
@@ -230,7 +235,8 @@ export function decide(metrics: readonly WeightedEvidence[], s: JudgeSettings): 
   const logE = logSumExp(terms);
   if (allowed.length > 0 && logE >= Math.log(1 / s.alphaHarm)) {
     let top = 0;
-    for (let i = 1; i < terms.length; i++) if ((terms[i] ?? -Infinity) > (terms[top] ?? -Infinity)) top = i;
+    for (let i = 1; i < terms.length; i++)
+      if ((terms[i] ?? -Infinity) > (terms[top] ?? -Infinity)) top = i;
     return { outcome: "harm", metric: allowed[top]?.name ?? "", logE };
   }
   const shown = allowed.length === 0 ? 0 : logE;

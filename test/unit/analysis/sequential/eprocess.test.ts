@@ -86,8 +86,18 @@ describe("known-split ratio e-process", () => {
     });
     it(`${v.id}: equals the per-event product computed independently`, () => {
       const ev = events(v.segs);
-      closeRel(Math.exp(logEHarm(v.segs, v.r0)), perEventMixture(ev, v.r0, HARM_GRID), 1e-9, "harm");
-      closeRel(Math.exp(logEPass(v.segs, v.r0)), perEventMixture(ev, v.r0, PASS_GRID), 1e-9, "pass");
+      closeRel(
+        Math.exp(logEHarm(v.segs, v.r0)),
+        perEventMixture(ev, v.r0, HARM_GRID),
+        1e-9,
+        "harm",
+      );
+      closeRel(
+        Math.exp(logEPass(v.segs, v.r0)),
+        perEventMixture(ev, v.r0, PASS_GRID),
+        1e-9,
+        "pass",
+      );
     });
   }
 
