@@ -72,16 +72,21 @@ export interface PairEffect {
 
 const rate = (x: number, n: number) => (n > 0 ? x / n : 0);
 
+/**
+ * `detail` false leaves out what only people read (the ratio's estimate and bound, the pacing),
+ * which costs more than the decision itself: the benchmark's judges decide thousands of times.
+ */
 export function errorEvidence(
   segments: readonly Segment[],
   margin: ErrorMargin,
   s: JudgeSettings,
+  detail = true,
 ): MetricEvidence {
   const t = totals(segments);
   const canaryRate = rate(t.a, t.nC);
   const primaryRate = rate(t.b, t.nP);
-  const ratio = ratioEstimate(segments);
-  const bound = ratioLowerBound(segments, s.alphaHarm);
+  const ratio = detail ? ratioEstimate(segments) : undefined;
+  const bound = detail ? ratioLowerBound(segments, s.alphaHarm) : undefined;
   const base = {
     kind: "errors" as const,
     canaryRate,
@@ -93,7 +98,7 @@ export function errorEvidence(
     const lp = logE(segments, margin.ratio, PASS_GRID);
     const need = Math.log(1 / s.alphaPass);
     let needs: number | undefined;
-    if (lp < need) {
+    if (detail && lp < need) {
       const rho = segments.at(-1)?.rho ?? 0;
       const bad = badEventsNeeded({
         rho,
@@ -120,7 +125,7 @@ export function errorEvidence(
   const primary = rateInterval(t.b, t.nP, half, prior);
   const passed = t.nC > 0 && canary.upper < primary.lower + delta;
   let needs: number | undefined;
-  if (!passed) {
+  if (detail && !passed) {
     const total = canaryRequestsToPass(t.a, t.nC, primary.lower, delta, half, prior);
     needs = total === undefined ? undefined : Math.max(1, total - t.nC);
   }
@@ -145,7 +150,11 @@ export interface LatencySeries {
  * Harm averages the pairs' e-values (the stochastic-order null implies each pair's null, and an
  * average of e-processes is one); pass needs every pair (intersection-union, no correction).
  */
-export function latencyEvidence(pairs: readonly LatencySeries[], s: JudgeSettings): MetricEvidence {
+export function latencyEvidence(
+  pairs: readonly LatencySeries[],
+  s: JudgeSettings,
+  detail = true,
+): MetricEvidence {
   if (pairs.length === 0) {
     return {
       logEHarm: 0,
@@ -157,8 +166,8 @@ export function latencyEvidence(pairs: readonly LatencySeries[], s: JudgeSetting
   const need = Math.log(1 / s.alphaPass);
   const effects: PairEffect[] = pairs.map((p) => {
     const t = totals(p.segments);
-    const ratio = ratioEstimate(p.segments);
-    const bound = ratioLowerBound(p.segments, s.alphaHarm);
+    const ratio = detail ? ratioEstimate(p.segments) : undefined;
+    const bound = detail ? ratioLowerBound(p.segments, s.alphaHarm) : undefined;
     return {
       primaryLe: p.primaryLe,
       canaryLe: p.canaryLe,
@@ -172,7 +181,7 @@ export function latencyEvidence(pairs: readonly LatencySeries[], s: JudgeSetting
   const harm = logSumExp(pairs.map((p) => logEHarm(p.segments, 1))) - Math.log(pairs.length);
   const passed = effects.every((e) => e.logEPass >= need);
   let needs: number | undefined;
-  if (!passed) {
+  if (detail && !passed) {
     needs = 0;
     for (const [i, p] of pairs.entries()) {
       const e = effects[i];
