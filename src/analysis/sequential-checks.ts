@@ -6,11 +6,7 @@ import type { AnalysisSpec, MetricCheck } from "../domain/rollout.js";
 import type { CountScope, CountSource } from "./counts.js";
 import type { CheckReport } from "./judge.js";
 import { formatNumber } from "./judge.js";
-import type {
-  JudgeConfig,
-  JudgedMetric,
-  MetricJudgement,
-} from "./sequential/run-state.js";
+import type { JudgeConfig, JudgedMetric, MetricJudgement } from "./sequential/run-state.js";
 import {
   advance,
   edgesToRead,
@@ -172,7 +168,7 @@ function report(m: MetricJudgement, state: JudgeStatus, config: JudgeConfig): Ch
     what =
       requests === 0
         ? "no canary requests counted yet"
-        : `canary ${pct(c)} vs primary ${pct(p)} success over ${requests} canary requests`;
+        : `canary ${pct(c)} vs primary ${pct(p)} success over ${Math.round(requests)} canary requests`;
     effect = e.effect.ratio;
     bound = e.effect.ratioLowerBound;
   } else {
@@ -220,7 +216,7 @@ function report(m: MetricJudgement, state: JudgeStatus, config: JudgeConfig): Ch
     ...(effect === undefined || !Number.isFinite(effect) ? {} : { effect }),
     ...(bound === undefined ? {} : { bound }),
     ...(m.needs === undefined ? {} : { needs: m.needs }),
-    canaryRequests: requests,
+    canaryRequests: Math.round(requests),
   };
   return {
     name: m.name,

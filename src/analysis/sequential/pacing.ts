@@ -54,23 +54,29 @@ export function canaryRequestsFor(bad: number, rho: number, pC: number, pP: numb
 }
 
 /**
- * Canary requests, in total, at which U_c < L_p + Δ would hold if the canary kept its observed
- * rate (and the primary its bound): bisected on n. Undefined when no n up to `cap` would do.
+ * Canary requests, in total, at which U_c < L_p + Δ would hold if both sides kept their observed
+ * rates and their ratio of requests: bisected on the canary's n. Undefined when no n up to `cap`
+ * would do (the canary is observed at or beyond the margin).
  */
 export function canaryRequestsToPass(
-  failures: number,
-  n: number,
-  primaryLower: number,
+  canary: { readonly failures: number; readonly n: number },
+  primary: { readonly failures: number; readonly n: number },
   margin: number,
   alpha: number,
   prior: BetaPrior,
   cap = 10_000_000,
 ): number | undefined {
-  const rate = n > 0 ? failures / n : 0;
-  const passes = (m: number) =>
-    rateInterval(Math.round(rate * m), m, alpha, prior).upper < primaryLower + margin;
+  const rc = canary.n > 0 ? canary.failures / canary.n : 0;
+  const rp = primary.n > 0 ? primary.failures / primary.n : 0;
+  const share = canary.n > 0 && primary.n > 0 ? primary.n / canary.n : 1;
+  const passes = (m: number) => {
+    const np = Math.max(1, Math.round(m * share));
+    const upper = rateInterval(Math.round(rc * m), m, alpha, prior).upper;
+    const lower = primary.n > 0 ? rateInterval(Math.round(rp * np), np, alpha, prior).lower : 0;
+    return upper < lower + margin;
+  };
   if (!passes(cap)) return undefined;
-  let lo = Math.max(1, n);
+  let lo = Math.max(1, Math.floor(canary.n));
   if (passes(lo)) return lo;
   let hi = cap;
   while (hi - lo > 1) {

@@ -126,8 +126,14 @@ export function errorEvidence(
   const passed = t.nC > 0 && canary.upper < primary.lower + delta;
   let needs: number | undefined;
   if (detail && !passed) {
-    const total = canaryRequestsToPass(t.a, t.nC, primary.lower, delta, half, prior);
-    needs = total === undefined ? undefined : Math.max(1, total - t.nC);
+    const total = canaryRequestsToPass(
+      { failures: t.a, n: t.nC },
+      { failures: t.b, n: t.nP },
+      delta,
+      half,
+      prior,
+    );
+    needs = total === undefined ? undefined : Math.max(1, Math.ceil(total - t.nC));
   }
   return {
     // Harm against r0 = 1, allowed only once the observed excess reaches the margin: the extra

@@ -61,7 +61,13 @@ describe("pacing", () => {
   ] as const) {
     it(`pass at ${points} pt with no failures needs ${want} canary requests`, () => {
       const d = points / 100;
-      const got = canaryRequestsToPass(0, 0, 0, d, 0.025, priorFor(d));
+      const got = canaryRequestsToPass(
+        { failures: 0, n: 0 },
+        { failures: 0, n: 0 },
+        d,
+        0.025,
+        priorFor(d),
+      );
       assert.equal(got, want);
       // Checked directly: at want the upper end is below Δ, at want − 1 it is not.
       assert.ok(rateInterval(0, want, 0.025, priorFor(d)).upper < d);
