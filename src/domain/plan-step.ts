@@ -134,7 +134,10 @@ export function supervise(
       }
     }
   }
-  const starved = insufficientEvidence(c, cur, started, options.paused === true);
+  // Only traffic steps wait for evidence; a timed pause ends on its clock.
+  const starved = options.countPasses
+    ? insufficientEvidence(c, cur, started, options.paused === true)
+    : undefined;
   if (starved !== undefined) return withEffects(effects, toPaused(c, cur, starved, false));
   const lastNow = cur.lastAnalysisAt === undefined ? started : Date.parse(cur.lastAnalysisAt);
   const dueAt = Math.max(started, lastNow) + interval(c);
