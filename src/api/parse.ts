@@ -69,8 +69,8 @@ function readSpec(spec: Field): RolloutSpec {
       spec
         .at("analysis")
         .at("metrics")
-        .items()[judged]
-        ?.fail(
+        .items()
+        [judged]?.fail(
           `the sequential judge compares the canary with the primary at a known traffic split, which only the canary strategy has: give ${strategy.kind} a thresholdRange or relativeToPrimary`,
         );
     }
