@@ -15,7 +15,7 @@ import {
 } from "../../../src/analysis/sequential/verdict.js";
 import type { Rng } from "./rng.js";
 import type { Release, Second, SideSecond, Stream } from "./scenario.js";
-import { EDGES } from "./scenario.js";
+import { EDGES, FINE_EDGES } from "./scenario.js";
 
 export interface Outcome {
   readonly decision: "rollback" | "promote" | "inconclusive";
@@ -53,18 +53,18 @@ function cumulative(buckets: Int32Array | readonly number[]): number[] {
 }
 
 /** The smallest edge whose cumulative share reaches q (the +Inf bucket gives Infinity). */
-function quantileEdge(buckets: Int32Array, q: number): number {
+function quantileEdge(buckets: Int32Array, q: number, edges: readonly number[]): number {
   const cum = cumulative(buckets);
   const total = cum.at(-1) ?? 0;
   if (total === 0) return NaN;
   const i = cum.findIndex((c) => c >= q * total);
-  return EDGES[i] ?? Infinity;
+  return edges[i] ?? Infinity;
 }
 
 /** Requests above an edge, from per-bucket counts. */
-function aboveEdge(buckets: Int32Array, edge: number): number {
+function aboveEdge(buckets: Int32Array, edge: number, edges: readonly number[]): number {
   let n = 0;
-  for (let i = 0; i < buckets.length; i++) if ((EDGES[i] ?? Infinity) > edge) n += buckets[i] ?? 0;
+  for (let i = 0; i < buckets.length; i++) if ((edges[i] ?? Infinity) > edge) n += buckets[i] ?? 0;
   return n;
 }
 
@@ -73,6 +73,8 @@ export interface SequentialOptions {
   readonly errorMargin: ErrorMargin;
   readonly latencyMarginMs: number;
   readonly readEverySeconds: number;
+  /** Latency from ~10 buckets per decade instead of the proxy's histogram of today. */
+  readonly fineBuckets: boolean;
   /**
    * Warm-up, for latency only: batches read before the canary has served this many requests do
    * not count (its pods' first requests are cold). Errors count from the first request: a canary
@@ -86,16 +88,22 @@ export const SEQUENTIAL_DEFAULTS: SequentialOptions = {
   errorMargin: { kind: "points", points: 0.5 },
   latencyMarginMs: 20,
   readEverySeconds: 2,
+  fineBuckets: false,
   warmupRequests: 20,
 };
 
 export function sequentialJudge(o: SequentialOptions = SEQUENTIAL_DEFAULTS): Judge {
   return {
-    name: `sequential (${o.readEverySeconds} s reads)`,
+    name: `sequential (${o.readEverySeconds} s reads${o.fineBuckets ? ", ×1.26 buckets" : ""})`,
     judge(release, stream) {
+      const edges = o.fineBuckets ? FINE_EDGES : EDGES;
+      const hist = (s: SideSecond) => (o.fineBuckets ? s.fine : s.buckets);
       const pairs = thresholdPairs(
-        EDGES,
-        [0.5, 0.99].map((q) => ({ quantile: q, ms: quantileEdge(stream.baseline.buckets, q) })),
+        edges,
+        [0.5, 0.99].map((q) => ({
+          quantile: q,
+          ms: quantileEdge(hist(stream.baseline), q, edges),
+        })),
         { kind: "absolute", ms: o.latencyMarginMs },
       );
       const errors: Segment[] = [];
@@ -150,8 +158,8 @@ export function sequentialJudge(o: SequentialOptions = SEQUENTIAL_DEFAULTS): Jud
             const list = latency[i] ?? [];
             addTo(list, latencyFresh, {
               rho,
-              a: sum((s) => aboveEdge(s.buckets, p.canaryLe), "canary"),
-              b: sum((s) => aboveEdge(s.buckets, p.primaryLe), "primary"),
+              a: sum((s) => aboveEdge(hist(s), p.canaryLe, edges), "canary"),
+              b: sum((s) => aboveEdge(hist(s), p.primaryLe, edges), "primary"),
               nC,
               nP,
             });

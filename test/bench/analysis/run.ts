@@ -5,7 +5,7 @@
 //   node --import tsx test/bench/analysis/run.ts [--healthy 1000] [--faulty 1000] [--seed 1] [--tiny]
 import { parseArgs } from "node:util";
 import type { Judge, Outcome } from "./judges.js";
-import { flaggerJudge, kayentaJudge, sequentialJudge } from "./judges.js";
+import { flaggerJudge, kayentaJudge, SEQUENTIAL_DEFAULTS, sequentialJudge } from "./judges.js";
 import type { Row } from "./report.js";
 import { formatRows } from "./report.js";
 import { Rng } from "./rng.js";
@@ -32,6 +32,7 @@ const seed = count("seed", values.seed, 1);
 
 const judges: readonly Judge[] = [
   sequentialJudge(),
+  sequentialJudge({ ...SEQUENTIAL_DEFAULTS, fineBuckets: true }),
   flaggerJudge(10, 2),
   flaggerJudge(10, 2, 10),
   kayentaJudge(10),

@@ -29,6 +29,8 @@ export interface SideSecond {
   errors: number;
   /** Per bucket (not cumulative): index i counts latencies in (edge[i-1], edge[i]]; last is +Inf. */
   readonly buckets: Int32Array;
+  /** The same on FINE_EDGES: what a finer histogram in the proxy would show. */
+  readonly fine: Int32Array;
   readonly latencies: number[];
 }
 
@@ -49,6 +51,17 @@ export interface Stream {
 
 export const EDGES = DURATION_EDGES_MS;
 
+/** About ten buckets per decade (×1.26 steps) from 1 ms to 10 s, rounded to 0.1 ms. */
+export const FINE_EDGES: readonly number[] = Array.from(
+  { length: 41 },
+  (_, k) => Math.round(10 * 1.2589254 ** k) / 10,
+);
+
+function bucketIn(edges: readonly number[], ms: number): number {
+  for (let i = 0; i < edges.length; i++) if (ms <= (edges[i] ?? Infinity)) return i;
+  return edges.length;
+}
+
 export function bucketOf(ms: number): number {
   // Edges are few (20): a linear scan is as fast as a binary search here.
   for (let i = 0; i < EDGES.length; i++) if (ms <= (EDGES[i] ?? Infinity)) return i;
@@ -56,7 +69,13 @@ export function bucketOf(ms: number): number {
 }
 
 function side(): SideSecond {
-  return { requests: 0, errors: 0, buckets: new Int32Array(EDGES.length + 1), latencies: [] };
+  return {
+    requests: 0,
+    errors: 0,
+    buckets: new Int32Array(EDGES.length + 1),
+    fine: new Int32Array(FINE_EDGES.length + 1),
+    latencies: [],
+  };
 }
 
 /** Log-normal body (median 40 ms, σ 0.5) with a 1 % Pareto tail (shape 1.5) above 200 ms. */
@@ -70,6 +89,8 @@ function record(s: SideSecond, ms: number, failed: boolean): void {
   if (failed) s.errors++;
   const b = bucketOf(ms);
   s.buckets[b] = (s.buckets[b] ?? 0) + 1;
+  const f = bucketIn(FINE_EDGES, ms);
+  s.fine[f] = (s.fine[f] ?? 0) + 1;
   s.latencies.push(ms);
 }
 
