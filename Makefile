@@ -77,11 +77,13 @@ demo: install build ## a healthy release promoted and a faulty one rolled back (
 bench: install ## benchmarks, as ratios to baselines measured in the same run (docs/benchmarks.md)
 	node --import tsx test/bench/xds/run.ts
 	node --import tsx test/bench/proxy/run.ts
+	node --import tsx test/bench/analysis/run.ts
 
 # Every benchmark once at a tiny size, so none of them rots; fails only on errors, never on timing.
 bench-tiny: install
 	node --import tsx test/bench/xds/run.ts --tiny
 	node --import tsx test/bench/proxy/run.ts --tiny
+	node --import tsx test/bench/analysis/run.ts --tiny
 
 clean: ## remove build output
 	rm -rf dist coverage

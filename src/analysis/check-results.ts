@@ -20,6 +20,15 @@ export function checkResults(checks: readonly CheckReport[]): CheckResult[] {
     ...(c.primaryValue === undefined ? {} : { primaryValue: roundValue(c.primaryValue) }),
     threshold: roundBounds(c.threshold),
     message: c.message,
+    ...(c.judge === undefined
+      ? {}
+      : {
+          judge: {
+            ...c.judge,
+            eValue: roundValue(c.judge.eValue),
+            ...(c.judge.effect === undefined ? {} : { effect: roundValue(c.judge.effect) }),
+          },
+        }),
   }));
 }
 

@@ -1,6 +1,6 @@
 // Pure judgement of measured values: thresholds (absolute, and relative to the primary), the
 // report's shape, and the messages people read in the status, in Events and in `vireo status`.
-import type { CheckOutcome, RelativeBounds } from "../domain/rollout.js";
+import type { CheckOutcome, JudgeCheck, JudgeStatus, RelativeBounds } from "../domain/rollout.js";
 
 export type { CheckOutcome } from "../domain/rollout.js";
 
@@ -25,14 +25,23 @@ export interface CheckReport {
   readonly message: string;
   /** The query as sent (the canary's), for metric checks. */
   readonly query?: string;
+  /** For a check the sequential judge made: its decision, e-value, effect and bound. */
+  readonly judge?: JudgeCheck;
 }
 
 export interface AnalysisReport {
   /** When the checks were evaluated (ms since the epoch). */
   readonly at: number;
+  /** The worst outcome of the checks the sequential judge did not make. */
   readonly outcome: CheckOutcome;
   readonly message: string;
   readonly checks: readonly CheckReport[];
+  /** The sequential judge's decision and state, when the Rollout has checks it makes. */
+  readonly sequential?: {
+    readonly decision: "harm" | "pass" | "inconclusive";
+    readonly state: JudgeStatus;
+    readonly message: string;
+  };
 }
 
 export interface Judgement {

@@ -20,6 +20,11 @@ import { providerOptions, renderQuery } from "./metric-template.js";
 import type { MetricProvider, QueryOutcome } from "./prometheus.js";
 import { PrometheusClient } from "./prometheus.js";
 import type { WebhookRunner } from "./webhooks.js";
+import type { CountSource } from "./counts.js";
+import { PrometheusCounts } from "./counts.js";
+import type { JudgeContext, JudgedRun } from "./sequential-checks.js";
+import { isJudged, judgeConfig, runJudged } from "./sequential-checks.js";
+import { emptyState } from "./sequential/run-state.js";
 
 export interface AnalysisInput {
   readonly namespace: string;
@@ -40,6 +45,8 @@ export interface AnalysisInput {
   readonly revision: string;
   /** Reads a MetricTemplate and its Secret; a missing one is a value, not an exception. */
   readonly resolveTemplate: (ref: TemplateRef) => Promise<TemplateResolution>;
+  /** For the checks the sequential judge makes: its state, the confirmed weight and the step. */
+  readonly judge?: JudgeContext;
 }
 
 export interface AnalysisRunner {
@@ -52,6 +59,8 @@ export interface AnalysisRunnerDeps {
   readonly webhooks: WebhookRunner;
   /** A provider for a MetricTemplate's spec; by default a PrometheusClient. */
   readonly connect?: (provider: ProviderSpec, credentials: ProviderCredentials) => MetricProvider;
+  /** The proxies' counters for the sequential judge; by default read through `prometheus`. */
+  readonly counts?: CountSource;
   readonly log?: Logger;
 }
 
@@ -71,15 +80,58 @@ export class MetricAnalysisRunner implements AnalysisRunner {
 
   async run(input: AnalysisInput): Promise<AnalysisReport> {
     const memo: RunMemo = { counts: new Map(), templates: new Map() };
-    const checks = await Promise.all([
-      ...input.spec.webhooks
-        .filter((h) => h.type === "rollout")
-        .map((h) => guard(h.name, "webhook", () => this.webhook(h, input))),
-      ...input.spec.metrics.map((m) => guard(m.name, "metric", () => this.metric(m, input, memo))),
+    const judged = input.spec.metrics.some(isJudged)
+      ? this.judged(input).catch((err: unknown) => judgeFailed(input, describeError(err)))
+      : undefined;
+    const [others, sequential] = await Promise.all([
+      Promise.all([
+        ...input.spec.webhooks
+          .filter((h) => h.type === "rollout")
+          .map((h) => guard(h.name, "webhook", () => this.webhook(h, input))),
+        ...input.spec.metrics
+          .filter((m) => !isJudged(m))
+          .map((m) => guard(m.name, "metric", () => this.metric(m, input, memo))),
+      ]),
+      judged,
     ]);
-    const { outcome, message } = summarize(checks);
-    this.deps.log?.debug("analysis ran", { outcome, message });
-    return { at: input.now, outcome, message, checks };
+    // Every check in the Rollout's order: webhooks first, then metrics as listed.
+    const byName = new Map((sequential?.reports ?? []).map((r) => [r.name, r]));
+    const hooks = others.filter((c) => c.kind === "webhook");
+    const metrics = others.filter((c) => c.kind === "metric");
+    const checks = [
+      ...hooks,
+      ...input.spec.metrics.flatMap((m) => {
+        const r = isJudged(m) ? byName.get(m.name) : metrics.find((c) => c.name === m.name);
+        return r === undefined ? [] : [r];
+      }),
+    ];
+    const { outcome } = summarize(others);
+    const { message } = summarize(checks);
+    this.deps.log?.debug("analysis ran", { outcome, message, judge: sequential?.outcome.decision });
+    return {
+      at: input.now,
+      outcome,
+      message,
+      checks,
+      ...(sequential === undefined ? {} : { sequential: sequential.outcome }),
+    };
+  }
+
+  /** The checks the sequential judge makes, all at once: they share one e-process. */
+  private async judged(input: AnalysisInput): Promise<JudgedRun> {
+    const context = input.judge;
+    if (context === undefined) {
+      throw new Error("the sequential judge needs the run's state, weight and step (a bug)");
+    }
+    const source = this.deps.counts ?? new PrometheusCounts(this.deps.prometheus);
+    return runJudged(source, {
+      spec: input.spec,
+      revision: input.revision,
+      canary: { namespace: input.namespace, workload: input.targetName },
+      primary: { namespace: input.namespace, workload: input.primaryName },
+      now: input.now,
+      context,
+    });
   }
 
   private async webhook(h: WebhookSpec, input: AnalysisInput): Promise<CheckReport> {
@@ -213,6 +265,21 @@ export class MetricAnalysisRunner implements AnalysisRunner {
     }
     return p;
   }
+}
+
+/** The judge threw (a bug): its checks are errors, the run's state stays as it was. */
+function judgeFailed(input: AnalysisInput, message: string): JudgedRun {
+  const state = input.judge?.state ?? emptyState(input.revision, judgeConfig(input.spec));
+  return {
+    reports: input.spec.metrics.filter(isJudged).map((m) => ({
+      name: m.name,
+      kind: "metric",
+      threshold: {},
+      outcome: "error",
+      message: `${m.name}: ${message}`,
+    })),
+    outcome: { decision: "inconclusive", state, message },
+  };
 }
 
 /** A check that throws (a bug, or a resolver that broke its promise) is reported as an error. */

@@ -23,7 +23,16 @@ export const ROLLOUT_DEFAULTS = {
   skipAnalysis: false,
   suspend: false,
   revertOnDeletion: false,
+  /** The sequential judge's margins when `maxIncrease` is left out (not schema defaults: each
+   * depends on the metric). */
+  judgeErrorMargin: "0.5%",
+  judgeLatencyMargin: "20ms",
 } as const;
 
 /** Metrics the controller knows without a MetricTemplate. */
 export const BUILTIN_METRICS = ["request-success-rate", "request-duration"] as const;
+
+export type BuiltinMetric = (typeof BUILTIN_METRICS)[number];
+
+/** The sequential judge's error levels when the spec leaves them out (docs/analysis.md). */
+export const JUDGE_DEFAULTS = { alpha: 0.01, passAlpha: 0.05 } as const;

@@ -7,6 +7,7 @@ import type {
   AlertSpec,
   AnalysisSpec,
   Condition,
+  JudgeMargin,
   MetricCheck,
   RelativeBounds,
   RolloutSpec,
@@ -19,6 +20,7 @@ import type {
 } from "../domain/rollout.js";
 import { NOTIFIED_LIMIT, PHASES, WEBHOOK_TYPES } from "../domain/rollout.js";
 import type { FaultPolicy, TrafficPolicy } from "../xds/model.js";
+import type { BuiltinMetric } from "./defaults.js";
 import { BUILTIN_METRICS, ROLLOUT_DEFAULTS as D } from "./defaults.js";
 import { Field, isRecord, WireError } from "./field.js";
 import type { ParseFailureReason } from "./field.js";
@@ -26,6 +28,7 @@ import { readStrategy } from "./parse-strategy.js";
 import { outboxToWire, readOutbox } from "./status-outbox.js";
 import type { ConditionWire, RolloutStatusWire, TrafficRouteWire } from "./rollout-wire.js";
 import { checksToWire, readChecks } from "./status-checks.js";
+import { judgeToWire, readJudge } from "./status-judge.js";
 
 export type { ParseFailureReason } from "./field.js";
 
@@ -58,11 +61,25 @@ function readSpec(spec: Field): RolloutSpec {
     name: target.at("name").string(),
   };
   const fault = spec.at("fault").optional(readFault);
+  const strategy = readStrategy(spec.at("strategy"));
+  const analysis = readAnalysis(spec.at("analysis"));
+  if (strategy.kind !== "canary") {
+    const judged = analysis.metrics.findIndex((m) => m.judge !== undefined);
+    if (judged >= 0) {
+      spec
+        .at("analysis")
+        .at("metrics")
+        .items()
+        [judged]?.fail(
+          `the sequential judge compares the canary with the primary at a known traffic split, which only the canary strategy has: give ${strategy.kind} a thresholdRange or relativeToPrimary`,
+        );
+    }
+  }
   return {
     targetRef,
     service: readService(spec.at("service").object(), target.at("name")),
-    strategy: readStrategy(spec.at("strategy")),
-    analysis: readAnalysis(spec.at("analysis")),
+    strategy,
+    analysis,
     alerts: uniqueNames(spec.at("alerts"), "alert", 16).map(readAlert),
     progressDeadlineSeconds: spec
       .at("progressDeadlineSeconds")
@@ -184,12 +201,17 @@ function readAnalysis(a: Field): AnalysisSpec {
   const intervalMs = interval.duration(D.analysisInterval);
   if (intervalMs < 1000) interval.fail("must be at least 1s");
   const minRequests = a.at("minRequests").optional((f) => f.int({ min: 1, max: 1_000_000_000 }));
+  const level = (f: Field) => f.number({ min: 1e-9, max: 0.5 });
+  const alpha = a.at("alpha").optional(level);
+  const passAlpha = a.at("passAlpha").optional(level);
   return {
     intervalMs,
     threshold: a.at("threshold").int({ min: 1, max: 100, default: D.threshold }),
     metrics: uniqueNames(a.at("metrics"), "metric", 16).map(readMetric),
     webhooks: uniqueNames(a.at("webhooks"), "webhook", 16).map(readWebhook),
     ...(minRequests === undefined ? {} : { minRequests }),
+    ...(alpha === undefined ? {} : { alpha }),
+    ...(passAlpha === undefined ? {} : { passAlpha }),
   };
 }
 
@@ -215,9 +237,20 @@ function readMetric(m: Field): MetricCheck {
   }
   const relativeToPrimary = m.at("relativeToPrimary").optional(readRelative);
   const range = m.at("thresholdRange");
-  if (range.absent && relativeToPrimary === undefined) {
+  const threshold = !range.absent || relativeToPrimary !== undefined;
+  const increase = m.at("maxIncrease");
+  if (!increase.absent && (threshold || templateRef !== undefined)) {
+    increase.fail(
+      "maxIncrease is the sequential judge's margin, for a built-in check without thresholdRange or relativeToPrimary",
+    );
+  }
+  if (!threshold && templateRef !== undefined) {
     range.fail("required unless relativeToPrimary is set");
   }
+  const judge =
+    threshold || templateRef !== undefined
+      ? undefined
+      : { margin: readMargin(increase, name as BuiltinMetric) };
   const min = range.at("min").optional((f) => f.number());
   const max = range.at("max").optional((f) => f.number());
   if (!range.absent && min === undefined && max === undefined) {
@@ -236,7 +269,31 @@ function readMetric(m: Field): MetricCheck {
     ...(relativeToPrimary === undefined ? {} : { relativeToPrimary }),
     ...(templateRef === undefined ? {} : { templateRef }),
     ...(templateVariables === undefined ? {} : { templateVariables }),
+    ...(judge === undefined ? {} : { judge }),
   };
+}
+
+const MARGIN = /^([0-9]+(?:[.][0-9]+)?)(%|ms|x)$/;
+
+/**
+ * `maxIncrease`: for request-success-rate points of error rate ("0.5%") or a ratio ("1.5x"); for
+ * request-duration milliseconds ("20ms") or percent ("10%").
+ */
+function readMargin(f: Field, metric: BuiltinMetric): JudgeMargin {
+  const errors = metric === "request-success-rate";
+  const text = f.absent ? (errors ? D.judgeErrorMargin : D.judgeLatencyMargin) : f.string();
+  const m = MARGIN.exec(text.trim());
+  const value = Number(m?.[1]);
+  const unit = m?.[2];
+  if (errors && unit === "%" && value > 0 && value <= 100) return { kind: "points", points: value };
+  if (errors && unit === "x" && value > 1) return { kind: "ratio", ratio: value };
+  if (!errors && unit === "ms" && value > 0) return { kind: "ms", ms: value };
+  if (!errors && unit === "%" && value > 0) return { kind: "percent", percent: value };
+  return f.fail(
+    errors
+      ? `${JSON.stringify(text)} is not a margin for error rates: points of error rate ("0.5%", more than 0 and at most 100) or a ratio above 1 ("1.5x")`
+      : `${JSON.stringify(text)} is not a margin for latency: milliseconds ("20ms") or percent ("10%"), more than 0`,
+  );
 }
 
 function readRelative(r: Field): RelativeBounds {
@@ -345,6 +402,7 @@ export function parseStatus(obj: unknown): RolloutStatus | undefined {
   const notified = readNotified(s.notified);
   const outbox = readOutbox(s.outbox);
   const checks = readChecks(s.checks);
+  const judge = readJudge(s.judge);
   const route = readRoute(s.route);
   return {
     phase,
@@ -366,6 +424,7 @@ export function parseStatus(obj: unknown): RolloutStatus | undefined {
     ...(notified === undefined ? {} : { notified }),
     ...(outbox === undefined ? {} : { outbox }),
     ...(checks === undefined ? {} : { checks }),
+    ...(judge === undefined ? {} : { judge }),
     conditions: (Array.isArray(s.conditions) ? s.conditions : []).flatMap(readCondition),
   };
 }
@@ -454,6 +513,7 @@ export function statusToWire(status: RolloutStatus): RolloutStatusWire {
     ...(notified === undefined ? {} : { notified: notified.slice(-NOTIFIED_LIMIT) }),
     ...(status.outbox === undefined ? {} : { outbox: outboxToWire(status.outbox) }),
     ...(checks === undefined ? {} : { checks: checksToWire(checks) }),
+    ...(status.judge === undefined ? {} : { judge: judgeToWire(status.judge) }),
     conditions: status.conditions.map((c): ConditionWire => ({
       type: c.type,
       status: c.status,

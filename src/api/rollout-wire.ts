@@ -3,7 +3,13 @@
 // omit them; parse.ts turns this into the domain's RolloutSpec and applies the same defaults.
 import type { V1ObjectMeta } from "@kubernetes/client-node";
 import type { OutboxEntryWire } from "./status-outbox.js";
-import type { CheckOutcome, Phase, WaitReason, WebhookType } from "../domain/rollout.js";
+import type {
+  CheckOutcome,
+  JudgeCheck,
+  Phase,
+  WaitReason,
+  WebhookType,
+} from "../domain/rollout.js";
 import type { HttpMatch } from "../xds/model.js";
 
 export const ROLLOUT_GROUP = "vireo.dev";
@@ -107,13 +113,19 @@ export interface AnalysisWire {
   metrics?: MetricWire[];
   webhooks?: WebhookWire[];
   minRequests?: number;
+  /** The sequential judge's false-rollback budget per release (0.01). */
+  alpha?: number;
+  /** Its chance of passing a metric outside the margin (0.05). */
+  passAlpha?: number;
 }
 
 export interface MetricWire {
   name: string;
   interval?: DurationWire;
-  /** Required unless relativeToPrimary is set. */
+  /** Required for a template unless relativeToPrimary is set; a built-in without either is judged sequentially. */
   thresholdRange?: { min?: number; max?: number };
+  /** The sequential judge's margin: "0.5%" or "1.5x" for errors, "20ms" or "10%" for latency. */
+  maxIncrease?: string;
   relativeToPrimary?: { maxDecreasePoints?: number; maxIncreasePercent?: number };
   templateRef?: ObjectRefWire;
   templateVariables?: Record<string, string>;
@@ -166,6 +178,8 @@ export interface RolloutStatusWire {
   notified?: string[];
   outbox?: OutboxEntryWire[];
   checks?: CheckStatusWire[];
+  /** The sequential judge's state (src/domain/judge.ts), as JSON. */
+  judge?: Record<string, unknown>;
   conditions?: ConditionWire[];
 }
 
@@ -188,6 +202,7 @@ export interface CheckStatusWire {
   threshold: { min?: number; max?: number };
   message: string;
   measuredAt: string;
+  judge?: JudgeCheck;
 }
 
 export interface ConditionWire {

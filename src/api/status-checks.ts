@@ -3,6 +3,7 @@
 import type { CheckOutcome, CheckStatus } from "../domain/rollout.js";
 import { isRecord } from "./field.js";
 import type { CheckStatusWire } from "./rollout-wire.js";
+import { readJudgeCheck } from "./status-judge.js";
 
 /** Every CheckOutcome (a record, so the compiler says when one is missing). */
 const OUTCOMES: Readonly<Record<CheckOutcome, true>> = {
@@ -31,6 +32,7 @@ function readCheck(c: unknown): CheckStatus[] {
   const t = isRecord(c.threshold) ? c.threshold : {};
   const min = num(t.min);
   const max = num(t.max);
+  const judge = readJudgeCheck(c.judge);
   return [
     {
       name,
@@ -42,6 +44,7 @@ function readCheck(c: unknown): CheckStatus[] {
       threshold: { ...(min === undefined ? {} : { min }), ...(max === undefined ? {} : { max }) },
       message: typeof message === "string" ? message : "",
       measuredAt: typeof measuredAt === "string" ? measuredAt : "",
+      ...(judge === undefined ? {} : { judge }),
     },
   ];
 }
@@ -60,5 +63,6 @@ export function checksToWire(checks: readonly CheckStatus[]): CheckStatusWire[] 
     },
     message: c.message,
     measuredAt: c.measuredAt,
+    ...(c.judge === undefined ? {} : { judge: { ...c.judge } }),
   }));
 }

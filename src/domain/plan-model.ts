@@ -3,6 +3,7 @@
 import type {
   CheckOutcome,
   CheckStatus,
+  JudgeStatus,
   ManualAction,
   NotifyEvent,
   RolloutSpec,
@@ -77,6 +78,17 @@ export interface AnalysisResult {
   readonly details: string;
   /** Each check's value, threshold and outcome, for the status; absent when the port has none. */
   readonly checks?: readonly CheckResult[];
+  /**
+   * The sequential judge's decision over the whole run so far, when the Rollout has checks it
+   * makes; `outcome` then covers the other checks only. Harm rolls back at once; inconclusive
+   * neither passes nor fails, and the step waits for more requests.
+   */
+  readonly sequential?: {
+    readonly decision: "harm" | "pass" | "inconclusive";
+    /** For status.judge. */
+    readonly state: JudgeStatus;
+    readonly message: string;
+  };
 }
 
 /** Webhook types whose answers the planner waits for. */

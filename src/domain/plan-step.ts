@@ -17,7 +17,7 @@ import {
 import type { RolloutStatus } from "./rollout.js";
 import { analysed, routeAt, stepAt } from "./run-steps.js";
 import { describeRoute, sameRoute } from "./traffic-route.js";
-import { revisionChange, rollback } from "./transitions.js";
+import { revisionChange, rollback, toPaused } from "./transitions.js";
 
 /** Re-asserted while a release runs, in case something scaled the canary down. */
 export const SCALE_UP: Action = { kind: "scaleCanaryUp" };
@@ -89,15 +89,34 @@ export function supervise(
   const last = cur.lastAnalysisAt === undefined ? undefined : Date.parse(cur.lastAnalysisAt);
   if (r !== undefined && (last === undefined || r.at > last) && r.at >= started) {
     const measuredAt = iso(r.at);
+    const judged = r.sequential;
     cur = {
       ...cur,
       lastAnalysisAt: measuredAt,
       ...(r.checks === undefined ? {} : { checks: r.checks.map((k) => ({ ...k, measuredAt })) }),
+      ...(judged === undefined ? {} : { judge: judged.state }),
     };
+    if (judged?.decision === "harm") {
+      // The sequential judge's evidence is valid at any moment: roll back now, not after
+      // `threshold` intervals (docs/analysis.md).
+      const text = `the sequential judge found a regression: ${judged.message}`;
+      return withEffects(
+        [
+          event(
+            "Warning",
+            "AnalysisFailed",
+            `Analysis of ${targetName(c)} revision ${cur.canaryRevision ?? ""} at ${where}: ${text}`,
+          ),
+        ],
+        rollback(c, cur, "FailedChecks", text),
+      );
+    }
     // No data and errors count as failed checks, so a silent canary is never promoted. A Rollout
     // that wants them counted otherwise has the analysis map them before they reach the planner.
+    // The sequential judge's own checks are not in `outcome`: inconclusive waits for requests.
     if (r.outcome === "pass") {
-      if (options.countPasses) cur = { ...cur, iterations: cur.iterations + 1 };
+      const passed = judged === undefined || judged.decision === "pass";
+      if (passed && options.countPasses) cur = { ...cur, iterations: cur.iterations + 1 };
     } else {
       cur = { ...cur, failedChecks: cur.failedChecks + 1 };
       const text = `Analysis of ${targetName(c)} revision ${cur.canaryRevision ?? ""} at ${where}: ${OUTCOME[r.outcome]} (${cur.failedChecks}/${c.spec.analysis.threshold} failed checks): ${r.details}`;
@@ -115,6 +134,11 @@ export function supervise(
       }
     }
   }
+  // Only traffic steps wait for evidence; a timed pause ends on its clock.
+  const starved = options.countPasses
+    ? insufficientEvidence(c, cur, started, options.paused === true)
+    : undefined;
+  if (starved !== undefined) return withEffects(effects, toPaused(c, cur, starved, false));
   const lastNow = cur.lastAnalysisAt === undefined ? started : Date.parse(cur.lastAnalysisAt);
   const dueAt = Math.max(started, lastNow) + interval(c);
   const queries: Action[] =
@@ -125,6 +149,25 @@ export function supervise(
         ]
       : [];
   return { kind: "supervised", status: cur, effects, queries, nextDueAt: dueAt };
+}
+
+/**
+ * The sequential judge stays inconclusive past the progress deadline (counted from the step's
+ * start, or from the last resume): pause with its numbers rather than pass or fail a canary on
+ * too little evidence. Resuming grants another deadline; promoting by hand decides for it.
+ */
+function insufficientEvidence(
+  c: Ctx,
+  s: RolloutStatus,
+  started: number,
+  paused: boolean,
+): string | undefined {
+  if (paused || s.phase !== "Progressing") return undefined;
+  const waiting = (s.checks ?? []).filter((k) => k.judge?.decision === "inconclusive");
+  if (waiting.length === 0) return undefined;
+  const since = Math.max(started, Date.parse(s.lastTransitionTime) || 0);
+  if (c.now < since + c.spec.progressDeadlineSeconds * 1000) return undefined;
+  return `InsufficientEvidence: no decision within ${deadlineText(c)}: ${waiting.map((k) => k.message).join("; ")}`;
 }
 
 const OUTCOME = {

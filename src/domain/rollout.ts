@@ -1,6 +1,9 @@
 // The Rollout as the controller reasons about it: a parsed spec (no wire types, no defaults left
 // to fill) and the status it records. See crds/rollouts.vireo.dev.yaml for the wire form.
 import type { FaultPolicy, HttpMatch, RetryPolicy, TrafficPolicy } from "../xds/model.js";
+import type { JudgeCheck, JudgeMargin, JudgeStatus } from "./judge.js";
+
+export type { JudgeCheck, JudgeMargin, JudgeStatus } from "./judge.js";
 
 export interface ServiceSpec {
   /** Apex Service name; defaults to the target's name. */
@@ -47,6 +50,11 @@ export interface MetricCheck {
   readonly relativeToPrimary?: RelativeBounds;
   readonly templateRef?: { readonly name: string; readonly namespace?: string };
   readonly templateVariables?: Readonly<Record<string, string>>;
+  /**
+   * Set on a built-in check with neither thresholdRange nor relativeToPrimary: the sequential
+   * judge holds the canary to the primary within this margin (docs/analysis.md).
+   */
+  readonly judge?: { readonly margin: JudgeMargin };
 }
 
 export type WebhookType =
@@ -92,6 +100,10 @@ export interface AnalysisSpec {
    * requests than this in the check's window. Left out, every request counts.
    */
   readonly minRequests?: number;
+  /** The sequential judge's false-rollback budget for a whole release; absent: 0.01. */
+  readonly alpha?: number;
+  /** The sequential judge's chance of passing a metric outside its margin; absent: 0.05. */
+  readonly passAlpha?: number;
 }
 
 export interface AlertSpec {
@@ -232,6 +244,8 @@ export interface RolloutStatus {
    * run ends so a rolled-back Rollout shows the values that failed, cleared when a new run starts.
    */
   readonly checks?: readonly CheckStatus[];
+  /** The sequential judge's state for this run; cleared when a new run starts. */
+  readonly judge?: JudgeStatus;
   readonly conditions: readonly Condition[];
 }
 
@@ -255,6 +269,8 @@ export interface CheckStatus {
   readonly message: string;
   /** When the analysis that measured it ran (RFC 3339). */
   readonly measuredAt: string;
+  /** For a check the sequential judge made: its decision, e-value, effect and bound. */
+  readonly judge?: JudgeCheck;
 }
 
 /** How many delivered notification ids the status keeps. */

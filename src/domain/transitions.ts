@@ -87,6 +87,7 @@ export function startRun(c: Ctx, s: RolloutStatus, revision: string, why: RunSta
       stepStartedAt: undefined,
       lastAnalysisAt: undefined,
       checks: undefined,
+      judge: undefined,
     },
     [event("Normal", why, text[why]), notify("started", "info", text[why])],
   );
@@ -117,6 +118,7 @@ export function beginRelease(
           iterations: 0,
           stepStartedAt: undefined,
           checks: undefined,
+          judge: undefined,
         },
         [event("Normal", "WaitingForApproval", text), notify("waitingApproval", "warn", text)],
       );
@@ -162,6 +164,7 @@ export function toInitialized(
     stepStartedAt: undefined,
     lastAnalysisAt: undefined,
     checks: undefined,
+    judge: undefined,
   };
   if (why === "Reverted") {
     const text = `${targetName(c)} is back at revision ${primaryRevision}, which ${primaryName(c)} serves: nothing to release`;

@@ -13,6 +13,7 @@ import type { WebhookRunner } from "../analysis/webhooks.js";
 import type { MetricProvider } from "../analysis/prometheus.js";
 import type { AnalysisInput, AnalysisRunner } from "../analysis/runner.js";
 import { checkResults } from "../analysis/check-results.js";
+import type { JudgeContext } from "../analysis/sequential-checks.js";
 import type { Workload } from "../workloads/workload.js";
 
 export interface AnalysisRequest {
@@ -23,6 +24,8 @@ export interface AnalysisRequest {
   readonly now: number;
   readonly phase: string;
   readonly revision: string;
+  /** For the sequential judge: the run's state, the confirmed weight and the step. */
+  readonly judge?: JudgeContext;
 }
 
 /** Runs a step's checks for the canary; the planner decides how the outcome counts. */
@@ -54,12 +57,14 @@ export class RunnerAnalysis implements AnalysisPort {
       phase: r.phase,
       revision: r.revision,
       resolveTemplate: this.resolveTemplate,
+      ...(r.judge === undefined ? {} : { judge: r.judge }),
     });
     return {
       at: report.at,
       outcome: report.outcome,
       details: report.message,
       checks: checkResults(report.checks),
+      ...(report.sequential === undefined ? {} : { sequential: report.sequential }),
     };
   }
 }

@@ -137,6 +137,11 @@ async function answer(
         now,
         phase: observed.status?.phase ?? "Progressing",
         revision: q.revision,
+        judge: {
+          state: observed.status?.judge,
+          weight: observed.traffic.verified?.canaryWeight ?? 0,
+          step: q.step,
+        },
       });
       next = { ...next, analysis };
     } else if (q.kind === "runWebhooks") {

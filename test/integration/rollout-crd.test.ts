@@ -212,6 +212,20 @@ describe("Rollout CRD", function () {
           },
         },
       ],
+      [
+        "built-in checks made by the sequential judge, with margins and levels",
+        {
+          ...minimal,
+          analysis: {
+            alpha: 0.001,
+            passAlpha: 0.1,
+            metrics: [
+              { name: "request-success-rate", maxIncrease: "1.5x" },
+              { name: "request-duration", maxIncrease: "20ms" },
+            ],
+          },
+        },
+      ],
     ];
     specs.forEach(([what, spec], i) => {
       it(what, async () => {
@@ -293,10 +307,21 @@ describe("Rollout CRD", function () {
           'spec.analysis.metrics[0].thresholdRange: Invalid value: "object": thresholdRange needs min, max or both',
       },
       {
-        what: "a metric with neither thresholdRange nor relativeToPrimary",
-        spec: analysis({ metrics: [{ name: "request-duration" }] }),
+        // A built-in without either is the sequential judge's; a template has no judge.
+        what: "a template check with neither thresholdRange nor relativeToPrimary",
+        spec: analysis({ metrics: [{ name: "errors", templateRef: { name: "errors" } }] }),
         error:
           'spec.analysis.metrics[0]: Invalid value: "object": thresholdRange is required unless relativeToPrimary is set',
+      },
+      {
+        what: "maxIncrease on a threshold check",
+        spec: analysis({
+          metrics: [
+            { name: "request-duration", maxIncrease: "20ms", thresholdRange: { max: 500 } },
+          ],
+        }),
+        error:
+          'spec.analysis.metrics[0]: Invalid value: "object": maxIncrease is the sequential judge\'s margin, for a built-in check without thresholdRange or relativeToPrimary',
       },
       {
         what: "relativeToPrimary without bounds",

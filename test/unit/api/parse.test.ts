@@ -361,6 +361,54 @@ describe("parseRollout", () => {
         },
       },
       {
+        name: "analysis: built-in checks without bounds are the sequential judge's, with its margins and levels",
+        fields: {
+          analysis: {
+            alpha: 0.001,
+            passAlpha: 0.1,
+            metrics: [
+              { name: "request-success-rate" },
+              { name: "request-duration", maxIncrease: "10%" },
+            ],
+          },
+        },
+        want: {
+          analysis: {
+            intervalMs: 30_000,
+            threshold: 3,
+            alpha: 0.001,
+            passAlpha: 0.1,
+            metrics: [
+              { name: "request-success-rate", judge: { margin: { kind: "points", points: 0.5 } } },
+              { name: "request-duration", judge: { margin: { kind: "percent", percent: 10 } } },
+            ],
+            webhooks: [],
+          },
+        },
+      },
+      {
+        name: "analysis: the judge's other margins",
+        fields: {
+          analysis: {
+            metrics: [
+              { name: "request-success-rate", maxIncrease: "1.5x" },
+              { name: "request-duration" },
+            ],
+          },
+        },
+        want: {
+          analysis: {
+            intervalMs: 30_000,
+            threshold: 3,
+            metrics: [
+              { name: "request-success-rate", judge: { margin: { kind: "ratio", ratio: 1.5 } } },
+              { name: "request-duration", judge: { margin: { kind: "ms", ms: 20 } } },
+            ],
+            webhooks: [],
+          },
+        },
+      },
+      {
         name: "alerts default to severity info",
         fields: {
           alerts: [
@@ -566,10 +614,47 @@ describe("parseRollout", () => {
         message: "spec.analysis.metrics[0].thresholdRange: thresholdRange needs min, max or both",
       },
       {
-        name: "a metric with neither thresholdRange nor relativeToPrimary",
-        obj: analysis({ metrics: [{ name: "request-duration" }] }),
+        // A built-in without either is the sequential judge's (above); a template has no judge.
+        name: "a template check with neither thresholdRange nor relativeToPrimary",
+        obj: analysis({ metrics: [{ name: "errors", templateRef: { name: "errors" } }] }),
         message:
           "spec.analysis.metrics[0].thresholdRange: required unless relativeToPrimary is set",
+      },
+      {
+        name: "maxIncrease on a threshold check",
+        obj: analysis({
+          metrics: [
+            { name: "request-duration", maxIncrease: "20ms", thresholdRange: { max: 500 } },
+          ],
+        }),
+        message:
+          "spec.analysis.metrics[0].maxIncrease: maxIncrease is the sequential judge's margin, for a built-in check without thresholdRange or relativeToPrimary",
+      },
+      {
+        name: "a latency margin on error rates",
+        obj: analysis({ metrics: [{ name: "request-success-rate", maxIncrease: "20ms" }] }),
+        message:
+          'spec.analysis.metrics[0].maxIncrease: "20ms" is not a margin for error rates: points of error rate ("0.5%", more than 0 and at most 100) or a ratio above 1 ("1.5x")',
+      },
+      {
+        name: "a ratio margin on latency",
+        obj: analysis({ metrics: [{ name: "request-duration", maxIncrease: "2x" }] }),
+        message:
+          'spec.analysis.metrics[0].maxIncrease: "2x" is not a margin for latency: milliseconds ("20ms") or percent ("10%"), more than 0',
+      },
+      {
+        name: "an alpha of zero",
+        obj: analysis({ alpha: 0 }),
+        message: "spec.analysis.alpha: must be a number from 1e-9 to 0.5, got 0",
+      },
+      {
+        name: "the sequential judge outside the canary strategy",
+        obj: withSpec({
+          strategy: { blueGreen: { iterations: 2 } },
+          analysis: { metrics: [{ name: "request-success-rate" }] },
+        }),
+        message:
+          "spec.analysis.metrics[0]: the sequential judge compares the canary with the primary at a known traffic split, which only the canary strategy has: give blueGreen a thresholdRange or relativeToPrimary",
       },
       {
         name: "relativeToPrimary without bounds",

@@ -1,0 +1,58 @@
+// Latency as bad events (docs/analysis.md, "Latency"): for a primary threshold T at a bucket edge,
+// the canary's threshold T' is the smallest edge at or above T plus the margin. A canary request
+// slower than T' and a primary request slower than T are the bad events; under "the canary is no
+// slower than the primary plus the margin" (at this threshold) a bad event is the canary's with
+// probability at most ρ, so the ratio e-process with r0 = 1 tests it exactly. Rounding T' up keeps
+// that; nothing is interpolated inside a bucket.
+
+/** The bucket edges (ms) of vireo's proxies' `vireo_request_duration_milliseconds`. */
+export const DURATION_EDGES_MS: readonly number[] = [
+  0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000,
+  1800000, 3600000,
+];
+
+export type LatencyMargin =
+  | { readonly kind: "absolute"; readonly ms: number }
+  | { readonly kind: "relative"; readonly percent: number };
+
+export interface ThresholdPair {
+  /** The primary quantile the pair was placed at (0.5, 0.99). */
+  readonly quantile: number;
+  readonly primaryLe: number;
+  readonly canaryLe: number;
+}
+
+/** The smallest edge ≥ value, or undefined above the last one. */
+export function edgeAtOrAbove(edges: readonly number[], value: number): number | undefined {
+  return edges.find((e) => e >= value - 1e-9 * Math.max(1, Math.abs(value)));
+}
+
+/**
+ * Pairs at the primary's quantiles: T is the smallest edge whose cumulative share reaches the
+ * quantile (given as the quantile's value in ms, e.g. from histogram_quantile), T' the edge for
+ * T plus the margin. A quantile above the last edge, or a T' beyond it, gives no pair.
+ */
+export function thresholdPairs(
+  edges: readonly number[],
+  quantiles: readonly { readonly quantile: number; readonly ms: number }[],
+  margin: LatencyMargin,
+): ThresholdPair[] {
+  const out: ThresholdPair[] = [];
+  for (const { quantile, ms } of quantiles) {
+    if (!Number.isFinite(ms)) continue;
+    const t = edgeAtOrAbove(edges, ms);
+    if (t === undefined) continue;
+    const target = margin.kind === "absolute" ? t + margin.ms : t * (1 + margin.percent / 100);
+    const tc = edgeAtOrAbove(edges, target);
+    if (tc === undefined) continue;
+    if (!out.some((p) => p.primaryLe === t && p.canaryLe === tc)) {
+      out.push({ quantile, primaryLe: t, canaryLe: tc });
+    }
+  }
+  return out;
+}
+
+/** Requests slower than an edge, from cumulative bucket counts: total − count(le ≤ edge). */
+export function above(total: number, atOrBelow: number): number {
+  return Math.max(0, total - atOrBelow);
+}

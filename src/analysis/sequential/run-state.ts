@@ -1,0 +1,252 @@
+// The judge's state through a run, as pure functions: fold each read of the proxies' counters
+// into per-weight segments (dropping what the rules say to drop, none of which looks at
+// outcomes), freeze the latency thresholds once, and judge the whole run from the segments.
+import type {
+  JudgeCounters,
+  JudgeMargin,
+  JudgeMetricState,
+  JudgeSegment,
+  JudgeStatus,
+} from "../../domain/judge.js";
+import type { Segment } from "./eprocess.js";
+import type { LatencyMargin } from "./latency-pairs.js";
+import { DURATION_EDGES_MS, thresholdPairs } from "./latency-pairs.js";
+import type { ErrorMargin, JudgeSettings, MetricEvidence, ReleaseDecision } from "./verdict.js";
+import { decide, errorEvidence, latencyEvidence } from "./verdict.js";
+
+export type JudgedMetric = "request-success-rate" | "request-duration";
+
+export interface JudgeConfig {
+  readonly metrics: readonly { readonly name: JudgedMetric; readonly margin: JudgeMargin }[];
+  readonly settings: JudgeSettings;
+  /** Latency counts once the canary has answered this many counted requests (cold pods). */
+  readonly warmupRequests: number;
+  /** A step passes only after this many canary requests at its own weight. */
+  readonly minStepRequests: number;
+}
+
+/** The bucket label Prometheus writes for the histogram's total. */
+export const INF = "+Inf";
+
+/** The quantiles of the primary the latency pairs sit at. */
+export const PAIR_QUANTILES = [0.5, 0.99] as const;
+
+export function emptyState(revision: string, config: JudgeConfig): JudgeStatus {
+  return {
+    revision,
+    warm: false,
+    metrics: config.metrics.map((m) => ({
+      name: m.name,
+      series: m.name === "request-duration" ? [] : [[]],
+    })),
+    dropped: 0,
+    canaryRequests: 0,
+    canaryFailed: 0,
+  };
+}
+
+/** The histogram edges a read must include: every frozen pair's, and the total. */
+export function edgesToRead(state: JudgeStatus): string[] {
+  const edges = new Set<string>([INF]);
+  for (const m of state.metrics) {
+    for (const p of m.pairs ?? []) {
+      edges.add(String(p.primaryLe));
+      edges.add(String(p.canaryLe));
+    }
+  }
+  return [...edges];
+}
+
+/** Whether request-duration still needs its thresholds from the primary's history. */
+export function needsPairs(state: JudgeStatus): boolean {
+  return state.metrics.some((m) => m.name === "request-duration" && m.pairs === undefined);
+}
+
+/**
+ * Freezes request-duration's pairs from the primary's quantiles (ms), read before any data the
+ * pairs will judge. A quantile that is NaN (no history) leaves them unfrozen, to try again.
+ */
+export function freezePairs(
+  state: JudgeStatus,
+  config: JudgeConfig,
+  quantiles: readonly { readonly quantile: number; readonly ms: number }[],
+): JudgeStatus {
+  const spec = config.metrics.find((m) => m.name === "request-duration");
+  if (spec === undefined || quantiles.some((q) => !Number.isFinite(q.ms))) return state;
+  const pairs = thresholdPairs(DURATION_EDGES_MS, quantiles, latencyMargin(spec.margin));
+  return {
+    ...state,
+    metrics: state.metrics.map((m) =>
+      m.name === "request-duration" && m.pairs === undefined
+        ? { ...m, pairs, series: pairs.map(() => []) }
+        : m,
+    ),
+  };
+}
+
+export interface Read {
+  /** RFC 3339. */
+  readonly at: string;
+  /** The weight every proxy confirmed (0-100). */
+  readonly weight: number;
+  readonly canary: JudgeCounters;
+  readonly primary: JudgeCounters;
+}
+
+function decreased(now: JudgeCounters, before: JudgeCounters): boolean {
+  if (now.requests < before.requests || now.failures < before.failures) return true;
+  return Object.entries(before.atOrBelow).some(([k, v]) => (now.atOrBelow[k] ?? v) < v);
+}
+
+function addTo(
+  series: readonly JudgeSegment[],
+  step: number,
+  rho: number,
+  d: Omit<JudgeSegment, "step" | "rho">,
+): JudgeSegment[] {
+  const last = series.at(-1);
+  if (last?.step === step && last.rho === rho) {
+    return [
+      ...series.slice(0, -1),
+      { step, rho, a: last.a + d.a, b: last.b + d.b, nC: last.nC + d.nC, nP: last.nP + d.nP },
+    ];
+  }
+  return [...series, { step, rho, ...d }];
+}
+
+function slow(now: JudgeCounters, before: JudgeCounters, le: number): number | undefined {
+  const key = String(le);
+  const [n1, n0, k1, k0] = [
+    now.atOrBelow[INF],
+    before.atOrBelow[INF],
+    now.atOrBelow[key],
+    before.atOrBelow[key],
+  ];
+  if (n1 === undefined || n0 === undefined || k1 === undefined || k0 === undefined)
+    return undefined;
+  return Math.max(0, n1 - n0 - (k1 - k0));
+}
+
+/**
+ * Folds one read into the state. The batch since the last read is dropped when there was no last
+ * read, when the weight changed in between (the batch straddles two splits), or when a counter
+ * went down (a proxy restarted): each rule ignores outcomes, so dropping keeps the e-process
+ * valid. At weight 0 or 100 a batch says nothing about the ratio and only moves the cursor.
+ */
+export function advance(
+  state: JudgeStatus,
+  read: Read,
+  step: number,
+  config: JudgeConfig,
+): JudgeStatus {
+  const prev = state.cursor;
+  const moved: JudgeStatus = { ...state, cursor: read };
+  if (prev?.weight !== read.weight) {
+    return { ...moved, dropped: state.dropped + 1 };
+  }
+  if (decreased(read.canary, prev.canary) || decreased(read.primary, prev.primary)) {
+    return { ...moved, dropped: state.dropped + 1 };
+  }
+  if (read.weight <= 0 || read.weight >= 100) return moved;
+  const rho = read.weight / 100;
+  const nC = read.canary.requests - prev.canary.requests;
+  const nP = read.primary.requests - prev.primary.requests;
+  const fC = read.canary.failures - prev.canary.failures;
+  const fP = read.primary.failures - prev.primary.failures;
+  const metrics: JudgeMetricState[] = state.metrics.map((m) => {
+    if (m.name === "request-success-rate") {
+      return { ...m, series: [addTo(m.series[0] ?? [], step, rho, { a: fC, b: fP, nC, nP })] };
+    }
+    if (!state.warm || m.pairs === undefined) return m;
+    const totalC = (read.canary.atOrBelow[INF] ?? 0) - (prev.canary.atOrBelow[INF] ?? 0);
+    const totalP = (read.primary.atOrBelow[INF] ?? 0) - (prev.primary.atOrBelow[INF] ?? 0);
+    const series = m.pairs.map((p, i) => {
+      const old = m.series[i] ?? [];
+      const a = slow(read.canary, prev.canary, p.canaryLe);
+      const b = slow(read.primary, prev.primary, p.primaryLe);
+      if (a === undefined || b === undefined) return old;
+      return addTo(old, step, rho, { a, b, nC: totalC, nP: totalP });
+    });
+    return { ...m, series };
+  });
+  const canaryRequests = state.canaryRequests + nC;
+  return {
+    ...moved,
+    metrics,
+    canaryRequests,
+    canaryFailed: state.canaryFailed + fC,
+    warm: state.warm || canaryRequests >= config.warmupRequests,
+  };
+}
+
+function latencyMargin(m: JudgeMargin): LatencyMargin {
+  return m.kind === "percent"
+    ? { kind: "relative", percent: m.percent }
+    : { kind: "absolute", ms: m.kind === "ms" ? m.ms : 0 };
+}
+
+function errorMargin(m: JudgeMargin): ErrorMargin {
+  return m.kind === "ratio"
+    ? { kind: "ratio", ratio: m.ratio }
+    : { kind: "points", points: m.kind === "points" ? m.points : 0 };
+}
+
+const plain = (s: readonly JudgeSegment[]): Segment[] =>
+  s.map(({ rho, a, b, nC, nP }) => ({ rho, a, b, nC, nP }));
+
+export interface MetricJudgement {
+  readonly name: JudgedMetric;
+  readonly evidence: MetricEvidence;
+  readonly decision: "harm" | "pass" | "inconclusive";
+  /** Canary requests still needed, this step's minimum included. */
+  readonly needs?: number;
+}
+
+export interface RunJudgement {
+  readonly decision: ReleaseDecision;
+  readonly metrics: readonly MetricJudgement[];
+}
+
+/** Judges the run so far; `step` is the current step, whose own minimum a pass needs. */
+export function judgeRun(state: JudgeStatus, config: JudgeConfig, step: number): RunJudgement {
+  const weight = 1 / Math.max(1, config.metrics.length);
+  const evidence = config.metrics.map((spec) => {
+    const m = state.metrics.find((x) => x.name === spec.name);
+    const e =
+      spec.name === "request-success-rate"
+        ? errorEvidence(plain(m?.series[0] ?? []), errorMargin(spec.margin), config.settings)
+        : latencyEvidence(
+            (m?.pairs ?? []).map((p, i) => ({ ...p, segments: plain(m?.series[i] ?? []) })),
+            config.settings,
+          );
+    return { name: spec.name, weight, evidence: e };
+  });
+  const errors = state.metrics.find((m) => m.name === "request-success-rate")?.series[0] ?? [];
+  const stepRequests = errors.filter((s) => s.step === step).reduce((n, s) => n + s.nC, 0);
+  const short = Math.max(0, config.minStepRequests - stepRequests);
+  let decision = decide(evidence, config.settings);
+  if (decision.outcome === "pass" && short > 0)
+    decision = { outcome: "inconclusive", logE: decision.logE };
+  const metrics = evidence.map((m): MetricJudgement => {
+    const needs = m.evidence.passed
+      ? short > 0
+        ? short
+        : undefined
+      : m.evidence.needs === undefined
+        ? undefined
+        : Math.max(m.evidence.needs, short);
+    const own: MetricJudgement["decision"] =
+      decision.outcome === "harm" && decision.metric === m.name
+        ? "harm"
+        : m.evidence.passed && short === 0
+          ? "pass"
+          : "inconclusive";
+    return {
+      name: m.name,
+      evidence: m.evidence,
+      decision: own,
+      ...(needs === undefined ? {} : { needs }),
+    };
+  });
+  return { decision, metrics };
+}

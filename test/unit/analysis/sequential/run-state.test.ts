@@ -1,0 +1,115 @@
+import assert from "node:assert/strict";
+import type { JudgeCounters, JudgeStatus } from "../../../../src/domain/judge.js";
+import type { JudgeConfig, Read } from "../../../../src/analysis/sequential/run-state.js";
+import {
+  advance,
+  edgesToRead,
+  emptyState,
+  freezePairs,
+  judgeRun,
+  needsPairs,
+} from "../../../../src/analysis/sequential/run-state.js";
+
+const CONFIG: JudgeConfig = {
+  metrics: [
+    { name: "request-success-rate", margin: { kind: "points", points: 0.5 } },
+    { name: "request-duration", margin: { kind: "ms", ms: 20 } },
+  ],
+  settings: { alphaHarm: 0.01, alphaPass: 0.05 },
+  warmupRequests: 20,
+  minStepRequests: 50,
+};
+
+/** Counters with `slow` requests above 250 ms and `fast` at or below 100 ms. */
+function c(requests: number, failures: number, fast = requests, mid = fast): JudgeCounters {
+  return { requests, failures, atOrBelow: { "+Inf": requests, "100": fast, "250": mid } };
+}
+
+const read = (weight: number, canary: JudgeCounters, primary: JudgeCounters): Read => ({
+  at: "2026-12-04T12:00:00.000Z",
+  weight,
+  canary,
+  primary,
+});
+
+function fold(reads: readonly [number, Read][], start?: JudgeStatus): JudgeStatus {
+  let s = start ?? freezePairs(emptyState("r2", CONFIG), CONFIG, [{ quantile: 0.5, ms: 75 }]);
+  for (const [step, r] of reads) s = advance(s, r, step, CONFIG);
+  return s;
+}
+
+describe("the judge's run state", () => {
+  it("freezes request-duration's pairs once, and reads their edges", () => {
+    const empty = emptyState("r2", CONFIG);
+    assert.ok(needsPairs(empty));
+    assert.deepEqual(edgesToRead(empty), ["+Inf"]);
+    assert.equal(freezePairs(empty, CONFIG, [{ quantile: 0.5, ms: NaN }]), empty);
+    const frozen = freezePairs(empty, CONFIG, [{ quantile: 0.5, ms: 75 }]);
+    assert.equal(needsPairs(frozen), false);
+    assert.deepEqual(edgesToRead(frozen), ["+Inf", "100", "250"]);
+    const again = freezePairs(frozen, CONFIG, [{ quantile: 0.5, ms: 1000 }]);
+    assert.deepEqual(again.metrics, frozen.metrics);
+  });
+
+  it("the first read is a baseline, never evidence", () => {
+    const s = fold([[1, read(10, c(500, 100), c(5000, 5))]]);
+    assert.equal(s.dropped, 1);
+    assert.equal(s.canaryRequests, 0);
+    assert.deepEqual(s.metrics[0]?.series, [[]]);
+  });
+
+  it("counts deltas into one segment per step and weight; latency only after the warm-up", () => {
+    const s = fold([
+      [1, read(10, c(0, 0), c(0, 0))],
+      [1, read(10, c(10, 1, 10, 10), c(90, 0, 90, 90))],
+      [1, read(10, c(30, 2, 25, 28), c(270, 1, 260, 268))],
+      [2, read(10, c(40, 2, 35, 38), c(360, 1, 350, 358))],
+    ]);
+    assert.deepEqual(s.metrics[0]?.series, [
+      [
+        { step: 1, rho: 0.1, a: 2, b: 1, nC: 30, nP: 270 },
+        { step: 2, rho: 0.1, a: 0, b: 0, nC: 10, nP: 90 },
+      ],
+    ]);
+    // Warm after 30 canary requests (≥ 20): the first two batches do not count for latency.
+    // Pair 100 → 250: canary above 250, primary above 100.
+    assert.deepEqual(s.metrics[1]?.series, [[{ step: 2, rho: 0.1, a: 0, b: 0, nC: 10, nP: 90 }]]);
+    assert.equal(s.canaryRequests, 40);
+    assert.equal(s.canaryFailed, 2);
+  });
+
+  it("drops a batch that straddles a weight change, or in which a counter went down", () => {
+    const s = fold([
+      [1, read(10, c(0, 0), c(0, 0))],
+      [2, read(30, c(50, 5), c(450, 0))],
+      [2, read(30, c(20, 0), c(400, 0))],
+      [2, read(30, c(40, 1), c(440, 0))],
+    ]);
+    assert.equal(s.dropped, 3);
+    assert.deepEqual(s.metrics[0]?.series, [[{ step: 2, rho: 0.3, a: 1, b: 0, nC: 20, nP: 40 }]]);
+  });
+
+  it("at weight 0 a batch only moves the cursor", () => {
+    const s = fold([
+      [1, read(0, c(0, 0), c(0, 0))],
+      [1, read(0, c(0, 0), c(100, 3))],
+    ]);
+    assert.equal(s.dropped, 1);
+    assert.deepEqual(s.metrics[0]?.series, [[]]);
+    assert.equal(s.cursor?.primary.requests, 100);
+  });
+
+  it("a pass waits for the step's own minimum of canary requests", () => {
+    // 1,000 clean canary requests at 10 %, but only 20 of them in step 2.
+    const s = fold([
+      [1, read(10, c(0, 0), c(0, 0))],
+      [1, read(10, c(980, 0), c(8820, 9))],
+      [2, read(10, c(1000, 0), c(9000, 9))],
+    ]);
+    const cfg = { ...CONFIG, metrics: CONFIG.metrics.slice(0, 1) };
+    const inStep2 = judgeRun(s, cfg, 2);
+    assert.equal(inStep2.decision.outcome, "inconclusive");
+    assert.equal(inStep2.metrics[0]?.needs, 30);
+    assert.equal(judgeRun(s, cfg, 1).decision.outcome, "pass");
+  });
+});
