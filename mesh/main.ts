@@ -7,7 +7,6 @@ import { systemClock } from "../src/common/clock.js";
 import { describeError, VireoError } from "../src/common/errors.js";
 import { createLogger, parseLogLevel } from "../src/common/logger.js";
 import { routingSnapshotDump } from "./admin/config-dump.js";
-import { Counter } from "prom-client";
 import { parseAppProbes } from "./admin/app-probes.js";
 import { startAdminServer } from "./admin/server.js";
 import { startStatusServer } from "./admin/status.js";
@@ -167,13 +166,6 @@ async function main(): Promise<void> {
   const identity = identityFromEnv(env);
   const podName = env.POD_NAME ?? `proxy-${process.pid}`;
   const metrics = new ProxyMetrics();
-  // Captured TCP the mesh did not route (Istio counts these as PassthroughCluster connections).
-  const passthroughs = new Counter({
-    name: "vireo_tcp_passthrough_connections_total",
-    help: "Captured connections passed through as TCP to their original destination",
-    labelNames: ["direction", "reason"] as const,
-    registers: [metrics.registry],
-  });
   const secured = await securitySettings(
     values["ca-root"],
     values.token,
@@ -243,7 +235,7 @@ async function main(): Promise<void> {
       metrics.recordRequest(record, identity);
     },
     onPassthrough: (direction, reason) => {
-      passthroughs.inc({ direction, reason });
+      metrics.countPassthrough(direction, reason);
     },
     ...(material !== undefined && { security: { material } }),
   });

@@ -3,14 +3,14 @@
 // for the kubelet, metrics for Prometheus, and the app's own probes run from inside the pod.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Registry } from "prom-client";
+import type { MetricsRegistry } from "../telemetry/metrics.js";
 import { describeError } from "../../src/common/errors.js";
 import type { Logger } from "../../src/common/logger.js";
 import type { AppProbe } from "./app-probes.js";
 import { runProbe } from "./app-probes.js";
 
 export interface StatusDeps {
-  readonly registry: Registry;
+  readonly registry: MetricsRegistry;
   /** Envoy's server state: LIVE only once the first xDS snapshot (and certificate) arrived. */
   readonly state: () => string;
   readonly probes: ReadonlyMap<string, AppProbe>;

@@ -109,6 +109,8 @@ export class ProxyMetrics {
   private readonly byLabels = new Map<string, Series>();
   private shapes = new ShapeNode();
   private shapeCount = 0;
+  /** Passthrough connections by their rendered labels. */
+  private readonly passthroughs = new Map<string, number>();
   private shapesFor: ProxyIdentity | undefined;
 
   constructor(options: ProxyMetricsOptions = {}) {
@@ -129,6 +131,12 @@ export class ProxyMetrics {
       series.requestBytes.observe(record.bytes.received);
       series.responseBytes?.observe(record.bytes.sent);
     }
+  }
+
+  /** Captured TCP the mesh did not route (Istio's PassthroughCluster connections). */
+  countPassthrough(direction: string, reason: string): void {
+    const key = `direction="${direction}",reason="${reason}"`;
+    this.passthroughs.set(key, (this.passthroughs.get(key) ?? 0) + 1);
   }
 
   /** The Prometheus text exposition of every metric. */
@@ -170,6 +178,15 @@ export class ProxyMetrics {
         ),
       );
     }
+    if (this.passthroughs.size > 0)
+      families.push(
+        scalarFamily(
+          "vireo_tcp_passthrough_connections_total",
+          "Captured connections passed through as TCP to their original destination",
+          "counter",
+          [...this.passthroughs].map(([labels, value]) => ({ labels, value })),
+        ),
+      );
     if (this.processMetrics) families.push(...processFamilies());
     return exposition(families);
   }

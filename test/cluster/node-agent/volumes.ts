@@ -1,6 +1,16 @@
 // Materializes a pod's volumes in a directory of the node and says where each container mounts
 // them. ConfigMap, Secret, downward API and token contents are refreshed as the kubelet does.
-import { chmod, chown, mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import {
+  chmod,
+  chown,
+  mkdir,
+  readFile,
+  readdir,
+  rename,
+  rm,
+  stat,
+  writeFile,
+} from "node:fs/promises";
 import { dirname, join, normalize } from "node:path";
 import type {
   V1Container,
