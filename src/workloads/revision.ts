@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import type { V1PodSpec, V1PodTemplateSpec } from "@kubernetes/client-node";
 import { canonicalJson } from "../common/canonical-json.js";
+import { ROOT_CERT_CONFIGMAP } from "../pki/root-cert-publisher.js";
 
 export interface ConfigRefs {
   readonly configMaps: ReadonlySet<string>;
@@ -34,8 +35,11 @@ export function configRefs(spec: V1PodSpec | undefined): ConfigRefs {
       if (p.secret?.name !== undefined) secrets.add(p.secret.name);
     }
   }
-  // The root CA ConfigMap every namespace gets is not the application's configuration.
+  // The root CA ConfigMaps every namespace gets (Kubernetes' and the mesh's) are not the
+  // application's configuration: copying them would pin the primary to a stale trust bundle, and
+  // the mesh's may not exist yet in a new namespace when the first release starts.
   configMaps.delete("kube-root-ca.crt");
+  configMaps.delete(ROOT_CERT_CONFIGMAP);
   return { configMaps, secrets };
 }
 

@@ -31,6 +31,7 @@ const target: V1Deployment = {
         volumes: [
           { name: "cfg", configMap: { name: "files" } },
           { name: "api", projected: { sources: [{ configMap: { name: "kube-root-ca.crt" } }] } },
+          { name: "vireo-ca", configMap: { name: "vireo-ca-root-cert" } },
         ],
       },
     },
@@ -102,6 +103,11 @@ describe("workloads", () => {
       p.spec?.template.spec?.volumes?.[1]?.projected?.sources?.[0]?.configMap?.name,
       "kube-root-ca.crt",
       "the root CA is shared, not copied",
+    );
+    assert.equal(
+      p.spec?.template.spec?.volumes?.[2]?.configMap?.name,
+      "vireo-ca-root-cert",
+      "the mesh's root CA is shared, not copied",
     );
     assert.equal(
       target.spec?.template.spec?.containers[0]?.env?.[0]?.valueFrom?.configMapKeyRef?.name,
