@@ -19,14 +19,15 @@ const MWC = `${RELEASE}-sidecar-injector`;
 describe("vireo check (real API server)", function () {
   this.timeout(60_000);
   const ns = useNamespace("check");
-  const admission = cluster().kc.makeApiClient(AdmissionregistrationV1Api);
+  // Made on first use: the root hook starts the cluster after the suites are declared.
+  const admissionApi = () => cluster().kc.makeApiClient(AdmissionregistrationV1Api);
   const ca = generateCa("cluster.local", Date.now());
   const bundle = ca.material.roots.join("");
   const apis = () => ({
     core: cluster().core,
     apps: cluster().apps,
     ext: cluster().kc.makeApiClient(ApiextensionsV1Api),
-    admission,
+    admission: admissionApi(),
     discovery: cluster().discovery,
   });
   const run = async () =>
@@ -55,8 +56,10 @@ describe("vireo check (real API server)", function () {
       namespace: ns(),
       body: { metadata: { name: "vireo-ca-root-cert" }, data: { "root-cert.pem": bundle } },
     });
-    await admission.deleteMutatingWebhookConfiguration({ name: MWC }).catch(() => undefined);
-    await admission.createMutatingWebhookConfiguration({
+    await admissionApi()
+      .deleteMutatingWebhookConfiguration({ name: MWC })
+      .catch(() => undefined);
+    await admissionApi().createMutatingWebhookConfiguration({
       body: {
         metadata: { name: MWC },
         webhooks: [
@@ -80,7 +83,9 @@ describe("vireo check (real API server)", function () {
     });
   });
   after(async () => {
-    await admission.deleteMutatingWebhookConfiguration({ name: MWC }).catch(() => undefined);
+    await admissionApi()
+      .deleteMutatingWebhookConfiguration({ name: MWC })
+      .catch(() => undefined);
   });
 
   it("a partial install: CRDs, CA and webhook pass; the missing controller and endpoints fail", async () => {
@@ -105,7 +110,7 @@ describe("vireo check (real API server)", function () {
 
   it("a caBundle that is not the CA's roots fails", async () => {
     const other = generateCa("cluster.local", Date.now()).material.roots.join("");
-    await admission.patchMutatingWebhookConfiguration(
+    await admissionApi().patchMutatingWebhookConfiguration(
       {
         name: MWC,
         body: [

@@ -92,7 +92,8 @@ describe("injection webhook (real API server)", function () {
   this.timeout(120_000);
   const labelled = useNamespace("inject-on");
   const unlabelled = useNamespace("inject-off");
-  const admission = cluster().kc.makeApiClient(AdmissionregistrationV1Api);
+  // Made on first use: the root hook starts the cluster after the suites are declared.
+  const admissionApi = () => cluster().kc.makeApiClient(AdmissionregistrationV1Api);
   let injector: Injector | undefined;
   let port = 0;
 
@@ -100,7 +101,7 @@ describe("injection webhook (real API server)", function () {
     Injector.start({
       authority: ca,
       trustBundle: () => ca.trustBundle(),
-      admission,
+      admission: admissionApi(),
       clock: systemClock,
       log: createLogger({ component: "inject", level: "warn" }),
       port: p,
@@ -115,11 +116,13 @@ describe("injection webhook (real API server)", function () {
   });
 
   before(async () => {
-    await admission.deleteMutatingWebhookConfiguration({ name: NAME }).catch(() => undefined);
+    await admissionApi()
+      .deleteMutatingWebhookConfiguration({ name: NAME })
+      .catch(() => undefined);
     injector = await startInjector(0);
     port = injector.port;
     // Created without a caBundle: the injector fills it in (as in the chart's install).
-    await admission.createMutatingWebhookConfiguration({ body: webhookConfig(port, "Fail") });
+    await admissionApi().createMutatingWebhookConfiguration({ body: webhookConfig(port, "Fail") });
     await injector.stop();
     injector = await startInjector(port); // a restart patches the bundle at start
     await cluster().core.patchNamespace(
@@ -132,11 +135,13 @@ describe("injection webhook (real API server)", function () {
   });
   after(async () => {
     await injector?.stop();
-    await admission.deleteMutatingWebhookConfiguration({ name: NAME }).catch(() => undefined);
+    await admissionApi()
+      .deleteMutatingWebhookConfiguration({ name: NAME })
+      .catch(() => undefined);
   });
 
   it("the controller wrote the caBundle into both webhooks", async () => {
-    const mwc = await admission.readMutatingWebhookConfiguration({ name: NAME });
+    const mwc = await admissionApi().readMutatingWebhookConfiguration({ name: NAME });
     const want = Buffer.from(ca.trustBundle()).toString("base64");
     assert.deepEqual(
       mwc.webhooks?.map((w) => w.clientConfig.caBundle),
@@ -234,7 +239,7 @@ describe("injection webhook (real API server)", function () {
         return true;
       },
     );
-    await admission.patchMutatingWebhookConfiguration(
+    await admissionApi().patchMutatingWebhookConfiguration(
       {
         name: NAME,
         body: [0, 1].map((i) => ({
