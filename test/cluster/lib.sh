@@ -25,11 +25,27 @@ APISERVER_PORT=${VIREO_APISERVER_PORT:-16443}
 KCM_PORT=${VIREO_KCM_PORT:-16444}
 SCHEDULER_PORT=${VIREO_SCHEDULER_PORT:-16445}
 PROMETHEUS_PORT=${VIREO_PROMETHEUS_PORT:-19090}
+KUBE_PROXY_HEALTHZ_PORT=${VIREO_KUBE_PROXY_HEALTHZ_PORT:-16446}
+KUBE_PROXY_METRICS_PORT=${VIREO_KUBE_PROXY_METRICS_PORT:-16447}
+COREDNS_HEALTH_PORT=${VIREO_COREDNS_HEALTH_PORT:-16448}
+COREDNS_READY_PORT=${VIREO_COREDNS_READY_PORT:-16449}
 PORTS_SPEC="etcd=$ETCD_PORT etcd-peer=$ETCD_PEER_PORT kube-apiserver=$APISERVER_PORT"
 PORTS_SPEC+=" kube-controller-manager=$KCM_PORT kube-scheduler=$SCHEDULER_PORT prometheus=$PROMETHEUS_PORT"
+PORTS_SPEC+=" kube-proxy=$KUBE_PROXY_HEALTHZ_PORT kube-proxy-metrics=$KUBE_PROXY_METRICS_PORT"
+PORTS_SPEC+=" coredns=$COREDNS_READY_PORT coredns-health=$COREDNS_HEALTH_PORT"
+
+# The pods' network (fixed: one local cluster per machine). The node agent, kube-proxy and CoreDNS
+# are told the same values.
+BRIDGE=vireo0
+POD_CIDR=10.244.0.0/16
+GATEWAY=10.244.0.1
+SERVICE_CIDR=10.96.0.0/16
+DNS_SERVICE_IP=10.96.0.10
+# What network.sh added to the host, one action per line, undone in reverse by network_down.
+NET_STATE=$D/network-state
 
 # Start order; down.sh stops in reverse (node agent first).
-COMPONENTS=(etcd prometheus kube-apiserver kube-controller-manager kube-scheduler node-agent)
+COMPONENTS=(etcd prometheus kube-apiserver kube-controller-manager kube-scheduler kube-proxy coredns node-agent)
 
 say() { printf '[cluster %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 warn() { printf '[cluster %s] WARNING: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -124,8 +140,10 @@ stop_all() {
   stop_component node-agent 30
   local c
   # The rest in parallel, reverse start order; etcd last so the others shut down cleanly.
-  for c in kube-scheduler kube-controller-manager prometheus; do stop_component "$c" 15 & done
+  for c in coredns kube-proxy kube-scheduler kube-controller-manager prometheus; do stop_component "$c" 15 & done
   wait
+  # kube-proxy leaves its rules behind when it exits; the safety route and FORWARD guard go last.
+  network_down
   stop_component kube-apiserver 15
   stop_component etcd 15
   if [[ -f $D/etcd-data-dir ]]; then
@@ -137,6 +155,9 @@ stop_all() {
   rm -rf "$PROM_DIR/data"
   rm -f "$D/ports"
 }
+
+# shellcheck source=SCRIPTDIR/network.sh
+source "$ROOT/test/cluster/network.sh"
 
 mb_of_kb() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
 

@@ -7,6 +7,7 @@ source "$(dirname "$0")/lib.sh"
 declare -A PORT_OF=(
   [etcd]=$ETCD_PORT [prometheus]=$PROMETHEUS_PORT [kube-apiserver]=$APISERVER_PORT
   [kube-controller-manager]=$KCM_PORT [kube-scheduler]=$SCHEDULER_PORT [node-agent]=-
+  [kube-proxy]=$KUBE_PROXY_HEALTHZ_PORT [coredns]=$COREDNS_READY_PORT
 )
 if [[ -f $D/ports ]]; then
   for kv in $(<"$D/ports"); do
@@ -50,6 +51,13 @@ done
 ((running)) && printf '%-24s %-8s %-8s %-7s %s MB\n' total "" "" "" "$(mb_of_kb "$total_kb")"
 if [[ -f $D/etcd-data-dir ]]; then
   echo "etcd data: $(<"$D/etcd-data-dir") ($(du -sh "$(<"$D/etcd-data-dir")" 2>/dev/null | cut -f1))"
+fi
+
+if [[ -f $NET_STATE ]]; then
+  echo
+  echo "network ($NET_STATE): $(tr '\n' ';' <"$NET_STATE")"
+  echo "  route: $(ip route show "$SERVICE_CIDR" 2>/dev/null || echo none)"
+  iptables -w -L "$GUARD_FWD" -v -n -x 2>/dev/null | tail -n +3 | sed 's/^/  forward guard: /' || echo "  forward guard: MISSING"
 fi
 
 if [[ -z $(component_pid kube-apiserver) ]]; then

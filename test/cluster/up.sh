@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts the local cluster on 127.0.0.1: etcd (data on tmpfs), kube-apiserver,
-# kube-controller-manager, kube-scheduler, Prometheus and the node agent, with state in
+# kube-controller-manager, kube-scheduler, Prometheus, the pods' network with its safety rules,
+# kube-proxy, CoreDNS and the node agent, with state in
 # ${VIREO_CLUSTER_DIR:-<repo>/.cluster}. Idempotent: a healthy cluster of this checkout is reused,
 # a partial one is stopped (by its saved PIDs) and started afresh. See docs/local-cluster.md.
 set -euo pipefail
@@ -18,18 +19,23 @@ agent_expected() { [[ ${VIREO_NO_NODE_AGENT:-0} != 1 ]]; }
 healthy() {
   [[ -f $D/ports && $(<"$D/ports") == "$PORTS_SPEC" ]] || return 1
   local c
-  for c in etcd prometheus kube-apiserver kube-controller-manager kube-scheduler; do
+  for c in etcd prometheus kube-apiserver kube-controller-manager kube-scheduler kube-proxy coredns; do
     [[ -n $(component_pid "$c") ]] || return 1
   done
   if agent_expected; then [[ -n $(component_pid node-agent) ]] || return 1; fi
-  apiserver_ready && prometheus_ready
+  [[ -f $NET_STATE ]] && apiserver_ready && prometheus_ready && coredns_ready
 }
+coredns_ready() { curl -sf -m 2 "http://127.0.0.1:$COREDNS_READY_PORT/ready" >/dev/null; }
+# kube-proxy's /livez answers 200 once it has written its rules (and while it keeps them fresh);
+# /healthz also wants the Node to be Ready, which comes later, with the node agent.
+kube_proxy_healthy() { curl -sf -m 2 "http://127.0.0.1:$KUBE_PROXY_HEALTHZ_PORT/livez" >/dev/null; }
 
 print_where() {
   cat <<EOF
   kubeconfig:  $KUBECONFIG_FILE   (context vireo-local)
                export KUBECONFIG=$KUBECONFIG_FILE
-  apiserver:   https://127.0.0.1:$APISERVER_PORT
+  apiserver:   https://127.0.0.1:$APISERVER_PORT   (pods: the kubernetes Service, 10.96.0.1:443)
+  services:    $SERVICE_CIDR (kube-proxy, iptables), DNS $DNS_SERVICE_IP (CoreDNS on $GATEWAY:53)
   prometheus:  http://127.0.0.1:$PROMETHEUS_PORT   (pod targets: $PROM_DIR/targets/*.json)
   logs:        $LOGS/   (make cluster-logs, make cluster-status, make cluster-down)
 EOF
@@ -77,9 +83,10 @@ for c in "${COMPONENTS[@]}"; do
     break
   fi
 done
+network_down # what an interrupted earlier start added, if anything
 
 # --- binaries and free ports ---
-for b in etcd kube-apiserver kube-controller-manager kube-scheduler; do
+for b in etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy coredns; do
   [[ -x $BIN/$b ]] || die "$BIN/$b is missing: run 'make install-tools' (test/cluster/build.sh) first"
 done
 if [[ ! -x /usr/bin/prometheus ]]; then
@@ -220,7 +227,8 @@ start_component kube-apiserver "$BIN/kube-apiserver" \
   --api-audiences=https://kubernetes.default.svc.cluster.local \
   --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
   --service-cluster-ip-range=10.96.0.0/16 \
-  --authorization-mode=Node,RBAC --allow-privileged=true
+  --authorization-mode=Node,RBAC --allow-privileged=true \
+  --enable-aggregator-routing=true
 wait_for 90 kube-apiserver "kube-apiserver ready" apiserver_ready
 
 # --- kube-controller-manager and kube-scheduler, serving on loopback only ---
@@ -244,6 +252,112 @@ wait_for 60 kube-controller-manager "default ServiceAccount created" \
 wait_for 30 kube-scheduler "kube-scheduler healthy" \
   curl -sfk -m 2 "https://127.0.0.1:$SCHEDULER_PORT/healthz"
 wait_for 30 prometheus "prometheus ready" prometheus_ready
+
+# --- the pods' network and its safety rules, before anything forwards or DNATs ---
+network_up
+say "network: $SERVICE_CIDR routed to $BRIDGE, forwarding guard in FORWARD/OUTPUT, $BRIDGE forwarding on ($(elapsed)s)"
+
+# --- Services: kube-dns and the endpoints of the two Services nothing else fills ---
+# The apiserver runs with --endpoint-reconciler-type=none and listens on loopback, so the
+# `kubernetes` Service (10.96.0.1:443) gets its endpoint by hand: the node agent's relay on the
+# bridge gateway. CoreDNS runs on the host, bound to the gateway. Neither Service has a selector,
+# so the EndpointSlice controller leaves these slices alone.
+kube apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Service
+metadata:
+  name: kube-dns
+  namespace: kube-system
+  labels: {k8s-app: kube-dns, kubernetes.io/name: CoreDNS}
+spec:
+  clusterIP: $DNS_SERVICE_IP
+  ports:
+    - {name: dns, port: 53, protocol: UDP}
+    - {name: dns-tcp, port: 53, protocol: TCP}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: kube-dns-host
+  namespace: kube-system
+  labels: {kubernetes.io/service-name: kube-dns, endpointslice.kubernetes.io/managed-by: local-cluster.vireo.dev}
+addressType: IPv4
+endpoints:
+  - addresses: [$GATEWAY]
+    conditions: {ready: true}
+ports:
+  - {name: dns, port: 53, protocol: UDP}
+  - {name: dns-tcp, port: 53, protocol: TCP}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: kubernetes
+  namespace: default
+  labels: {kubernetes.io/service-name: kubernetes, endpointslice.kubernetes.io/managed-by: local-cluster.vireo.dev}
+addressType: IPv4
+endpoints:
+  - addresses: [$GATEWAY]
+    conditions: {ready: true}
+ports:
+  - {name: https, port: 443, protocol: TCP}
+EOF
+
+# --- kube-proxy (iptables mode) on the host ---
+# It looks its Node up at start and waits 30 s for it: the Node is registered here (with the pod
+# CIDR the node agent would give it; the agent then posts its status).
+kube apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Node
+metadata:
+  name: $NODE_NAME
+  labels: {kubernetes.io/hostname: $NODE_NAME, kubernetes.io/os: linux, kubernetes.io/arch: amd64, node.vireo.dev/agent: "true"}
+spec:
+  podCIDR: $POD_CIDR
+  podCIDRs: [$POD_CIDR]
+EOF
+kube patch node "$NODE_NAME" --subresource=status --type=merge >/dev/null \
+  -p "{\"status\":{\"addresses\":[{\"type\":\"InternalIP\",\"address\":\"$GATEWAY\"},{\"type\":\"Hostname\",\"address\":\"$NODE_NAME\"}]}}"
+# Recorded first, so that down.sh runs `kube-proxy --cleanup` even if it dies at start.
+record kube-proxy
+start_component kube-proxy "$BIN/kube-proxy" --kubeconfig="$KUBECONFIG_FILE" \
+  --hostname-override="$NODE_NAME" --bind-address="$GATEWAY" --proxy-mode=iptables \
+  --cluster-cidr="$POD_CIDR" --detect-local-mode=ClusterCIDR \
+  --nodeport-addresses="$GATEWAY/32" --iptables-localhost-nodeports=false \
+  --conntrack-max-per-core=0 --conntrack-tcp-timeout-established=0s --conntrack-tcp-timeout-close-wait=0s \
+  --healthz-bind-address="127.0.0.1:$KUBE_PROXY_HEALTHZ_PORT" \
+  --metrics-bind-address="127.0.0.1:$KUBE_PROXY_METRICS_PORT"
+
+# --- CoreDNS on the host, on the gateway address only ---
+# Cluster names come from the API; any other name is answered NXDOMAIN at once (there is no
+# upstream here, and forwarding to the host's resolver would send pods' queries off the machine).
+mkdir -p "$D/coredns"
+cat >"$D/coredns/Corefile" <<EOF
+# Generated by test/cluster/up.sh; rewritten at every start.
+cluster.local:53 in-addr.arpa:53 ip6.arpa:53 {
+    bind $GATEWAY
+    errors
+    health 127.0.0.1:$COREDNS_HEALTH_PORT
+    ready 127.0.0.1:$COREDNS_READY_PORT
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+        kubeconfig $KUBECONFIG_FILE vireo-local
+        pods insecure
+        ttl 5
+    }
+    loadbalance
+}
+.:53 {
+    bind $GATEWAY
+    errors
+    template ANY ANY {
+        rcode NXDOMAIN
+    }
+}
+EOF
+start_component coredns "$BIN/coredns" -conf "$D/coredns/Corefile"
+wait_for 60 kube-proxy "kube-proxy synced" kube_proxy_healthy
+guards_first
+wait_for 60 coredns "coredns ready" coredns_ready
 
 # --- node agent, last ---
 node_ready() {

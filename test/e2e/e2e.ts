@@ -15,8 +15,7 @@ const run = promisify(execFile);
 export const NS = "vireo-e2e";
 const SYSTEM_NS = "vireo-e2e-system";
 const RELEASE = "vireo-e2e";
-/** Not the demo's ports (15010, 18090), so `make demo KEEP=1` can stay up beside the suite. */
-const XDS_HOST_PORT = 15011;
+/** Not the demo's receiver port (18090), so `make demo KEEP=1` can stay up beside the suite. */
 const RECEIVER_PORT = 18091;
 const GATEWAY = "10.244.0.1";
 
@@ -69,7 +68,6 @@ export async function example(file: string): Promise<string> {
     .replaceAll("namespace: demo", `namespace: ${NS}`)
     .replace(/^ {2}name: demo$/m, `  name: ${NS}`)
     .replaceAll(".demo:", `.${NS}:`)
-    .replaceAll(":15010", `:${String(XDS_HOST_PORT)}`)
     .replaceAll("vireo.vireo-system.svc", `${RELEASE}.${SYSTEM_NS}.svc`)
     .replaceAll("cluster.local/ns/demo/", `cluster.local/ns/${NS}/`)
     .replaceAll(`${GATEWAY}:18090`, `${GATEWAY}:${String(RECEIVER_PORT)}`);
@@ -117,7 +115,7 @@ export async function install(): Promise<Installed> {
       "-f",
       "examples/demo/values-local.yaml",
       "--set",
-      `xdsHostPort=${String(XDS_HOST_PORT)},watchNamespace=${NS},defaultAlertProvider.namespace=${NS}`,
+      `watchNamespace=${NS},defaultAlertProvider.namespace=${NS}`,
       "--wait",
       "--timeout",
       "4m",

@@ -31,6 +31,8 @@ const { values } = parseArgs({
     "node-name": { type: "string", default: "vireo-node" },
     "pod-cidr": { type: "string", default: "10.244.0.0/16" },
     gateway: { type: "string", default: "10.244.0.1" },
+    // The `kubernetes` Service, whose EndpointSlice (made by up.sh) is this agent's API relay.
+    "api-service-host": { type: "string", default: "10.96.0.1" },
     bridge: { type: "string", default: "vireo0" },
     "apiserver-port": { type: "string", default: "16443" },
     "prometheus-port": { type: "string", default: "19090" },
@@ -85,7 +87,7 @@ const manager = new PodManager({
   events: apiEventRecorder(core, nodeName, log),
   settings: {
     hostIP: gateway,
-    apiHost: gateway,
+    apiHost: values["api-service-host"],
     apiPort: 443,
     stateDir: join(stateDir, "node"),
     logDir: join(stateDir, "logs", "pods"),
@@ -104,7 +106,7 @@ async function main(): Promise<void> {
     log.warn("removing network namespace left by an earlier run", { netns: ns });
     await network.destroy(ns);
   }
-  await network.ensureBridge();
+  const ownBridge = await network.ensureBridge();
   const relays = await Promise.all(
     [`443=127.0.0.1:${apiPort}`, `9090=127.0.0.1:${values["prometheus-port"]}`].map((s) =>
       startRelay(parseRelay(s, gateway)),
@@ -159,7 +161,8 @@ async function main(): Promise<void> {
     await manager.stop();
     await postNodeStatus(core, identity, false).catch(() => undefined);
     for (const r of relays) r.close();
-    await network.removeBridge();
+    // up.sh's bridge carries the route that keeps Service traffic on this machine: down.sh removes it.
+    if (ownBridge) await network.removeBridge();
     log.info("stopped");
     process.exit(0);
   };

@@ -76,15 +76,21 @@ export class PodNetwork {
     return this.config.cidr.split("/")[1] ?? "16";
   }
 
-  async ensureBridge(): Promise<void> {
+  /**
+   * Creates the bridge unless it exists (up.sh creates it first, with the safety route and
+   * forwarding guard); true if this call created it, so only then does the agent remove it.
+   */
+  async ensureBridge(): Promise<boolean> {
     const { bridge, gateway } = this.config;
     const links = await ip("-o", "link", "show");
-    if (!links.includes(` ${bridge}:`)) await ip("link", "add", bridge, "type", "bridge");
+    const created = !links.includes(` ${bridge}:`);
+    if (created) await ip("link", "add", bridge, "type", "bridge");
     const addrs = await ip("-o", "-4", "addr", "show", "dev", bridge);
     if (!addrs.includes(` ${gateway}/`)) {
       await ip("addr", "add", `${gateway}/${this.prefixLength}`, "dev", bridge);
     }
     await ip("link", "set", bridge, "up");
+    return created;
   }
 
   async removeBridge(): Promise<void> {
@@ -98,6 +104,11 @@ export class PodNetwork {
     try {
       await ip("link", "add", hostSide, "type", "veth", "peer", "name", "eth0", "netns", ns);
       await ip("link", "set", hostSide, "master", this.config.bridge, "up");
+      // Hairpin: a pod reaching itself through its Service's ClusterIP is DNATed back to its own
+      // address, so the bridge must send the frame out of the port it came in on.
+      await ip("link", "set", hostSide, "type", "bridge_slave", "hairpin", "on");
+      // IPv4 only: capture (iptables) does not cover IPv6, so a pod has none to bypass it with.
+      await disableIpv6(ns);
       await ip("-n", ns, "addr", "add", `${address}/${this.prefixLength}`, "dev", "eth0");
       await ip("-n", ns, "link", "set", "eth0", "up");
       await ip("-n", ns, "link", "set", "lo", "up");
@@ -122,6 +133,21 @@ export class PodNetwork {
       .map((l) => l.split(" ")[0] ?? "")
       .filter((n) => n.startsWith(this.config.nsPrefix));
   }
+}
+
+async function disableIpv6(ns: string): Promise<void> {
+  await exec("ip", [
+    "netns",
+    "exec",
+    ns,
+    "sysctl",
+    "-q",
+    "-w",
+    "net.ipv6.conf.all.disable_ipv6=1",
+    "net.ipv6.conf.default.disable_ipv6=1",
+    "net.ipv6.conf.lo.disable_ipv6=1",
+    "net.ipv6.conf.eth0.disable_ipv6=1",
+  ]);
 }
 
 async function killNamespaceProcesses(ns: string): Promise<void> {

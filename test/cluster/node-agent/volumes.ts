@@ -1,6 +1,6 @@
 // Materializes a pod's volumes in a directory of the node and says where each container mounts
 // them. ConfigMap, Secret, downward API and token contents are refreshed as the kubelet does.
-import { chmod, mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, normalize } from "node:path";
 import type {
   V1Container,
@@ -9,6 +9,8 @@ import type {
   V1Volume,
   V1VolumeProjection,
 } from "@kubernetes/client-node";
+import type { ClusterDns } from "./dns.js";
+import { DEFAULT_CLUSTER_DNS, formatResolvConf, parseResolvConf, podResolvConf } from "./dns.js";
 import type { PodRuntimeInfo } from "./env.js";
 import { fieldValue } from "./env.js";
 import type { ObjectSource } from "./sources.js";
@@ -38,10 +40,23 @@ export class PodVolumes {
     private readonly source: ObjectSource,
     private readonly info: () => PodRuntimeInfo,
     private readonly now: () => number,
+    private readonly dns: ClusterDns = DEFAULT_CLUSTER_DNS,
+    private readonly hostResolvConf = "/etc/resolv.conf",
   ) {}
 
-  /** Writes every volume; on later calls, rewrites what changed. */
+  /** The pod's own resolv.conf; a dot-name, so no volume (a DNS label) can collide with it. */
+  private get resolvConfPath(): string {
+    return join(this.dir, ".resolv.conf");
+  }
+
+  /** Writes every volume and the pod's resolv.conf; on later calls, rewrites what changed. */
   async materialize(): Promise<void> {
+    const host = parseResolvConf(await readFile(this.hostResolvConf, "utf8").catch(() => ""));
+    await mkdir(this.dir, { recursive: true });
+    const resolv = formatResolvConf(podResolvConf(this.pod, this.dns, host));
+    const tmp = `${this.resolvConfPath}.tmp-${process.pid}`;
+    await writeFile(tmp, resolv, { mode: 0o644 });
+    await rename(tmp, this.resolvConfPath);
     for (const volume of this.pod.spec?.volumes ?? []) {
       const target = join(this.dir, volume.name);
       const files = await this.filesOf(volume);
@@ -55,28 +70,39 @@ export class PodVolumes {
     }
   }
 
-  /** The bind mounts of one container, in the order of its volumeMounts. */
+  /**
+   * The bind mounts of one container: the pod's resolv.conf over /etc/resolv.conf (as the
+   * kubelet's), then its volumeMounts in order.
+   */
   mountsFor(container: V1Container): Mount[] {
     const volumes = new Map((this.pod.spec?.volumes ?? []).map((v) => [v.name, v]));
-    return (container.volumeMounts ?? []).map((vm) => {
-      const volume = volumes.get(vm.name);
-      if (volume === undefined) {
-        throw new MissingReferenceError(
-          "CreateContainerConfigError",
-          `volumeMount "${vm.name}" names no volume of the pod`,
-        );
-      }
-      const base = volume.hostPath?.path ?? join(this.dir, volume.name);
-      const sub = vm.subPath ?? "";
-      if (normalize(sub).startsWith("..")) {
-        throw new MissingReferenceError("CreateContainerConfigError", `subPath "${sub}" escapes`);
-      }
-      return {
-        source: sub === "" ? base : join(base, sub),
-        target: vm.mountPath,
-        readOnly: vm.readOnly === true || isAtomicVolume(volume),
-      };
-    });
+    const resolv: Mount = {
+      source: this.resolvConfPath,
+      target: "/etc/resolv.conf",
+      readOnly: true,
+    };
+    return [
+      resolv,
+      ...(container.volumeMounts ?? []).map((vm) => {
+        const volume = volumes.get(vm.name);
+        if (volume === undefined) {
+          throw new MissingReferenceError(
+            "CreateContainerConfigError",
+            `volumeMount "${vm.name}" names no volume of the pod`,
+          );
+        }
+        const base = volume.hostPath?.path ?? join(this.dir, volume.name);
+        const sub = vm.subPath ?? "";
+        if (normalize(sub).startsWith("..")) {
+          throw new MissingReferenceError("CreateContainerConfigError", `subPath "${sub}" escapes`);
+        }
+        return {
+          source: sub === "" ? base : join(base, sub),
+          target: vm.mountPath,
+          readOnly: vm.readOnly === true || isAtomicVolume(volume),
+        };
+      }),
+    ];
   }
 
   private async filesOf(volume: V1Volume): Promise<Files | undefined> {
