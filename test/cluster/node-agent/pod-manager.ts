@@ -6,10 +6,12 @@ import { ApiException, PatchStrategy, setHeaderOptions } from "@kubernetes/clien
 import type { Logger } from "../../../src/common/logger.js";
 import { PodRunner } from "./pod-runner.js";
 import type { PodRunnerDeps } from "./pod-runner.js";
+import type { RepoAccess } from "./repo-access.js";
+import { repoAccess } from "./repo-access.js";
 import type { ScrapeTarget } from "./targets.js";
 import { scrapeTarget, writeTargets } from "./targets.js";
 
-export interface PodManagerDeps extends Omit<PodRunnerDeps, "onChange"> {
+export interface PodManagerDeps extends Omit<PodRunnerDeps, "onChange" | "access"> {
   readonly core: CoreV1Api;
   readonly nodeName: string;
   readonly targetsFile: string;
@@ -31,9 +33,12 @@ export class PodManager {
   private targetsWriting: Promise<void> | undefined;
   private lastTargets = "";
   private stopping = false;
+  /** Shared by the runners, so each uid's access to the checkout is checked once per agent. */
+  private readonly access: RepoAccess;
 
   constructor(private readonly deps: PodManagerDeps) {
     this.log = deps.log;
+    this.access = repoAccess(deps.settings.repoRoot);
   }
 
   /** Called for every add/update event of a pod bound to this node. */
@@ -50,6 +55,7 @@ export class PodManager {
       if (phase === "Succeeded" || phase === "Failed") return;
       runner = new PodRunner(pod, {
         ...this.deps,
+        access: this.access,
         onChange: (r) => {
           this.changed(r);
         },

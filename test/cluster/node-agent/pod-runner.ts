@@ -1,10 +1,10 @@
-// Runs one pod as local processes: its sandbox (network namespace, volumes), each container with
-// restarts and back-off, probes, and graceful termination. Reports every change through onChange.
-import type { ChildProcess } from "node:child_process";
+// Runs one pod as local processes: its sandbox (network namespace, volumes), its init containers
+// and native sidecars in the kubelet's order, each container with restarts and back-off, probes,
+// its user and capabilities, and graceful termination. Reports every change through onChange.
 import { mkdir, rm } from "node:fs/promises";
 import type { Server } from "node:net";
 import { join } from "node:path";
-import type { V1Container, V1Pod, V1PodStatus } from "@kubernetes/client-node";
+import type { V1Pod, V1PodStatus } from "@kubernetes/client-node";
 import type { Clock, TimerHandle } from "../../../src/common/clock.js";
 import type { Logger } from "../../../src/common/logger.js";
 import { buildEnv } from "./env.js";
@@ -12,16 +12,20 @@ import type { PodRuntimeInfo } from "./env.js";
 import type { EventRecorder } from "./events.js";
 import type { ImageMap } from "./images.js";
 import { resolveCommand } from "./images.js";
+import { planInit, restartsAfterExit, terminationWaves } from "./lifecycle.js";
 import type { IpAllocator, PodNetwork } from "./network.js";
 import { ProbeWorker } from "./probes.js";
 import type { ProbeTarget } from "./probes.js";
 import { startRelay } from "./relay.js";
 import { runInSandbox, signalGroup, signalNumber, startProcess, writeMounts } from "./process.js";
 import type { Sandbox } from "./process.js";
+import type { RepoAccess } from "./repo-access.js";
+import { planSecurity, setprivArgv } from "./security.js";
+import { Slot } from "./slot.js";
 import type { ObjectSource } from "./sources.js";
 import { MissingReferenceError } from "./sources.js";
-import type { ContainerRecord, RunState, Terminated } from "./status.js";
-import { computePodStatus, restartDelayMs, shouldRestart } from "./status.js";
+import type { Terminated } from "./status.js";
+import { computePodStatus, restartDelayMs } from "./status.js";
 import { PodVolumes } from "./volumes.js";
 
 export interface NodeSettings {
@@ -50,43 +54,25 @@ export interface PodRunnerDeps {
   readonly ips: IpAllocator;
   readonly events: EventRecorder;
   readonly settings: NodeSettings;
+  /** Whether a container's uid can read the checkout (else it runs as uid 0 with its gid). */
+  readonly access: RepoAccess;
   readonly onChange: (runner: PodRunner) => void;
 }
 
 /** A container that ran this long without failing has its back-off reset (the kubelet's rule). */
 const BACKOFF_RESET_MS = 10 * 60 * 1000;
 
-class Slot {
-  state: RunState = { kind: "waiting", reason: "ContainerCreating" };
-  lastTerminated: Terminated | undefined;
-  restartCount = 0;
-  backoffSteps = 0;
-  ready = false;
-  started = false;
-  child: ChildProcess | undefined;
-  killReason: string | undefined;
-  probes: ProbeWorker[] = [];
-  restartTimer: TimerHandle | undefined;
-  exited: Promise<void> = Promise.resolve();
-
-  constructor(readonly spec: V1Container) {}
-
-  record(): ContainerRecord {
-    return {
-      name: this.spec.name,
-      image: this.spec.image ?? "",
-      state: this.state,
-      restartCount: this.restartCount,
-      ready: this.ready,
-      started: this.started,
-      ...(this.lastTerminated === undefined ? {} : { lastTerminated: this.lastTerminated }),
-    };
-  }
-}
-
 export class PodRunner {
   readonly uid: string;
+  /** Init containers (regular and sidecars) in spec order, then the app containers. */
   private readonly slots: Slot[];
+  private readonly initSlots: Slot[];
+  private readonly appSlots: Slot[];
+  /** Every regular init container completed and every sidecar started once. */
+  private initDone = false;
+  /** No container is started or restarted any more (pod completing or terminating). */
+  private stopping = false;
+  private finishing: Promise<void> | undefined;
   private readonly netns: string | undefined;
   private readonly dir: string;
   private readonly volumes: PodVolumes;
@@ -107,7 +93,14 @@ export class PodRunner {
     private readonly deps: PodRunnerDeps,
   ) {
     this.uid = pod.metadata?.uid ?? "";
-    this.slots = (pod.spec?.containers ?? []).map((c) => new Slot(c));
+    const init = pod.spec?.initContainers ?? [];
+    // The kubelet's default waiting reason: PodInitializing when the pod has init containers.
+    const waiting = init.length > 0 ? "PodInitializing" : "ContainerCreating";
+    this.initSlots = init.map(
+      (c) => new Slot(c, c.restartPolicy === "Always" ? "sidecar" : "init", waiting),
+    );
+    this.appSlots = (pod.spec?.containers ?? []).map((c) => new Slot(c, "app", waiting));
+    this.slots = [...this.initSlots, ...this.appSlots];
     this.netns =
       pod.spec?.hostNetwork === true
         ? undefined
@@ -157,7 +150,8 @@ export class PodRunner {
         hostIP: this.deps.settings.hostIP,
         startTime: this.startTime,
         sandboxReady: this.sandboxReady,
-        containers: this.slots.map((s) => s.record()),
+        containers: this.appSlots.map((s) => s.record()),
+        initContainers: this.initSlots.map((s) => s.record()),
         finished: this.finished,
       },
       this.deps.clock.now(),
@@ -167,6 +161,12 @@ export class PodRunner {
   async start(): Promise<void> {
     const startedAt = this.pod.status?.startTime;
     if (startedAt !== undefined) this.startTime = new Date(startedAt).getTime();
+    await this.boot();
+    this.scheduleSync();
+  }
+
+  /** Creates the sandbox and starts the first containers; on failure the next sync retries. */
+  private async boot(): Promise<void> {
     try {
       await this.createSandbox();
     } catch (err) {
@@ -176,12 +176,37 @@ export class PodRunner {
         slot.state = { kind: "waiting", reason: "ContainerCreating", message };
       this.deps.events.warning(this.pod, "FailedCreatePodSandBox", message);
       this.changed();
-      this.scheduleSync();
       return;
     }
+    for (const slot of this.slots) if (!slot.launched) slot.state = slot.initialState;
     this.changed();
-    for (const slot of this.slots) await this.startContainer(slot);
-    this.scheduleSync();
+    await this.advance();
+  }
+
+  /**
+   * Starts what the kubelet's order allows now: the next init container once the previous one
+   * completed (or, for a sidecar, started), the app containers once initialization is done.
+   */
+  private async advance(): Promise<void> {
+    if (this.stopping || !this.sandboxReady) return;
+    if (!this.initDone) {
+      const step = planInit(this.initSlots.map((s) => s.progress()));
+      if (step.kind === "launch") {
+        const slot = this.initSlots[step.index];
+        if (slot !== undefined) await this.startContainer(slot);
+        return;
+      }
+      if (step.kind === "wait") return;
+      this.initDone = true;
+      if (this.initSlots.length > 0) this.log.info("pod initialized");
+    }
+    for (const slot of this.appSlots) if (!slot.launched) await this.startContainer(slot);
+  }
+
+  private advanceLater(): void {
+    this.advance().catch((err: unknown) => {
+      this.log.error("starting containers failed", { error: String(err) });
+    });
   }
 
   private async createSandbox(): Promise<void> {
@@ -209,7 +234,10 @@ export class PodRunner {
   /** `hostPort`s: the node's address and that port relayed to the pod, as CNI's portmap does. */
   private async openHostPorts(): Promise<void> {
     if (this.netns === undefined || this.podIP === undefined) return;
-    for (const c of this.pod.spec?.containers ?? []) {
+    const sidecars = (this.pod.spec?.initContainers ?? []).filter(
+      (c) => c.restartPolicy === "Always",
+    );
+    for (const c of [...sidecars, ...(this.pod.spec?.containers ?? [])]) {
       for (const p of c.ports ?? []) {
         if (p.hostPort === undefined || p.hostPort === 0) continue;
         try {
@@ -260,7 +288,19 @@ export class PodRunner {
   }
 
   private async startContainer(slot: Slot): Promise<void> {
-    if (this.terminating !== undefined || !this.sandboxReady) return;
+    if (this.stopping || !this.sandboxReady || slot.starting || slot.child !== undefined) return;
+    slot.launched = true;
+    slot.starting = true;
+    try {
+      await this.spawnContainer(slot);
+    } finally {
+      slot.starting = false;
+    }
+    // After the spawn is reported, so the next init container starts after this one.
+    if (slot.started) this.onStarted(slot);
+  }
+
+  private async spawnContainer(slot: Slot): Promise<void> {
     const c = slot.spec;
     const cmd = resolveCommand(this.deps.images(), c.image ?? "", c.command, c.args);
     if (!cmd.ok) {
@@ -268,6 +308,8 @@ export class PodRunner {
       this.deps.events.warning(this.pod, "Failed", `container ${c.name}: ${cmd.message}`);
       return;
     }
+    const security = await this.securityFor(slot);
+    if (security === undefined) return;
     let env: Map<string, string>;
     try {
       // Volumes and env read the pod's IP, so they are built after the sandbox exists.
@@ -281,14 +323,16 @@ export class PodRunner {
       this.deps.events.warning(this.pod, "Failed", `container ${c.name}: ${message}`);
       return;
     }
+    if (this.stopping) return;
     const argv = cmd.argv.map((a) =>
       a.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (all, n: string) => env.get(n) ?? all),
     );
+    slot.security = security;
     const child = startProcess(
       this.sandbox(),
       this.mountsFile(slot),
       c.workingDir,
-      argv,
+      [...security, ...argv],
       env,
       this.logFile(slot),
     );
@@ -307,10 +351,49 @@ export class PodRunner {
     child.on("error", (err) => {
       this.log.error("container failed to start", { container: c.name, error: err.message });
     });
-    this.log.info("container started", { container: c.name, pid: child.pid, argv: argv.join(" ") });
+    this.log.info("container started", {
+      container: c.name,
+      kind: slot.kind,
+      pid: child.pid,
+      argv: argv.join(" "),
+      security: security.join(" "),
+    });
     this.deps.events.normal(this.pod, "Started", `Started container ${c.name}`);
     this.startProbes(slot);
     this.changed();
+  }
+
+  /**
+   * The setpriv prefix for the container's user and capabilities. A uid that cannot read the
+   * checkout (the commands are repo files run by node) falls back to uid 0 keeping its gid, with a
+   * Warning event: the proxy's traffic is then still told apart by its gid (Istio matches both).
+   */
+  private async securityFor(slot: Slot): Promise<readonly string[] | undefined> {
+    const c = slot.spec;
+    const decision = planSecurity(this.pod, c);
+    if (!decision.ok) {
+      this.wait(slot, decision.reason, decision.message);
+      this.deps.events.warning(this.pod, "Failed", `Error: ${decision.message}`);
+      return undefined;
+    }
+    let plan = decision.plan;
+    if (!(await this.deps.access.canRead(plan.uid, plan.gid, plan.groups))) {
+      const message = `container ${c.name}: uid ${plan.uid} cannot read the checkout ${this.deps.settings.repoRoot}, so it runs as uid 0 with gid ${plan.gid}`;
+      if (!slot.warnedFallback) {
+        slot.warnedFallback = true;
+        this.deps.events.warning(this.pod, "RunAsUserFallback", message);
+        this.log.warn("runAsUser not applied", { container: c.name, message });
+      }
+      plan = { ...plan, uid: 0 };
+    }
+    return setprivArgv(plan);
+  }
+
+  /** A container's startup is complete: a sidecar lets the next init container start. */
+  private onStarted(slot: Slot): void {
+    if (slot.kind !== "sidecar") return;
+    slot.everStarted = true;
+    this.advanceLater();
   }
 
   private wait(slot: Slot, reason: string, message: string): void {
@@ -323,8 +406,15 @@ export class PodRunner {
     return {
       podIP: this.podIP ?? "",
       ports: slot.spec.ports ?? [],
+      // An exec probe runs in the container, as its user and with its capabilities.
       exec: (argv, timeoutMs) =>
-        runInSandbox(this.sandbox(), this.mountsFile(slot), argv, env, timeoutMs),
+        runInSandbox(
+          this.sandbox(),
+          this.mountsFile(slot),
+          [...slot.security, ...argv],
+          env,
+          timeoutMs,
+        ),
     };
   }
 
@@ -364,6 +454,7 @@ export class PodRunner {
         slot.ready = c.readinessProbe === undefined;
         this.changed();
         startMain();
+        this.onStarted(slot);
       } else {
         this.kill(slot, "startup", message);
       }
@@ -404,17 +495,24 @@ export class PodRunner {
       ...(signal === null ? {} : { signal: signalNumber(signal) }),
     };
     slot.ready = false;
+    slot.started = false;
     slot.state = terminated;
     this.log.info("container exited", { container: slot.spec.name, exitCode, signal });
-    if (this.terminating !== undefined) {
+    if (this.stopping) {
       this.changed();
       return;
     }
-    if (!shouldRestart(this.pod.spec?.restartPolicy, exitCode)) {
-      if (this.slots.every((s) => s.state.kind === "terminated")) {
-        this.finished = true;
-        void this.teardownSandbox();
-      }
+    if (slot.kind === "init" && exitCode === 0) {
+      slot.completed = true;
+      this.changed();
+      this.advanceLater();
+      return;
+    }
+    if (!restartsAfterExit(slot.kind, this.pod.spec?.restartPolicy, exitCode)) {
+      // A failed init container under restartPolicy Never fails the pod; a Job-like pod is done
+      // once every app container has exited for good. Either way the sidecars are stopped.
+      const appsDone = this.appSlots.every((s) => s.state.kind === "terminated");
+      if (slot.kind === "init" || appsDone) this.finish();
       this.changed();
       return;
     }
@@ -439,7 +537,7 @@ export class PodRunner {
   }
 
   private scheduleSync(): void {
-    if (this.terminating !== undefined) return;
+    if (this.stopping) return;
     this.syncTimer = this.deps.clock.setTimer(this.deps.settings.syncPeriodMs, () => {
       this.syncing = this.sync().finally(() => {
         this.syncing = undefined;
@@ -450,9 +548,9 @@ export class PodRunner {
 
   /** Refreshes volumes and retries what could not start (missing config, failed sandbox). */
   private async sync(): Promise<void> {
-    if (this.terminating !== undefined || this.finished) return;
+    if (this.stopping || this.finished) return;
     if (!this.sandboxReady) {
-      await this.start();
+      await this.boot();
       return;
     }
     try {
@@ -465,6 +563,8 @@ export class PodRunner {
     for (const slot of this.slots) {
       const s = slot.state;
       if (
+        slot.launched &&
+        slot.child === undefined &&
         s.kind === "waiting" &&
         s.reason !== "CrashLoopBackOff" &&
         slot.restartTimer === undefined
@@ -473,6 +573,7 @@ export class PodRunner {
         await this.startContainer(slot);
       }
     }
+    await this.advance();
   }
 
   private graceSeconds(): number {
@@ -490,16 +591,55 @@ export class PodRunner {
     killTimer.cancel();
   }
 
-  /** Stops every container (SIGTERM, then SIGKILL after the grace period) and removes the sandbox. */
+  /**
+   * Stops every container in the kubelet's order: app containers (and a running regular init
+   * container) get SIGTERM together; once they have exited, each sidecar in reverse order. What
+   * still runs when the grace period is over gets SIGKILL. Nothing is restarted any more.
+   */
+  private async stopAll(graceSeconds: number): Promise<void> {
+    this.stopping = true;
+    for (const slot of this.slots) {
+      slot.restartTimer?.cancel();
+      slot.restartTimer = undefined;
+      for (const p of slot.probes) p.stop();
+      slot.probes = [];
+    }
+    const killTimer = this.deps.clock.setTimer(Math.max(0, graceSeconds) * 1000, () => {
+      for (const slot of this.slots)
+        if (slot.child !== undefined) signalGroup(slot.child, "SIGKILL");
+    });
+    for (const wave of terminationWaves(this.slots.map((s) => s.kind))) {
+      await Promise.all(
+        wave.map((i) => {
+          const slot = this.slots[i];
+          const child = slot?.child;
+          if (slot === undefined || child === undefined) return Promise.resolve();
+          slot.killReason ??= "Completed";
+          signalGroup(child, "SIGTERM");
+          return slot.exited;
+        }),
+      );
+    }
+    killTimer.cancel();
+  }
+
+  /** The pod will run no container again (Job-like completion, failed init): stop the sidecars. */
+  private finish(): void {
+    this.finishing ??= (async () => {
+      await this.stopAll(this.graceSeconds());
+      this.finished = true;
+      await this.teardownSandbox();
+      this.log.info("pod finished");
+      this.changed();
+    })();
+  }
+
+  /** Stops every container (see stopAll) and removes the sandbox. */
   terminate(graceSeconds = this.graceSeconds()): Promise<void> {
     this.terminating ??= (async () => {
       this.syncTimer?.cancel();
-      for (const slot of this.slots) {
-        slot.restartTimer?.cancel();
-        for (const p of slot.probes) p.stop();
-        if (slot.child !== undefined) slot.killReason ??= "Completed";
-      }
-      await Promise.all(this.slots.map((s) => this.stopContainer(s, graceSeconds)));
+      await this.stopAll(graceSeconds);
+      await this.finishing;
       this.finished = true;
       // A volume refresh still writing would race the removal (ENOTEMPTY).
       await this.syncing;

@@ -31,6 +31,8 @@ export interface ContainerRecord {
   readonly restartCount: number;
   readonly ready: boolean;
   readonly started: boolean;
+  /** An init container with `restartPolicy: Always` (a native sidecar). */
+  readonly sidecar?: boolean;
 }
 
 export interface PodView {
@@ -40,6 +42,8 @@ export interface PodView {
   readonly startTime: number;
   readonly sandboxReady: boolean;
   readonly containers: readonly ContainerRecord[];
+  /** The init containers (regular and sidecars), in spec order. */
+  readonly initContainers: readonly ContainerRecord[];
   /** The policy decided no container will run again (all terminated for good). */
   readonly finished: boolean;
 }
@@ -70,16 +74,74 @@ export function containerState(s: RunState): V1ContainerState {
   }
 }
 
+const everTerminated = (c: ContainerRecord): boolean =>
+  c.state.kind === "terminated" || c.lastTerminated !== undefined;
+
+/** The kubelet's getPhase (pkg/kubelet/kubelet_pods.go, 1.34), `finished` as podIsTerminal. */
 export function podPhase(view: PodView): NonNullable<V1PodStatus["phase"]> {
-  const cs = view.containers;
-  if (cs.length === 0 || !view.sandboxReady) return "Pending";
-  if (view.finished) {
-    const failed = cs.some((c) => c.state.kind === "terminated" && c.state.exitCode !== 0);
-    return failed ? "Failed" : "Succeeded";
+  if (view.containers.length === 0 || !view.sandboxReady) return "Pending";
+  const policy = view.pod.spec?.restartPolicy ?? "Always";
+  let pendingInit = 0;
+  let failedInit = 0;
+  let running = 0;
+  let waiting = 0;
+  let stopped = 0;
+  let succeeded = 0;
+  for (const c of view.initContainers) {
+    const s = c.state;
+    if (c.sidecar === true) {
+      // A sidecar counts while it runs; once it has terminated it no longer affects the phase.
+      if (s.kind === "running") {
+        if (!c.started) pendingInit++;
+        running++;
+      } else if (s.kind === "waiting" && c.lastTerminated === undefined) {
+        pendingInit++;
+        waiting++;
+      }
+      continue;
+    }
+    if (s.kind === "running") pendingInit++;
+    else if (s.kind === "terminated") {
+      if (s.exitCode !== 0) failedInit++;
+    } else if (c.lastTerminated !== undefined) {
+      if (c.lastTerminated.exitCode !== 0) failedInit++;
+    } else pendingInit++;
   }
-  const everRan = (c: ContainerRecord): boolean =>
-    c.state.kind !== "waiting" || c.lastTerminated !== undefined;
-  return cs.every(everRan) ? "Running" : "Pending";
+  for (const c of view.containers) {
+    const s = c.state;
+    if (s.kind === "running") running++;
+    else if (s.kind === "terminated") {
+      stopped++;
+      if (s.exitCode === 0) succeeded++;
+    } else if (c.lastTerminated !== undefined) stopped++;
+    else waiting++;
+  }
+  if (failedInit > 0 && policy === "Never") return "Failed";
+  const anyAppStarted = view.containers.some(
+    (c) => c.state.kind === "running" || everTerminated(c),
+  );
+  if ((pendingInit > 0 && !anyAppStarted) || waiting > 0) return "Pending";
+  if (running > 0) return "Running";
+  if (stopped > 0) {
+    if (view.finished) return stopped === succeeded ? "Succeeded" : "Failed";
+    if (policy === "Always") return "Running";
+    if (stopped === succeeded) return "Succeeded";
+    return policy === "Never" ? "Failed" : "Running";
+  }
+  return "Pending";
+}
+
+/**
+ * The init containers not yet done: a regular one that has not exited 0, a sidecar not started.
+ * Once an app container has run the pod stays initialized (the kubelet's rule).
+ */
+export function incompleteInit(view: PodView): string[] {
+  if (view.containers.some((c) => c.state.kind === "running" || everTerminated(c))) return [];
+  return view.initContainers
+    .filter((c) =>
+      c.sidecar === true ? !c.started : !(c.state.kind === "terminated" && c.state.exitCode === 0),
+    )
+    .map((c) => c.name);
 }
 
 /** Keeps a condition's lastTransitionTime unless its status changes. */
@@ -89,6 +151,7 @@ function condition(
   ok: boolean,
   now: number,
   reason?: string,
+  message?: string,
 ): V1PodCondition {
   const status = ok ? "True" : "False";
   const prev = previous?.find((c) => c.type === type);
@@ -101,16 +164,12 @@ function condition(
     status,
     lastTransitionTime,
     ...(ok || reason === undefined ? {} : { reason }),
+    ...(ok || message === undefined ? {} : { message }),
   };
 }
 
-export function computePodStatus(view: PodView, now: number): V1PodStatus {
-  const prev = view.pod.status?.conditions;
-  const phase = podPhase(view);
-  const allReady = view.containers.length > 0 && view.containers.every((c) => c.ready);
-  const ready = allReady && phase === "Running";
-  const notReady = view.finished ? "PodCompleted" : "ContainersNotReady";
-  const containerStatuses: V1ContainerStatus[] = view.containers.map((c) => ({
+function containerStatus(view: PodView, c: ContainerRecord): V1ContainerStatus {
+  return {
     name: c.name,
     image: c.image,
     imageID: `local://${c.image}`,
@@ -120,22 +179,51 @@ export function computePodStatus(view: PodView, now: number): V1PodStatus {
     ready: c.ready,
     restartCount: c.restartCount,
     started: c.started,
-  }));
+  };
+}
+
+export function computePodStatus(view: PodView, now: number): V1PodStatus {
+  const prev = view.pod.status?.conditions;
+  const phase = podPhase(view);
+  // Sidecars' readiness counts toward the pod's, as the app containers' does.
+  const unready = [...view.initContainers.filter((c) => c.sidecar === true), ...view.containers]
+    .filter((c) => !c.ready)
+    .map((c) => c.name);
+  const allReady = view.containers.length > 0 && unready.length === 0;
+  const ready = allReady && phase === "Running";
+  const completed = phase === "Succeeded" || phase === "Failed";
+  const notReady = completed ? "PodCompleted" : "ContainersNotReady";
+  const unreadyMessage = completed
+    ? undefined
+    : `containers with unready status: [${unready.join(" ")}]`;
+  const incomplete = incompleteInit(view);
   const ips = view.podIP === undefined ? {} : { podIP: view.podIP, podIPs: [{ ip: view.podIP }] };
+  const initStatuses =
+    view.initContainers.length === 0
+      ? {}
+      : { initContainerStatuses: view.initContainers.map((c) => containerStatus(view, c)) };
   return {
     phase,
     conditions: [
       condition(prev, "PodReadyToStartContainers", view.sandboxReady, now),
-      condition(prev, "Initialized", true, now),
-      condition(prev, "Ready", ready, now, notReady),
-      condition(prev, "ContainersReady", allReady, now, notReady),
+      condition(
+        prev,
+        "Initialized",
+        incomplete.length === 0,
+        now,
+        "ContainersNotInitialized",
+        `containers with incomplete status: [${incomplete.join(" ")}]`,
+      ),
+      condition(prev, "Ready", ready, now, notReady, unreadyMessage),
+      condition(prev, "ContainersReady", allReady, now, notReady, unreadyMessage),
       condition(prev, "PodScheduled", true, now),
     ],
     hostIP: view.hostIP,
     hostIPs: [{ ip: view.hostIP }],
     ...ips,
     startTime: iso(view.startTime),
-    containerStatuses,
+    ...initStatuses,
+    containerStatuses: view.containers.map((c) => containerStatus(view, c)),
     qosClass: view.pod.status?.qosClass ?? "BestEffort",
   };
 }
@@ -143,15 +231,4 @@ export function computePodStatus(view: PodView, now: number): V1PodStatus {
 /** Kubelet back-off: base, doubled per restart, capped. */
 export function restartDelayMs(restarts: number, baseMs: number, maxMs: number): number {
   return Math.min(maxMs, baseMs * 2 ** Math.min(restarts, 20));
-}
-
-export function shouldRestart(policy: string | undefined, exitCode: number): boolean {
-  switch (policy ?? "Always") {
-    case "Never":
-      return false;
-    case "OnFailure":
-      return exitCode !== 0;
-    default:
-      return true;
-  }
 }

@@ -1,6 +1,16 @@
 // Materializes a pod's volumes in a directory of the node and says where each container mounts
 // them. ConfigMap, Secret, downward API and token contents are refreshed as the kubelet does.
-import { chmod, mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import {
+  chmod,
+  chown,
+  mkdir,
+  readFile,
+  readdir,
+  rename,
+  rm,
+  stat,
+  writeFile,
+} from "node:fs/promises";
 import { dirname, join, normalize } from "node:path";
 import type {
   V1Container,
@@ -13,6 +23,7 @@ import type { ClusterDns } from "./dns.js";
 import { DEFAULT_CLUSTER_DNS, formatResolvConf, parseResolvConf, podResolvConf } from "./dns.js";
 import type { PodRuntimeInfo } from "./env.js";
 import { fieldValue } from "./env.js";
+import { fsUserOf } from "./security.js";
 import type { ObjectSource } from "./sources.js";
 import { MissingReferenceError } from "./sources.js";
 
@@ -22,7 +33,7 @@ export interface Mount {
   readonly readOnly: boolean;
 }
 
-type Files = Map<string, { readonly data: Buffer; readonly mode: number }>;
+type Files = Map<string, { readonly data: Buffer; readonly mode: number; readonly uid?: number }>;
 
 const DEFAULT_MODE = 0o644;
 /** Tokens are renewed once this share of their life has passed (the kubelet's rule). */
@@ -60,12 +71,18 @@ export class PodVolumes {
     for (const volume of this.pod.spec?.volumes ?? []) {
       const target = join(this.dir, volume.name);
       const files = await this.filesOf(volume);
+      const fsGroup = this.pod.spec?.securityContext?.fsGroup;
       if (files === undefined) {
         await mkdir(volume.hostPath === undefined ? target : volume.hostPath.path, {
           recursive: true,
         });
+        // An emptyDir is world-writable (the kubelet's 0777), and group fsGroup, setgid.
+        if (volume.emptyDir !== undefined) {
+          if (fsGroup !== undefined) await chown(target, -1, fsGroup);
+          await chmod(target, fsGroup === undefined ? 0o777 : 0o2777);
+        }
       } else {
-        await syncDir(target, files);
+        await syncDir(target, files, fsGroup);
       }
     }
   }
@@ -155,7 +172,16 @@ export class PodVolumes {
         t.audience,
         t.expirationSeconds ?? 3600,
       );
-      return new Map([[t.path, { data: Buffer.from(token), mode: defaultMode ?? DEFAULT_MODE }]]);
+      // The kubelet: 0600 owned by the pods' common runAsUser when there is one or an fsGroup.
+      const fsUser = fsUserOf(this.pod);
+      const owned = fsUser !== undefined || this.pod.spec?.securityContext?.fsGroup !== undefined;
+      const mode = owned ? 0o600 : (defaultMode ?? DEFAULT_MODE);
+      return new Map([
+        [
+          t.path,
+          { data: Buffer.from(token), mode, ...(fsUser === undefined ? {} : { uid: fsUser }) },
+        ],
+      ]);
     }
     if (src.configMap !== undefined) {
       const v = src.configMap;
@@ -271,16 +297,21 @@ function keyFiles(
   return files;
 }
 
-/** Makes `dir` hold exactly `files`, replacing each changed file atomically. */
-async function syncDir(dir: string, files: Files): Promise<void> {
+/**
+ * Makes `dir` hold exactly `files`, replacing each changed file atomically. With an fsGroup the
+ * files belong to that group and are group-readable (the kubelet's SetVolumeOwnership).
+ */
+async function syncDir(dir: string, files: Files, fsGroup: number | undefined): Promise<void> {
   await mkdir(dir, { recursive: true });
+  await chmod(dir, 0o755); // whatever the agent's umask, any container user can list it
   for (const [rel, f] of files) {
     if (normalize(rel).startsWith("..")) continue;
     const path = join(dir, rel);
     await mkdir(dirname(path), { recursive: true });
     const tmp = `${path}.tmp-${process.pid}`;
     await writeFile(tmp, f.data);
-    await chmod(tmp, f.mode);
+    if (f.uid !== undefined || fsGroup !== undefined) await chown(tmp, f.uid ?? -1, fsGroup ?? -1);
+    await chmod(tmp, fsGroup === undefined ? f.mode : f.mode | 0o440);
     await rename(tmp, path);
   }
   const wanted = new Set([...files.keys()].map((k) => normalize(k).split("/")[0]));

@@ -1,12 +1,7 @@
 import assert from "node:assert/strict";
 import type { V1Pod } from "@kubernetes/client-node";
 import type { ContainerRecord, PodView } from "../../cluster/node-agent/status.js";
-import {
-  computePodStatus,
-  podPhase,
-  restartDelayMs,
-  shouldRestart,
-} from "../../cluster/node-agent/status.js";
+import { computePodStatus, podPhase, restartDelayMs } from "../../cluster/node-agent/status.js";
 
 const pod: V1Pod = { metadata: { name: "p", namespace: "n", uid: "u1" }, spec: { containers: [] } };
 
@@ -18,6 +13,7 @@ function view(containers: ContainerRecord[], extra: Partial<PodView> = {}): PodV
     startTime: 1000,
     sandboxReady: true,
     containers,
+    initContainers: [],
     finished: false,
     ...extra,
   };
@@ -111,11 +107,168 @@ describe("node agent pod status", () => {
     );
   });
 
-  it("restarts by policy", () => {
-    assert.equal(shouldRestart(undefined, 0), true);
-    assert.equal(shouldRestart("Always", 0), true);
-    assert.equal(shouldRestart("OnFailure", 0), false);
-    assert.equal(shouldRestart("OnFailure", 1), true);
-    assert.equal(shouldRestart("Never", 1), false);
+  describe("with init containers and sidecars", () => {
+    const waiting = (name: string, sidecar = false): ContainerRecord => ({
+      ...running(name, false),
+      state: { kind: "waiting", reason: "PodInitializing" },
+      started: false,
+      ...(sidecar ? { sidecar: true } : {}),
+    });
+    const proxy = (started: boolean, ready: boolean): ContainerRecord => ({
+      ...running("proxy", ready),
+      started,
+      sidecar: true,
+    });
+    const withPolicy = (restartPolicy: string): V1Pod => ({
+      ...pod,
+      spec: { containers: [], restartPolicy },
+    });
+    const cond = (s: ReturnType<typeof computePodStatus>, type: string) =>
+      s.conditions?.find((c) => c.type === type);
+
+    const phases: [string, Partial<PodView>, string][] = [
+      [
+        "a regular init container running",
+        { initContainers: [running("init", false)], containers: [waiting("app")] },
+        "Pending",
+      ],
+      [
+        "a sidecar not yet started",
+        {
+          initContainers: [exited("init", 0), proxy(false, false)],
+          containers: [waiting("app")],
+        },
+        "Pending",
+      ],
+      [
+        "initialized, the app running",
+        {
+          initContainers: [exited("init", 0), proxy(true, true)],
+          containers: [running("app", true)],
+        },
+        "Running",
+      ],
+      [
+        "an init container failed under Never",
+        {
+          pod: withPolicy("Never"),
+          initContainers: [exited("init", 1)],
+          containers: [waiting("app")],
+        },
+        "Failed",
+      ],
+      [
+        "an init container failed under Always (in back-off)",
+        {
+          initContainers: [
+            {
+              ...waiting("init"),
+              state: { kind: "waiting", reason: "CrashLoopBackOff" },
+              lastTerminated: {
+                kind: "terminated",
+                exitCode: 1,
+                reason: "Error",
+                startedAt: 1,
+                finishedAt: 2,
+              },
+            },
+          ],
+          containers: [waiting("app")],
+        },
+        "Pending",
+      ],
+      [
+        "a Job's app done, its sidecar still running",
+        {
+          pod: withPolicy("Never"),
+          initContainers: [proxy(true, true)],
+          containers: [exited("job", 0)],
+        },
+        "Running",
+      ],
+      [
+        "a Job's app done, its sidecar stopped (143 ignored)",
+        {
+          pod: withPolicy("Never"),
+          initContainers: [{ ...exited("proxy", 143), sidecar: true }],
+          containers: [exited("job", 0)],
+        },
+        "Succeeded",
+      ],
+      [
+        "a restarting sidecar after the app ran does not make the pod Pending",
+        {
+          initContainers: [
+            {
+              ...proxy(false, false),
+              state: { kind: "waiting", reason: "CrashLoopBackOff" },
+              lastTerminated: {
+                kind: "terminated",
+                exitCode: 1,
+                reason: "Error",
+                startedAt: 1,
+                finishedAt: 2,
+              },
+            },
+          ],
+          containers: [running("app", true)],
+        },
+        "Running",
+      ],
+    ];
+    for (const [name, extra, want] of phases) {
+      it(`phase: ${name} -> ${want}`, () => {
+        assert.equal(podPhase(view([], extra)), want);
+      });
+    }
+
+    it("reports initContainerStatuses in spec order and Initialized with the incomplete ones", () => {
+      const s = computePodStatus(
+        view([waiting("app")], {
+          initContainers: [running("init", false), waiting("proxy", true)],
+        }),
+        5000,
+      );
+      assert.deepEqual(
+        s.initContainerStatuses?.map((c) => [c.name, Object.keys(c.state ?? {})[0]]),
+        [
+          ["init", "running"],
+          ["proxy", "waiting"],
+        ],
+      );
+      assert.equal(s.containerStatuses?.[0]?.state?.waiting?.reason, "PodInitializing");
+      const init = cond(s, "Initialized");
+      assert.equal(init?.status, "False");
+      assert.equal(init.reason, "ContainersNotInitialized");
+      assert.equal(init.message, "containers with incomplete status: [init proxy]");
+    });
+
+    it("is initialized once regular init containers completed and sidecars started", () => {
+      const s = computePodStatus(
+        view([waiting("app")], { initContainers: [exited("init", 0), proxy(true, false)] }),
+        5000,
+      );
+      assert.equal(cond(s, "Initialized")?.status, "True");
+    });
+
+    it("counts a sidecar's readiness toward the pod's", () => {
+      const notReady = computePodStatus(
+        view([running("app", true)], { initContainers: [exited("init", 0), proxy(true, false)] }),
+        5000,
+      );
+      assert.equal(cond(notReady, "Ready")?.status, "False");
+      assert.equal(cond(notReady, "Ready")?.message, "containers with unready status: [proxy]");
+      const ready = computePodStatus(
+        view([running("app", true)], { initContainers: [exited("init", 0), proxy(true, true)] }),
+        5000,
+      );
+      assert.equal(cond(ready, "Ready")?.status, "True");
+      assert.equal(cond(ready, "ContainersReady")?.status, "True");
+    });
+
+    it("omits initContainerStatuses for a pod without init containers", () => {
+      const s = computePodStatus(view([running("a", true)]), 5000);
+      assert.equal("initContainerStatuses" in s, false);
+    });
   });
 });
