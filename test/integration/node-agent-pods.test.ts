@@ -13,7 +13,8 @@ import type { V1Container, V1Pod } from "@kubernetes/client-node";
 import { cluster, clusterDir, eventually, podLogPath, useNamespace } from "./harness.js";
 
 const KUBECTL = process.env.VIREO_KUBECTL ?? "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
-const forever = "trap 'exit 0' TERM; while :; do sleep 0.2; done";
+const loop = "while :; do sleep 0.2; done";
+const forever = `trap 'exit 0' TERM; ${loop}`;
 
 const sh = (name: string, script: string, extra: Partial<V1Container> = {}): V1Container => ({
   name,
@@ -117,7 +118,8 @@ describe("node agent: init containers, native sidecars, users and capabilities",
           initContainers: [
             sh(
               "proxy",
-              `trap 'echo proxy-term >> ${dir}/job; exit 0' TERM; touch ${dir}/up; ${forever}`,
+              // its own TERM trap (forever's would replace it)
+              `trap 'echo proxy-term >> ${dir}/job; exit 0' TERM; touch ${dir}/up; ${loop}`,
               {
                 restartPolicy: "Always",
               },
