@@ -44,24 +44,29 @@ network_up() {
   fi
 
   # 3. Forwarding may only go bridge -> bridge (pod -> ClusterIP -> pod): anything from the bridge
-  # to another interface, or from another interface into it, is dropped. Jumped to from the first
-  # position of FORWARD, ahead of anything kube-proxy adds there.
-  iptables -w -N "$GUARD_FWD" 2>/dev/null || true
-  iptables -w -F "$GUARD_FWD"
-  iptables -w -A "$GUARD_FWD" -i "$BRIDGE" ! -o "$BRIDGE" -j DROP
-  iptables -w -A "$GUARD_FWD" ! -i "$BRIDGE" -o "$BRIDGE" -j DROP
-  iptables -w -C FORWARD -j "$GUARD_FWD" 2>/dev/null || iptables -w -I FORWARD 1 -j "$GUARD_FWD"
-  record "chain FORWARD $GUARD_FWD"
+  # to another interface, or from another interface into it, is dropped. The guards live in the
+  # mangle table, which kube-proxy (iptables mode) never writes to: its jumps in filter FORWARD and
+  # OUTPUT are re-prepended at every resync, so a guard there ends up behind KUBE-FORWARD, which
+  # accepts established and marked traffic. mangle FORWARD is traversed before filter FORWARD.
+  iptables -w -t mangle -N "$GUARD_FWD" 2>/dev/null || true
+  iptables -w -t mangle -F "$GUARD_FWD"
+  iptables -w -t mangle -A "$GUARD_FWD" -i "$BRIDGE" ! -o "$BRIDGE" -j DROP
+  iptables -w -t mangle -A "$GUARD_FWD" ! -i "$BRIDGE" -o "$BRIDGE" -j DROP
+  iptables -w -t mangle -C FORWARD -j "$GUARD_FWD" 2>/dev/null ||
+    iptables -w -t mangle -I FORWARD 1 -j "$GUARD_FWD"
+  record "mangle-chain FORWARD $GUARD_FWD"
   # The host's own connections to a Service: a packet kube-proxy DNATed may only go to the pods'
   # bridge or to loopback (every endpoint of this cluster is one of those), never out of eth0,
-  # whatever an EndpointSlice says.
-  iptables -w -N "$GUARD_OUT" 2>/dev/null || true
-  iptables -w -F "$GUARD_OUT"
-  iptables -w -A "$GUARD_OUT" -o "$BRIDGE" -j RETURN
-  iptables -w -A "$GUARD_OUT" -o lo -j RETURN
-  iptables -w -A "$GUARD_OUT" -m conntrack --ctstate DNAT -j DROP
-  iptables -w -C OUTPUT -j "$GUARD_OUT" 2>/dev/null || iptables -w -I OUTPUT 1 -j "$GUARD_OUT"
-  record "chain OUTPUT $GUARD_OUT"
+  # whatever an EndpointSlice says. In mangle POSTROUTING, after nat OUTPUT has rewritten the
+  # destination and the packet has been routed again, so both --ctstate DNAT and -o are final.
+  iptables -w -t mangle -N "$GUARD_OUT" 2>/dev/null || true
+  iptables -w -t mangle -F "$GUARD_OUT"
+  iptables -w -t mangle -A "$GUARD_OUT" -o "$BRIDGE" -j RETURN
+  iptables -w -t mangle -A "$GUARD_OUT" -o lo -j RETURN
+  iptables -w -t mangle -A "$GUARD_OUT" -m conntrack --ctstate DNAT -j DROP
+  iptables -w -t mangle -C POSTROUTING -j "$GUARD_OUT" 2>/dev/null ||
+    iptables -w -t mangle -I POSTROUTING 1 -j "$GUARD_OUT"
+  record "mangle-chain POSTROUTING $GUARD_OUT"
 
   # 4. br_netfilter: a reply from pod B to pod A, whose request went to a ClusterIP, stays on the
   # bridge; without bridge-nf-call-iptables it skips conntrack, is never un-DNATed and A drops it.
@@ -74,22 +79,6 @@ network_up() {
   # the interface a packet comes in on, so the bridge's flag is enough; eth0's and the global
   # net.ipv4.ip_forward stay as they are (0 here).
   set_sysctl "net.ipv4.conf.$BRIDGE.forwarding" 1
-}
-
-# kube-proxy prepends its own jumps to FORWARD and OUTPUT when it starts (KUBE-FORWARD accepts
-# marked and established traffic), so the guards are moved back to the top once it has synced: a
-# second jump is inserted first, then the old one deleted by its number, so there is no moment
-# without one. kube-proxy later only checks that its jumps exist; it does not reorder.
-guards_first() {
-  local chain guard n
-  for chain in FORWARD OUTPUT; do
-    guard=$GUARD_FWD
-    [[ $chain == OUTPUT ]] && guard=$GUARD_OUT
-    [[ $(iptables -w -S "$chain" | sed -n 2p) == "-A $chain -j $guard" ]] && continue
-    iptables -w -I "$chain" 1 -j "$guard"
-    n=$(iptables -w -S "$chain" | tail -n +2 | grep -n -x -- "-A $chain -j $guard" | sed -n 2p | cut -d: -f1)
-    [[ -n $n ]] && iptables -w -D "$chain" "$n"
-  done
 }
 
 # Undoes what network_up and kube-proxy recorded, last first. Safe to run when nothing is recorded.
@@ -115,10 +104,13 @@ network_down() {
       sysctl)
         [[ -e $(sysctl_key_path "$a") ]] && printf '%s\n' "$b" >"$(sysctl_key_path "$a")"
         ;;
-      chain)
-        while iptables -w -D "$a" -j "$b" 2>/dev/null; do :; done
-        iptables -w -F "$b" 2>/dev/null || true
-        iptables -w -X "$b" 2>/dev/null || true
+      chain | mangle-chain)
+        # "chain": filter-table guards of earlier versions of this script.
+        local table=filter
+        [[ $kind == mangle-chain ]] && table=mangle
+        while iptables -w -t "$table" -D "$a" -j "$b" 2>/dev/null; do :; done
+        iptables -w -t "$table" -F "$b" 2>/dev/null || true
+        iptables -w -t "$table" -X "$b" 2>/dev/null || true
         ;;
       route)
         ip route del "$a" dev "$b" 2>/dev/null || true

@@ -57,7 +57,7 @@ if [[ -f $NET_STATE ]]; then
   echo
   echo "network ($NET_STATE): $(tr '\n' ';' <"$NET_STATE")"
   echo "  route: $(ip route show "$SERVICE_CIDR" 2>/dev/null || echo none)"
-  iptables -w -L "$GUARD_FWD" -v -n -x 2>/dev/null | tail -n +3 | sed 's/^/  forward guard: /' || echo "  forward guard: MISSING"
+  iptables -w -t mangle -L "$GUARD_FWD" -v -n -x 2>/dev/null | tail -n +3 | sed 's/^/  forward guard: /' || echo "  forward guard: MISSING"
 fi
 
 if [[ -z $(component_pid kube-apiserver) ]]; then

@@ -356,7 +356,6 @@ cluster.local:53 in-addr.arpa:53 ip6.arpa:53 {
 EOF
 start_component coredns "$BIN/coredns" -conf "$D/coredns/Corefile"
 wait_for 60 kube-proxy "kube-proxy synced" kube_proxy_healthy
-guards_first
 wait_for 60 coredns "coredns ready" coredns_ready
 
 # --- node agent, last ---

@@ -28,7 +28,7 @@ const iptables = (...args: string[]): string =>
 
 /** Packets the forwarding guard dropped going from the pods' bridge to another interface. */
 function guardDrops(): number {
-  const line = iptables("-L", "VIREO-FORWARD-GUARD", "-v", "-n", "-x")
+  const line = iptables("-t", "mangle", "-L", "VIREO-FORWARD-GUARD", "-v", "-n", "-x")
     .split("\n")
     .find((l) => /DROP\s+\S+\s+--\s+vireo0\s+!vireo0/.test(l));
   assert.ok(line !== undefined, "the guard's bridge -> elsewhere rule");
@@ -97,9 +97,19 @@ describe("local cluster: Services, DNS and the safety rules", function () {
   it("keeps the safety rules in place: Service CIDR routed to the bridge, guards first", () => {
     const route = execFileSync("ip", ["route", "show", "10.96.0.0/16"], { encoding: "utf8" });
     assert.match(route, /10\.96\.0\.0\/16 dev vireo0/);
-    assert.equal(iptables("-S", "FORWARD").split("\n")[1], "-A FORWARD -j VIREO-FORWARD-GUARD");
-    assert.equal(iptables("-S", "OUTPUT").split("\n")[1], "-A OUTPUT -j VIREO-OUTPUT-GUARD");
-    const guard = iptables("-S", "VIREO-FORWARD-GUARD");
+    // In the mangle table, where kube-proxy never writes, ahead of anything else there.
+    const first = (chain: string): string | undefined =>
+      iptables("-t", "mangle", "-S", chain).split("\n")[1];
+    assert.equal(first("FORWARD"), "-A FORWARD -j VIREO-FORWARD-GUARD");
+    assert.equal(first("POSTROUTING"), "-A POSTROUTING -j VIREO-OUTPUT-GUARD");
+    const kubeProxyMangle = iptables("-t", "mangle", "-S").split("\n");
+    assert.ok(
+      !kubeProxyMangle.some((l) => /^-A \S+ .*-j KUBE-/.test(l)),
+      kubeProxyMangle.join("\n"),
+    );
+    const out = iptables("-t", "mangle", "-S", "VIREO-OUTPUT-GUARD");
+    assert.match(out, /-A VIREO-OUTPUT-GUARD -m conntrack --ctstate DNAT -j DROP/);
+    const guard = iptables("-t", "mangle", "-S", "VIREO-FORWARD-GUARD");
     assert.match(guard, /-A VIREO-FORWARD-GUARD -i vireo0 ! -o vireo0 -j DROP/);
     assert.match(guard, /-A VIREO-FORWARD-GUARD ! -i vireo0 -o vireo0 -j DROP/);
     const fwd = (k: string): string =>
