@@ -130,6 +130,18 @@ describe("xDS control plane on the local cluster", function () {
       const n = endpointsOf(s).filter((e) => e.conditions?.ready === true).length;
       if (!sliceAt.has(n)) sliceAt.set(n, Date.now());
     };
+    const progress = (): string => {
+      const state = watch.state();
+      const svc = state.services.some((x) => x.namespace === ns() && x.name === "echo");
+      const eps = state.endpoints
+        .filter((e) => e.namespace === ns())
+        .map((e) => e.endpoints.length);
+      return (
+        `EndpointSlice ready counts seen ${JSON.stringify([...sliceAt.keys()])}; watch has ` +
+        `Service ${String(svc)}, endpoints ${JSON.stringify(eps)}; builder ${JSON.stringify(builder.stats)}; ` +
+        `server version ${String(server.version)}; clients saw ${JSON.stringify(seen)}`
+      );
+    };
     slices.on("add", record);
     slices.on("update", record);
     await slices.start();
@@ -138,10 +150,12 @@ describe("xDS control plane on the local cluster", function () {
       // The first pod has to start (slower on a busy machine); the timing is measured after.
       await eventually(
         "1 endpoint at both clients",
-        () =>
-          seen.sotw.some(([, n]) => n === 1) && seen.delta.some(([, n]) => n === 1)
-            ? true
-            : undefined,
+        () => {
+          if (seen.sotw.some(([, n]) => n === 1) && seen.delta.some(([, n]) => n === 1))
+            return true;
+          // What a timeout reports: each link of the chain, from the EndpointSlice to the clients.
+          throw new Error(progress());
+        },
         90_000,
       );
       await apps.patchNamespacedDeploymentScale(
