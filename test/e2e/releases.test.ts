@@ -9,12 +9,14 @@ import {
   apply,
   controllerPod,
   example,
+  GREETER,
   install,
   kubectl,
   killController,
   LoadWindow,
   loadSeconds,
   NS,
+  PODINFO,
   release,
   until,
   vireo,
@@ -27,15 +29,29 @@ const log = (line: string): void => {
 };
 
 /** Releases `version` and follows it to Succeeded or Failed, recording each confirmed weight. */
-async function follow(version: string): Promise<{ last: Status; verified: number[] }> {
-  await release(version);
-  await until(`${version} to start`, (s) => s.phase === "Progressing" || s.phase === "Promoting");
+async function follow(
+  version: string,
+  target = PODINFO,
+): Promise<{ last: Status; verified: number[] }> {
+  const rollout = target.deployment;
+  await release(version, target);
+  await until(
+    `${version} to start`,
+    (s) => s.phase === "Progressing" || s.phase === "Promoting",
+    240_000,
+    rollout,
+  );
   const verified: number[] = [];
-  const last = await until(`${version} to finish`, (s) => {
-    const w = s.verifiedWeight ?? 0;
-    if (verified.at(-1) !== w) verified.push(w);
-    return s.phase === "Succeeded" || s.phase === "Failed";
-  });
+  const last = await until(
+    `${version} to finish`,
+    (s) => {
+      const w = s.verifiedWeight ?? 0;
+      if (verified.at(-1) !== w) verified.push(w);
+      return s.phase === "Succeeded" || s.phase === "Failed";
+    },
+    240_000,
+    rollout,
+  );
   return { last, verified };
 }
 
@@ -54,14 +70,24 @@ async function answering(window: LoadWindow, app = "loadgen"): Promise<string[]>
   return [...new Set(last.flatMap((s) => Object.keys(s.versions)))].sort();
 }
 
-async function settledOn(version: string): Promise<void> {
-  const window = await LoadWindow.open(["loadgen"]);
-  await eventually(`only ${version} answering`, async () => {
-    const v = await answering(window);
-    return v.length === 1 && v[0] === version && (await window.seconds("loadgen")).length >= 3
+async function settledOn(version: string, app = "loadgen"): Promise<void> {
+  const window = await LoadWindow.open([app]);
+  await eventually(`only ${version} answering ${app}`, async () => {
+    const v = await answering(window, app);
+    return v.length === 1 && v[0] === version && (await window.seconds(app)).length >= 3
       ? true
       : undefined;
   });
+}
+
+/** Prometheus's answer to an instant query, one number per series keyed by `by` labels. */
+async function promSeries(query: string, by: readonly string[]): Promise<Record<string, number>> {
+  const res = (await (
+    await fetch(`${prometheusURL}/api/v1/query?query=${encodeURIComponent(query)}`)
+  ).json()) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+  return Object.fromEntries(
+    res.data.result.map((r) => [by.map((l) => r.metric[l] ?? "").join("/"), Number(r.value[1])]),
+  );
 }
 
 describe("end to end: releases of the example app, installed with the chart", function () {
@@ -293,19 +319,25 @@ describe("end to end: releases of the example app, installed with the chart", fu
       "every request refused with 4xx",
     );
     log(`service account intruder: ${String(sent)} requests, all refused (403)`);
-    // A client without a sidecar (plaintext, straight to a podinfo pod) is not served at all.
+    // A client without a sidecar (the host, plaintext, straight to a podinfo pod) is not served
+    // at all: not on the app's own port (captured, and STRICT refuses plaintext), not on the
+    // proxy's inbound port, and the proxy's admin port answers only inside the pod.
     const pods = await cluster().core.listNamespacedPod({
       namespace: NS,
       labelSelector: "app=podinfo-primary",
     });
     const ip = pods.items[0]?.status?.podIP ?? "";
-    const plain = await fetch(`http://${ip}:15006/`).then(
-      (r) => `HTTP ${String(r.status)}`,
-      (err: unknown) =>
-        `refused (${String((err as { cause?: { code?: string } }).cause?.code ?? err)})`,
-    );
-    log(`plaintext request to ${ip}:15006: ${plain}`);
-    assert.match(plain, /^refused/);
+    for (const path of [":9898/", ":15006/", ":15000/config_dump"]) {
+      const plain = await fetch(`http://${ip}${path}`, {
+        signal: AbortSignal.timeout(10_000),
+      }).then(
+        (r) => `HTTP ${String(r.status)}`,
+        (err: unknown) =>
+          `refused (${String((err as { cause?: { code?: string } }).cause?.code ?? err)})`,
+      );
+      log(`plaintext request from the host to ${ip}${path}: ${plain}`);
+      assert.match(plain, /^refused/, `${ip}${path}`);
+    }
   });
 
   it("shows where the release stands in kubectl get rollouts, and every notification", async () => {
@@ -317,5 +349,49 @@ describe("end to end: releases of the example app, installed with the chart", fu
     log(`notifications: ${events.join(", ")}`);
     assert.equal(events.filter((e) => e === "promoted").length, 6, events.join(", "));
     assert.equal(events.filter((e) => e === "rolledBack").length, 2, events.join(", "));
+  });
+  it("releases a gRPC service the same way: promotes a healthy version, rolls back one answering INTERNAL", async () => {
+    await apply("grpc.yaml", "rollout-grpc.yaml");
+    await until(
+      "the greeter Rollout to initialize",
+      (s) => s.phase === "Initialized",
+      240_000,
+      "greeter",
+    );
+    await settledOn("v1", "grpc-client");
+    const window = await LoadWindow.open(["grpc-client"]);
+    const v2 = await follow("v2", GREETER);
+    assert.equal(v2.last.phase, "Succeeded", v2.last.message);
+    assert.deepEqual(
+      v2.verified.filter((w) => w > 0),
+      [10, 30, 60, 100],
+    );
+    await settledOn("v2", "grpc-client");
+    const t2 = await window.totals("grpc-client");
+    log(
+      `greeter v2: ${String(t2.sent)} gRPC calls during the release, ${String(t2.failed)} failed`,
+    );
+    assert.ok(t2.sent > 20, `only ${String(t2.sent)} calls`);
+    assert.equal(t2.failed, 0);
+
+    const faulty = await LoadWindow.open(["grpc-client"]);
+    const v3 = await follow("v3-faulty", GREETER);
+    assert.equal(v3.last.phase, "Failed", v3.last.message);
+    await settledOn("v2", "grpc-client");
+    const t3 = await faulty.totals("grpc-client");
+    const share = t3.sent === 0 ? 0 : (100 * t3.failed) / t3.sent;
+    log(
+      `greeter v3-faulty: ${String(t3.failed)} of ${String(t3.sent)} calls failed before the rollback (${share.toFixed(1)} %)`,
+    );
+    assert.ok(t3.failed > 0, "the faulty canary received calls");
+    assert.ok(share < 10, "only the canary's share of calls can fail");
+
+    // What the greeter's own proxies answered: gRPC, over mutual TLS, nothing else.
+    const seen = await promSeries(
+      `sum by (request_protocol, connection_security_policy) (vireo_requests_total{reporter="destination",destination_workload_namespace="${NS}",destination_service=~"greeter.*"})`,
+      ["request_protocol", "connection_security_policy"],
+    );
+    log(`calls answered by the greeter's proxies: ${JSON.stringify(seen)}`);
+    assert.deepEqual(Object.keys(seen), ["grpc/mutual_tls"]);
   });
 });
