@@ -238,7 +238,10 @@ export async function release(version: string, target = PODINFO): Promise<void> 
 }
 
 /** The container printing per-second lines in each load-generating Deployment. */
-const LOAD_CONTAINER: Readonly<Record<string, string>> = { "grpc-client": "client" };
+const LOAD_CONTAINER: Readonly<Record<string, string>> = {
+  "grpc-client": "client",
+  "burst-grpc": "client",
+};
 
 /** One second of a load generator's summary (examples/loadgen, examples/grpc/client.ts). */
 export interface Second {

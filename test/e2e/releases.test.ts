@@ -3,6 +3,7 @@
 // driven by changing the Deployment and by the vireo CLI. Every release is checked from the
 // users' side: the load generators' own count of failed requests and of the versions answering.
 import assert from "node:assert/strict";
+import type { V1Container } from "@kubernetes/client-node";
 import type { Installed, Status } from "./e2e.js";
 import {
   alerts,
@@ -88,6 +89,67 @@ async function promSeries(query: string, by: readonly string[]): Promise<Record<
   return Object.fromEntries(
     res.data.result.map((r) => [by.map((l) => r.metric[l] ?? "").join("/"), Number(r.value[1])]),
   );
+}
+
+/** What a one-off client pod counted: calls sent and failed, and calls answered per version. */
+interface Burst {
+  readonly sent: number;
+  readonly failed: number;
+  readonly versions: Readonly<Record<string, number>>;
+}
+
+/**
+ * Runs a client pod to completion in the suite's namespace (injected like every pod there) and
+ * adds up its per-second lines. `app` labels the pod; its container is named by LOAD_CONTAINER.
+ */
+async function burst(app: string, sa: string, container: V1Container): Promise<Burst> {
+  await cluster().core.createNamespacedPod({
+    namespace: NS,
+    body: {
+      metadata: { name: app, labels: { app } },
+      spec: { restartPolicy: "Never", serviceAccountName: sa, containers: [container] },
+    },
+  });
+  const phase = await eventually(
+    `${app} to finish`,
+    async () => {
+      const p = await cluster().core.readNamespacedPod({ namespace: NS, name: app });
+      const ph = p.status?.phase;
+      return ph === "Succeeded" || ph === "Failed" ? ph : undefined;
+    },
+    180_000,
+  );
+  const seconds = await loadSeconds(app);
+  await cluster().core.deleteNamespacedPod({ namespace: NS, name: app, gracePeriodSeconds: 0 });
+  assert.equal(phase, "Succeeded", `${app} ended ${phase}`);
+  const versions: Record<string, number> = {};
+  for (const x of seconds)
+    for (const [v, n] of Object.entries(x.versions)) versions[v] = (versions[v] ?? 0) + n;
+  return {
+    sent: seconds.reduce((n, x) => n + x.sent, 0),
+    failed: seconds.reduce((n, x) => n + x.failed, 0),
+    versions,
+  };
+}
+
+/** A Rollout manifest whose steps are replaced by "10 %, then wait for a promotion". */
+async function pausedAtTen(file: string): Promise<string> {
+  const text = await example(file);
+  const steps = /( +)- setWeight: 10\n(?:\1- setWeight: \d+\n)+/;
+  assert.match(text, steps, file);
+  return text.replace(steps, "$1- setWeight: 10\n$1- pause: {}\n");
+}
+
+/** Asserts the canary's share of a burst is 10 % within 3 points, with no failed call. */
+function assertTenPercent(what: string, b: Burst, canary: string): void {
+  const answered = Object.values(b.versions).reduce((n, x) => n + x, 0);
+  const share = answered === 0 ? 0 : (100 * (b.versions[canary] ?? 0)) / answered;
+  log(
+    `${what} at 10 %: ${String(b.sent)} sent, ${String(b.failed)} failed, ${JSON.stringify(b.versions)}: canary ${share.toFixed(1)} %`,
+  );
+  assert.ok(answered >= 1900, `${what}: only ${String(answered)} answered`);
+  assert.equal(b.failed, 0, what);
+  assert.ok(Math.abs(share - 10) <= 3, `${what}: canary share ${share.toFixed(1)} %`);
 }
 
 describe("end to end: releases of the example app, installed with the chart", function () {
@@ -204,6 +266,23 @@ describe("end to end: releases of the example app, installed with the chart", fu
     await new Promise((r) => setTimeout(r, 3000));
     const promoted = (await alerts()).filter((a) => a.event === "promoted").length - before;
     assert.equal(promoted, 1, "promoted exactly once");
+  });
+
+  it("splits 2,000 plain HTTP requests 90/10 within 3 points while a step holds", async () => {
+    await kubectl(["apply", "-f", "-"], await pausedAtTen("rollout-canary.yaml"));
+    await release("v8");
+    await until("v8 held at 10 %", (s) => s.phase === "Progressing" && s.verifiedWeight === 10);
+    const b = await burst("burst-http", "loadgen", {
+      name: "loadgen",
+      image: "vireo/loadgen:0.1.0",
+      args: ["--rps=100", "--duration-s=20", `--url=http://podinfo.${NS}:9898/`],
+    });
+    assertTenPercent("podinfo, plain HTTP captured by the proxy", b, "v8");
+    const promote = await vireo(["promote", "podinfo"]);
+    assert.equal(promote.code, 0, promote.out);
+    const last = await until("v8 promoted", (s) => s.phase === "Succeeded" || s.phase === "Failed");
+    assert.equal(last.phase, "Succeeded", last.message);
+    await settledOn("v8");
   });
 
   it("A/B testing: only matching requests reach the canary", async () => {
@@ -347,7 +426,7 @@ describe("end to end: releases of the example app, installed with the chart", fu
     assert.match(table, /\npodinfo\s+Succeeded\s+0\s/);
     const events = (await alerts()).map((a) => a.event);
     log(`notifications: ${events.join(", ")}`);
-    assert.equal(events.filter((e) => e === "promoted").length, 6, events.join(", "));
+    assert.equal(events.filter((e) => e === "promoted").length, 7, events.join(", "));
     assert.equal(events.filter((e) => e === "rolledBack").length, 2, events.join(", "));
   });
   it("releases a gRPC service the same way: promotes a healthy version, rolls back one answering INTERNAL", async () => {
@@ -374,10 +453,36 @@ describe("end to end: releases of the example app, installed with the chart", fu
     assert.ok(t2.sent > 20, `only ${String(t2.sent)} calls`);
     assert.equal(t2.failed, 0);
 
+    // A step held at 10 %: 2,000 calls from a one-off client split 90/10 within 3 points.
+    await kubectl(["apply", "-f", "-"], await pausedAtTen("rollout-grpc.yaml"));
+    await release("v4", GREETER);
+    await until(
+      "greeter v4 held at 10 %",
+      (s) => s.phase === "Progressing" && s.verifiedWeight === 10,
+      240_000,
+      "greeter",
+    );
+    const b = await burst("burst-grpc", "grpc-client", {
+      name: "client",
+      image: "vireo/grpc-client:0.1.0",
+      args: [`--target=greeter.${NS}:9090`, "--rps=100", "--duration-s=20"],
+    });
+    assertTenPercent("greeter, gRPC", b, "v4");
+    assert.equal((await vireo(["promote", "greeter"])).code, 0);
+    const v4 = await until(
+      "greeter v4 promoted",
+      (s) => s.phase !== "Progressing",
+      240_000,
+      "greeter",
+    );
+    assert.equal(v4.phase, "Succeeded", v4.message);
+    await kubectl(["apply", "-f", "-"], await example("rollout-grpc.yaml"));
+    await settledOn("v4", "grpc-client");
+
     const faulty = await LoadWindow.open(["grpc-client"]);
     const v3 = await follow("v3-faulty", GREETER);
     assert.equal(v3.last.phase, "Failed", v3.last.message);
-    await settledOn("v2", "grpc-client");
+    await settledOn("v4", "grpc-client");
     const t3 = await faulty.totals("grpc-client");
     const share = t3.sent === 0 ? 0 : (100 * t3.failed) / t3.sent;
     log(
