@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# make demo: on the local cluster, install vireo with its Helm chart, deploy the example app with
-# proxy sidecars and load, then release a healthy version (promoted) and a faulty one (rolled back
-# automatically), printing a live timeline. KEEP=1 leaves everything running.
+# make demo: on the local cluster, install vireo with its Helm chart, deploy the example app and a
+# gRPC service into a namespace labelled for sidecar injection (the manifests carry no proxy), with
+# load, then release a healthy version (promoted) and a faulty one (rolled back automatically),
+# and a healthy gRPC version, printing a live timeline. KEEP=1 leaves everything running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -55,12 +56,16 @@ say "installing vireo with its Helm chart"
   -f examples/demo/values-local.yaml --wait --timeout 3m
 $KUBECTL -n vireo-system get pods
 
-say "deploying the example: podinfo v1 with proxy sidecars, load generators, canary Rollout"
+say "deploying the example into namespace demo (labelled vireo.dev/inject=enabled): podinfo v1, load generators, the gRPC Greeter and its client, two canary Rollouts"
 $KUBECTL apply -f examples/demo/namespace.yaml
 $KUBECTL apply -f examples/demo/security.yaml -f examples/demo/podinfo.yaml \
-  -f examples/demo/loadgen.yaml -f examples/demo/alertprovider.yaml -f examples/demo/rollout-canary.yaml
-$KUBECTL -n demo wait rollout/podinfo --for=jsonpath='{.status.phase}'=Initialized --timeout=3m
+  -f examples/demo/loadgen.yaml -f examples/demo/alertprovider.yaml -f examples/demo/rollout-canary.yaml \
+  -f examples/demo/grpc.yaml -f examples/demo/rollout-grpc.yaml
+$KUBECTL -n demo wait rollout/podinfo rollout/greeter --for=jsonpath='{.status.phase}'=Initialized --timeout=3m
 $KUBECTL -n demo get rollouts
+echo "containers of a podinfo pod, as the injector made them (the manifest names only 'app'):"
+$KUBECTL -n demo get pods -l app=podinfo-primary \
+  -o jsonpath='{range .items[0]}  init: {.spec.initContainers[*].name}{"\n"}  app:  {.spec.containers[*].name}{"\n"}{end}'
 
 # The load generator's per-second summary lines (examples/loadgen) so far.
 loadgen_log() {
@@ -75,11 +80,12 @@ user_view() {
     END { printf "%d of %d user requests failed", f, s }'
 }
 
+# release VERSION [DEPLOYMENT CONTAINER IMAGE]: a new image and version label together.
 release() {
-  local version=$1
-  $KUBECTL -n demo patch deployment podinfo -p \
-    "{\"spec\":{\"template\":{\"metadata\":{\"labels\":{\"version\":\"$version\"}},\"spec\":{\"containers\":[{\"name\":\"app\",\"image\":\"vireo/demo-app:$version\"}]}}}}" >/dev/null
-  $KUBECTL -n demo wait rollout/podinfo --for=jsonpath='{.status.phase}'=Progressing --timeout=2m >/dev/null
+  local version=$1 deploy=${2:-podinfo} container=${3:-app} image=${4:-vireo/demo-app}
+  $KUBECTL -n demo patch deployment "$deploy" -p \
+    "{\"spec\":{\"template\":{\"metadata\":{\"labels\":{\"version\":\"$version\"}},\"spec\":{\"containers\":[{\"name\":\"$container\",\"image\":\"$image:$version\"}]}}}}" >/dev/null
+  $KUBECTL -n demo wait "rollout/$deploy" --for=jsonpath='{.status.phase}'=Progressing --timeout=2m >/dev/null
 }
 
 say "releasing v2 (healthy): weights step 10 → 30 → 60, each confirmed by every proxy, then promotion"
@@ -96,6 +102,10 @@ if "${VIREO[@]}" status podinfo -n demo --watch --timeout 10m; then
   exit 1
 fi
 echo "what users saw before the rollback: $(user_view "$mark") (the canary had 10 % of traffic)"
+
+say "releasing the gRPC Greeter v2: the same steps, gRPC calls split by the proxies, grpc-status counted"
+release v2 greeter greeter vireo/grpc-greeter
+"${VIREO[@]}" status greeter -n demo --watch --timeout 10m
 
 say "kubectl get rollouts"
 $KUBECTL -n demo get rollouts -o wide

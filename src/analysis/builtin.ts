@@ -21,6 +21,21 @@ export interface BuiltinCheck {
 }
 
 export const REQUESTS_METRIC = "vireo_requests_total";
+
+/**
+ * gRPC answers an error inside HTTP 200, in the grpc-status trailer: these codes are the server's
+ * fault (UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS), the
+ * counterpart of a 5xx. A client's own errors (INVALID_ARGUMENT, NOT_FOUND, ...) are not counted,
+ * as a 4xx is not. Plain HTTP has an empty grpc_response_status, which never matches.
+ */
+export const GRPC_SERVER_FAULTS = "2|4|12|13|14|15";
+/** Matchers of a request that did not fail: not 5xx, and no gRPC server fault. */
+export const SUCCEEDED = `response_code!~"5..",grpc_response_status!~"${GRPC_SERVER_FAULTS}"`;
+/** The two disjoint halves of the failed requests (summed, a 5xx with a gRPC code counts once). */
+export const FAILED = [
+  `response_code=~"5.."`,
+  `response_code!~"5..",grpc_response_status=~"${GRPC_SERVER_FAULTS}"`,
+] as const;
 export const DURATION_METRIC = "vireo_request_duration_milliseconds";
 
 /** The registry of built-in checks (the parser refuses other names without a templateRef). */
@@ -34,12 +49,12 @@ export function isBuiltinMetric(name: string): name is BuiltinMetric {
 }
 
 /**
- * Percentage of responses that are not 5xx. No requests in the window gives 0/0 = NaN and no
+ * Percentage of responses that are not 5xx nor a gRPC server fault. No requests in the window gives 0/0 = NaN and no
  * series at all an empty vector: both "no data", never a number.
  */
 export function successRateQuery(s: WorkloadScope): string {
   const all = `${REQUESTS_METRIC}{${selector(s)}}`;
-  const ok = `${REQUESTS_METRIC}{${selector(s)},response_code!~"5.."}`;
+  const ok = `${REQUESTS_METRIC}{${selector(s)},${SUCCEEDED}}`;
   const w = promDuration(s.windowMs);
   return `100 * (sum(rate(${ok}[${w}])) or vector(0)) / sum(rate(${all}[${w}]))`;
 }

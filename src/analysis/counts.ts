@@ -2,7 +2,7 @@
 // proxies directly (xDS load reports or their admin endpoints, every 1-2 s) can replace the
 // Prometheus implementation here without touching the judge; Prometheus is what exists today.
 import type { JudgeCounters } from "../domain/judge.js";
-import { DURATION_METRIC, labelValue, REQUESTS_METRIC } from "./builtin.js";
+import { DURATION_METRIC, FAILED, labelValue, REQUESTS_METRIC } from "./builtin.js";
 import type { MetricProvider } from "./prometheus.js";
 
 export interface CountScope {
@@ -50,7 +50,7 @@ export class PrometheusCounts implements CountSource {
     const sel = selector(scope);
     const queries = [
       `sum(${REQUESTS_METRIC}{${sel}}) or vector(0)`,
-      `sum(${REQUESTS_METRIC}{${sel},response_code=~"5.."}) or vector(0)`,
+      FAILED.map((f) => `(sum(${REQUESTS_METRIC}{${sel},${f}}) or vector(0))`).join(" + "),
       ...le.map(
         (edge) => `sum(${DURATION_METRIC}_bucket{${sel},le=${labelValue(edge)}}) or vector(0)`,
       ),

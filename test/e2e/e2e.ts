@@ -102,6 +102,8 @@ export async function install(): Promise<Installed> {
   // What an earlier run kept (VIREO_KEEP_NAMESPACES=1) goes first: the suite starts from nothing.
   await kubectl(["delete", "namespace", NS, "--ignore-not-found", "--timeout=120s"]);
   await kubectl(["create", "namespace", NS]);
+  // As examples/demo/namespace.yaml: every pod of the suite gets its proxy from the injector.
+  await kubectl(["label", "namespace", NS, "vireo.dev/inject=enabled"]);
   await run(
     helm,
     [
@@ -191,11 +193,12 @@ export async function until(
   what: string,
   done: (s: Status) => boolean,
   timeoutMs = 240_000,
+  rollout = "podinfo",
 ): Promise<Status> {
   return eventually(
     what,
     async () => {
-      const s = await status();
+      const s = await status(rollout);
       if (done(s)) return s;
       // Not yet: what eventually reports if it never comes.
       throw new Error(
@@ -207,20 +210,40 @@ export async function until(
   );
 }
 
-/** Changes podinfo's image and version label together, as examples/demo/podinfo.yaml says. */
-export async function release(version: string): Promise<void> {
+/** A released Deployment: its container and the image the version tags. */
+export interface Target {
+  readonly deployment: string;
+  readonly container: string;
+  readonly image: string;
+}
+
+export const PODINFO: Target = { deployment: "podinfo", container: "app", image: "vireo/demo-app" };
+export const GREETER: Target = {
+  deployment: "greeter",
+  container: "greeter",
+  image: "vireo/grpc-greeter",
+};
+
+/** Changes the image and version label together, as examples/demo/podinfo.yaml says. */
+export async function release(version: string, target = PODINFO): Promise<void> {
   const patch = {
     spec: {
       template: {
         metadata: { labels: { version } },
-        spec: { containers: [{ name: "app", image: `vireo/demo-app:${version}` }] },
+        spec: { containers: [{ name: target.container, image: `${target.image}:${version}` }] },
       },
     },
   };
-  await kubectl(["-n", NS, "patch", "deployment", "podinfo", "-p", JSON.stringify(patch)]);
+  await kubectl(["-n", NS, "patch", "deployment", target.deployment, "-p", JSON.stringify(patch)]);
 }
 
-/** One second of a load generator's summary (examples/loadgen). */
+/** The container printing per-second lines in each load-generating Deployment. */
+const LOAD_CONTAINER: Readonly<Record<string, string>> = {
+  "grpc-client": "client",
+  "burst-grpc": "client",
+};
+
+/** One second of a load generator's summary (examples/loadgen, examples/grpc/client.ts). */
 export interface Second {
   readonly time: string;
   readonly sent: number;
@@ -242,7 +265,8 @@ export async function loadSeconds(app: string): Promise<Second[]> {
     labelSelector: `app=${app}`,
   });
   const pod = pods.items[0]?.metadata?.name ?? "";
-  const text = await readFile(podLogPath(NS, pod, "loadgen"), "utf8").catch(() => "");
+  const container = LOAD_CONTAINER[app] ?? "loadgen";
+  const text = await readFile(podLogPath(NS, pod, container), "utf8").catch(() => "");
   const seconds: Second[] = [];
   for (const l of text.split("\n")) {
     const m = LINE.exec(l);

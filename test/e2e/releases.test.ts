@@ -3,18 +3,21 @@
 // driven by changing the Deployment and by the vireo CLI. Every release is checked from the
 // users' side: the load generators' own count of failed requests and of the versions answering.
 import assert from "node:assert/strict";
+import type { V1Container } from "@kubernetes/client-node";
 import type { Installed, Status } from "./e2e.js";
 import {
   alerts,
   apply,
   controllerPod,
   example,
+  GREETER,
   install,
   kubectl,
   killController,
   LoadWindow,
   loadSeconds,
   NS,
+  PODINFO,
   release,
   until,
   vireo,
@@ -27,15 +30,29 @@ const log = (line: string): void => {
 };
 
 /** Releases `version` and follows it to Succeeded or Failed, recording each confirmed weight. */
-async function follow(version: string): Promise<{ last: Status; verified: number[] }> {
-  await release(version);
-  await until(`${version} to start`, (s) => s.phase === "Progressing" || s.phase === "Promoting");
+async function follow(
+  version: string,
+  target = PODINFO,
+): Promise<{ last: Status; verified: number[] }> {
+  const rollout = target.deployment;
+  await release(version, target);
+  await until(
+    `${version} to start`,
+    (s) => s.phase === "Progressing" || s.phase === "Promoting",
+    240_000,
+    rollout,
+  );
   const verified: number[] = [];
-  const last = await until(`${version} to finish`, (s) => {
-    const w = s.verifiedWeight ?? 0;
-    if (verified.at(-1) !== w) verified.push(w);
-    return s.phase === "Succeeded" || s.phase === "Failed";
-  });
+  const last = await until(
+    `${version} to finish`,
+    (s) => {
+      const w = s.verifiedWeight ?? 0;
+      if (verified.at(-1) !== w) verified.push(w);
+      return s.phase === "Succeeded" || s.phase === "Failed";
+    },
+    240_000,
+    rollout,
+  );
   return { last, verified };
 }
 
@@ -54,14 +71,85 @@ async function answering(window: LoadWindow, app = "loadgen"): Promise<string[]>
   return [...new Set(last.flatMap((s) => Object.keys(s.versions)))].sort();
 }
 
-async function settledOn(version: string): Promise<void> {
-  const window = await LoadWindow.open(["loadgen"]);
-  await eventually(`only ${version} answering`, async () => {
-    const v = await answering(window);
-    return v.length === 1 && v[0] === version && (await window.seconds("loadgen")).length >= 3
+async function settledOn(version: string, app = "loadgen"): Promise<void> {
+  const window = await LoadWindow.open([app]);
+  await eventually(`only ${version} answering ${app}`, async () => {
+    const v = await answering(window, app);
+    return v.length === 1 && v[0] === version && (await window.seconds(app)).length >= 3
       ? true
       : undefined;
   });
+}
+
+/** Prometheus's answer to an instant query, one number per series keyed by `by` labels. */
+async function promSeries(query: string, by: readonly string[]): Promise<Record<string, number>> {
+  const res = (await (
+    await fetch(`${prometheusURL}/api/v1/query?query=${encodeURIComponent(query)}`)
+  ).json()) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+  return Object.fromEntries(
+    res.data.result.map((r) => [by.map((l) => r.metric[l] ?? "").join("/"), Number(r.value[1])]),
+  );
+}
+
+/** What a one-off client pod counted: calls sent and failed, and calls answered per version. */
+interface Burst {
+  readonly sent: number;
+  readonly failed: number;
+  readonly versions: Readonly<Record<string, number>>;
+}
+
+/**
+ * Runs a client pod to completion in the suite's namespace (injected like every pod there) and
+ * adds up its per-second lines. `app` labels the pod; its container is named by LOAD_CONTAINER.
+ */
+async function burst(app: string, sa: string, container: V1Container): Promise<Burst> {
+  await cluster().core.createNamespacedPod({
+    namespace: NS,
+    body: {
+      metadata: { name: app, labels: { app } },
+      spec: { restartPolicy: "Never", serviceAccountName: sa, containers: [container] },
+    },
+  });
+  const phase = await eventually(
+    `${app} to finish`,
+    async () => {
+      const p = await cluster().core.readNamespacedPod({ namespace: NS, name: app });
+      const ph = p.status?.phase;
+      return ph === "Succeeded" || ph === "Failed" ? ph : undefined;
+    },
+    180_000,
+  );
+  const seconds = await loadSeconds(app);
+  await cluster().core.deleteNamespacedPod({ namespace: NS, name: app, gracePeriodSeconds: 0 });
+  assert.equal(phase, "Succeeded", `${app} ended ${phase}`);
+  const versions: Record<string, number> = {};
+  for (const x of seconds)
+    for (const [v, n] of Object.entries(x.versions)) versions[v] = (versions[v] ?? 0) + n;
+  return {
+    sent: seconds.reduce((n, x) => n + x.sent, 0),
+    failed: seconds.reduce((n, x) => n + x.failed, 0),
+    versions,
+  };
+}
+
+/** A Rollout manifest whose steps are replaced by "10 %, then wait for a promotion". */
+async function pausedAtTen(file: string): Promise<string> {
+  const text = await example(file);
+  const steps = /( +)- setWeight: 10\n(?:\1- setWeight: \d+\n)+/;
+  assert.match(text, steps, file);
+  return text.replace(steps, "$1- setWeight: 10\n$1- pause: {}\n");
+}
+
+/** Asserts the canary's share of a burst is 10 % within 3 points, with no failed call. */
+function assertTenPercent(what: string, b: Burst, canary: string): void {
+  const answered = Object.values(b.versions).reduce((n, x) => n + x, 0);
+  const share = answered === 0 ? 0 : (100 * (b.versions[canary] ?? 0)) / answered;
+  log(
+    `${what} at 10 %: ${String(b.sent)} sent, ${String(b.failed)} failed, ${JSON.stringify(b.versions)}: canary ${share.toFixed(1)} %`,
+  );
+  assert.ok(answered >= 1900, `${what}: only ${String(answered)} answered`);
+  assert.equal(b.failed, 0, what);
+  assert.ok(Math.abs(share - 10) <= 3, `${what}: canary share ${share.toFixed(1)} %`);
 }
 
 describe("end to end: releases of the example app, installed with the chart", function () {
@@ -180,6 +268,23 @@ describe("end to end: releases of the example app, installed with the chart", fu
     assert.equal(promoted, 1, "promoted exactly once");
   });
 
+  it("splits 2,000 plain HTTP requests 90/10 within 3 points while a step holds", async () => {
+    await kubectl(["apply", "-f", "-"], await pausedAtTen("rollout-canary.yaml"));
+    await release("v8");
+    await until("v8 held at 10 %", (s) => s.phase === "Progressing" && s.verifiedWeight === 10);
+    const b = await burst("burst-http", "loadgen", {
+      name: "loadgen",
+      image: "vireo/loadgen:0.1.0",
+      args: ["--rps=100", "--duration-s=20", `--url=http://podinfo.${NS}:9898/`],
+    });
+    assertTenPercent("podinfo, plain HTTP captured by the proxy", b, "v8");
+    const promote = await vireo(["promote", "podinfo"]);
+    assert.equal(promote.code, 0, promote.out);
+    const last = await until("v8 promoted", (s) => s.phase === "Succeeded" || s.phase === "Failed");
+    assert.equal(last.phase, "Succeeded", last.message);
+    await settledOn("v8");
+  });
+
   it("A/B testing: only matching requests reach the canary", async () => {
     await apply("rollout-ab-testing.yaml");
     const window = await LoadWindow.open(LOADGENS);
@@ -293,19 +398,25 @@ describe("end to end: releases of the example app, installed with the chart", fu
       "every request refused with 4xx",
     );
     log(`service account intruder: ${String(sent)} requests, all refused (403)`);
-    // A client without a sidecar (plaintext, straight to a podinfo pod) is not served at all.
+    // A client without a sidecar (the host, plaintext, straight to a podinfo pod) is not served
+    // at all: not on the app's own port (captured, and STRICT refuses plaintext), not on the
+    // proxy's inbound port, and the proxy's admin port answers only inside the pod.
     const pods = await cluster().core.listNamespacedPod({
       namespace: NS,
       labelSelector: "app=podinfo-primary",
     });
     const ip = pods.items[0]?.status?.podIP ?? "";
-    const plain = await fetch(`http://${ip}:15006/`).then(
-      (r) => `HTTP ${String(r.status)}`,
-      (err: unknown) =>
-        `refused (${String((err as { cause?: { code?: string } }).cause?.code ?? err)})`,
-    );
-    log(`plaintext request to ${ip}:15006: ${plain}`);
-    assert.match(plain, /^refused/);
+    for (const path of [":9898/", ":15006/", ":15000/config_dump"]) {
+      const plain = await fetch(`http://${ip}${path}`, {
+        signal: AbortSignal.timeout(10_000),
+      }).then(
+        (r) => `HTTP ${String(r.status)}`,
+        (err: unknown) =>
+          `refused (${String((err as { cause?: { code?: string } }).cause?.code ?? err)})`,
+      );
+      log(`plaintext request from the host to ${ip}${path}: ${plain}`);
+      assert.match(plain, /^refused/, `${ip}${path}`);
+    }
   });
 
   it("shows where the release stands in kubectl get rollouts, and every notification", async () => {
@@ -315,7 +426,77 @@ describe("end to end: releases of the example app, installed with the chart", fu
     assert.match(table, /\npodinfo\s+Succeeded\s+0\s/);
     const events = (await alerts()).map((a) => a.event);
     log(`notifications: ${events.join(", ")}`);
-    assert.equal(events.filter((e) => e === "promoted").length, 6, events.join(", "));
+    assert.equal(events.filter((e) => e === "promoted").length, 7, events.join(", "));
     assert.equal(events.filter((e) => e === "rolledBack").length, 2, events.join(", "));
+  });
+  it("releases a gRPC service the same way: promotes a healthy version, rolls back one answering INTERNAL", async () => {
+    await apply("grpc.yaml", "rollout-grpc.yaml");
+    await until(
+      "the greeter Rollout to initialize",
+      (s) => s.phase === "Initialized",
+      240_000,
+      "greeter",
+    );
+    await settledOn("v1", "grpc-client");
+    const window = await LoadWindow.open(["grpc-client"]);
+    const v2 = await follow("v2", GREETER);
+    assert.equal(v2.last.phase, "Succeeded", v2.last.message);
+    assert.deepEqual(
+      v2.verified.filter((w) => w > 0),
+      [10, 30, 60, 100],
+    );
+    await settledOn("v2", "grpc-client");
+    const t2 = await window.totals("grpc-client");
+    log(
+      `greeter v2: ${String(t2.sent)} gRPC calls during the release, ${String(t2.failed)} failed`,
+    );
+    assert.ok(t2.sent > 20, `only ${String(t2.sent)} calls`);
+    assert.equal(t2.failed, 0);
+
+    // A step held at 10 %: 2,000 calls from a one-off client split 90/10 within 3 points.
+    await kubectl(["apply", "-f", "-"], await pausedAtTen("rollout-grpc.yaml"));
+    await release("v4", GREETER);
+    await until(
+      "greeter v4 held at 10 %",
+      (s) => s.phase === "Progressing" && s.verifiedWeight === 10,
+      240_000,
+      "greeter",
+    );
+    const b = await burst("burst-grpc", "grpc-client", {
+      name: "client",
+      image: "vireo/grpc-client:0.1.0",
+      args: [`--target=greeter.${NS}:9090`, "--rps=100", "--duration-s=20"],
+    });
+    assertTenPercent("greeter, gRPC", b, "v4");
+    assert.equal((await vireo(["promote", "greeter"])).code, 0);
+    const v4 = await until(
+      "greeter v4 promoted",
+      (s) => s.phase !== "Progressing",
+      240_000,
+      "greeter",
+    );
+    assert.equal(v4.phase, "Succeeded", v4.message);
+    await kubectl(["apply", "-f", "-"], await example("rollout-grpc.yaml"));
+    await settledOn("v4", "grpc-client");
+
+    const faulty = await LoadWindow.open(["grpc-client"]);
+    const v3 = await follow("v3-faulty", GREETER);
+    assert.equal(v3.last.phase, "Failed", v3.last.message);
+    await settledOn("v4", "grpc-client");
+    const t3 = await faulty.totals("grpc-client");
+    const share = t3.sent === 0 ? 0 : (100 * t3.failed) / t3.sent;
+    log(
+      `greeter v3-faulty: ${String(t3.failed)} of ${String(t3.sent)} calls failed before the rollback (${share.toFixed(1)} %)`,
+    );
+    assert.ok(t3.failed > 0, "the faulty canary received calls");
+    assert.ok(share < 10, "only the canary's share of calls can fail");
+
+    // What the greeter's own proxies answered: gRPC, over mutual TLS, nothing else.
+    const seen = await promSeries(
+      `sum by (request_protocol, connection_security_policy) (vireo_requests_total{reporter="destination",destination_workload_namespace="${NS}",destination_service=~"greeter.*"})`,
+      ["request_protocol", "connection_security_policy"],
+    );
+    log(`calls answered by the greeter's proxies: ${JSON.stringify(seen)}`);
+    assert.deepEqual(Object.keys(seen), ["grpc/mutual_tls"]);
   });
 });

@@ -14,7 +14,10 @@ export interface Traffic {
   /** Who reports the requests: the receiving proxy (what the checks count) unless told. */
   readonly reporter?: "destination" | "source";
   readonly rps: number;
-  /** Share of responses by status code; the rest are 200. */
+  /**
+   * Share of responses by status code; the rest are 200. A key "200 grpc 13" is a gRPC answer:
+   * HTTP 200 with grpc-status 13 (request_protocol grpc).
+   */
   readonly codes?: Readonly<Record<string, number>>;
   /** Share of requests by bucket upper bound (one of BUCKETS_MS); the shares add up to 1. */
   readonly latency: readonly (readonly [le: number, share: number])[];
@@ -101,7 +104,8 @@ function exposition(states: readonly State[]): string {
   return `${[...counters, ...histogram].join("\n")}\n`;
 }
 
-function labelSet(t: Traffic, code: string): string {
+function labelSet(t: Traffic, key: string): string {
+  const [code = key, , grpcStatus = ""] = key.split(" ");
   const service = t.workload.replace(/-primary$/, "");
   const labels: Record<string, string> = {
     reporter: t.reporter ?? "destination",
@@ -112,8 +116,9 @@ function labelSet(t: Traffic, code: string): string {
     destination_workload_namespace: t.namespace,
     destination_service: `${service}.${t.namespace}.svc.cluster.local`,
     destination_version: "unknown",
-    request_protocol: "http",
+    request_protocol: grpcStatus === "" ? "http" : "grpc",
     response_code: code,
+    grpc_response_status: grpcStatus,
     response_flags: "-",
     connection_security_policy: "mutual_tls",
   };

@@ -21,10 +21,10 @@ describe("built-in checks", () => {
     assert.ok(!isBuiltinMetric("toString"));
   });
 
-  it("request-success-rate: the percentage of responses that are not 5xx, 0 % when all are", () => {
+  it("request-success-rate: the percentage of responses that are not 5xx nor a gRPC server fault, 0 % when all are", () => {
     assert.equal(
       successRateQuery(scope),
-      `100 * (sum(rate(vireo_requests_total{${SELECTOR},response_code!~"5.."}[30s])) or vector(0))` +
+      `100 * (sum(rate(vireo_requests_total{${SELECTOR},response_code!~"5..",grpc_response_status!~"2|4|12|13|14|15"}[30s])) or vector(0))` +
         ` / sum(rate(vireo_requests_total{${SELECTOR}}[30s]))`,
     );
     assert.equal(BUILTIN_CHECKS["request-success-rate"].unit, "%");

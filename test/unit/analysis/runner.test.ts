@@ -159,6 +159,14 @@ describe("MetricAnalysisRunner", function () {
         codes: { "503": 1 },
         latency: [[5000, 1]],
       },
+      // gRPC: 30 % INTERNAL and 5 % UNAVAILABLE-as-503 fail; NOT_FOUND is the caller's (65 % ok).
+      {
+        namespace: "demo",
+        workload: "greeter",
+        rps: 20,
+        codes: { "200 grpc 13": 0.3, "200 grpc 5": 0.1, "503 grpc 14": 0.05 },
+        latency: [[50, 1]],
+      },
       // Series that exist but receive no requests.
       { namespace: "demo", workload: "idle", rps: 0, latency: [[50, 1]] },
     ]);
@@ -183,6 +191,15 @@ describe("MetricAnalysisRunner", function () {
   beforeEach(() => {
     resolved.length = 0;
     templates.clear();
+  });
+
+  it("counts a gRPC server fault inside HTTP 200 as a failed request, and a caller's error as not", async () => {
+    const report = await run(
+      { metrics: [successRate({ min: 95 })] },
+      { targetName: "greeter", primaryName: "greeter-primary", service: "greeter" },
+    );
+    assert.equal(report.checks[0]?.value, 65);
+    assert.equal(report.checks[0]?.outcome, "fail");
   });
 
   it("measures the canary's success rate and p99 and passes them within their thresholds", async () => {
