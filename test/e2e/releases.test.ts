@@ -305,8 +305,8 @@ describe("end to end: releases of the example app, installed with the chart", fu
     const firstInsiderV7 = insiders.findIndex((s) => (s.versions.v7 ?? 0) > 0);
     assert.ok(firstInsiderV7 >= 0 && firstV7 >= 0);
     assert.ok(
-      plain.slice(0, firstV7).every((s) => Object.keys(s.versions).every((v) => v === "v6")),
-      "plain requests were answered by v6 until the promotion",
+      plain.slice(0, firstV7).every((s) => Object.keys(s.versions).every((v) => v === "v8")),
+      "plain requests were answered by v8 (the primary) until the promotion",
     );
     log(
       `insiders reached v7 ${String(firstV7 - firstInsiderV7)} s before everyone else (the analysis)`,
