@@ -270,19 +270,22 @@ describe("end to end: releases of the example app, installed with the chart", fu
 
   it("splits 2,000 plain HTTP requests 90/10 within 3 points while a step holds", async () => {
     await kubectl(["apply", "-f", "-"], await pausedAtTen("rollout-canary.yaml"));
-    await release("v8");
-    await until("v8 held at 10 %", (s) => s.phase === "Progressing" && s.verifiedWeight === 10);
+    await release("v6.1");
+    await until("v6.1 held at 10 %", (s) => s.phase === "Progressing" && s.verifiedWeight === 10);
     const b = await burst("burst-http", "loadgen", {
       name: "loadgen",
       image: "vireo/loadgen:0.1.0",
       args: ["--rps=100", "--duration-s=20", `--url=http://podinfo.${NS}:9898/`],
     });
-    assertTenPercent("podinfo, plain HTTP captured by the proxy", b, "v8");
+    assertTenPercent("podinfo, plain HTTP captured by the proxy", b, "v6.1");
     const promote = await vireo(["promote", "podinfo"]);
     assert.equal(promote.code, 0, promote.out);
-    const last = await until("v8 promoted", (s) => s.phase === "Succeeded" || s.phase === "Failed");
+    const last = await until(
+      "v6.1 promoted",
+      (s) => s.phase === "Succeeded" || s.phase === "Failed",
+    );
     assert.equal(last.phase, "Succeeded", last.message);
-    await settledOn("v8");
+    await settledOn("v6.1");
   });
 
   it("A/B testing: only matching requests reach the canary", async () => {
@@ -305,8 +308,8 @@ describe("end to end: releases of the example app, installed with the chart", fu
     const firstInsiderV7 = insiders.findIndex((s) => (s.versions.v7 ?? 0) > 0);
     assert.ok(firstInsiderV7 >= 0 && firstV7 >= 0);
     assert.ok(
-      plain.slice(0, firstV7).every((s) => Object.keys(s.versions).every((v) => v === "v8")),
-      "plain requests were answered by v8 (the primary) until the promotion",
+      plain.slice(0, firstV7).every((s) => Object.keys(s.versions).every((v) => v === "v6.1")),
+      "plain requests were answered by v6.1 (the primary) until the promotion",
     );
     log(
       `insiders reached v7 ${String(firstV7 - firstInsiderV7)} s before everyone else (the analysis)`,
