@@ -474,7 +474,7 @@ describe("end to end: releases of the example app, installed with the chart", fu
     assert.equal((await vireo(["promote", "greeter"])).code, 0);
     const v4 = await until(
       "greeter v4 promoted",
-      (s) => s.phase !== "Progressing",
+      (s) => s.phase === "Succeeded" || s.phase === "Failed",
       240_000,
       "greeter",
     );
