@@ -36,8 +36,8 @@ function rulePolicy(r: Rule): Policy {
   };
 }
 
-function and<T>(items: T[], wrap: (items: T[]) => T, any: T): T {
-  return items.length === 0 ? any : wrap(items);
+function and<T>(items: T[], wrap: (items: T[]) => T, whenEmpty: T): T {
+  return items.length === 0 ? whenEmpty : wrap(items);
 }
 
 function operationPermission(o: Operation): Permission {
