@@ -198,7 +198,7 @@ describe("MetricAnalysisRunner", function () {
       { metrics: [successRate({ min: 95 })] },
       { targetName: "greeter", primaryName: "greeter-primary", service: "greeter" },
     );
-    assert.equal(report.checks[0]?.value, 65);
+    assert.equal(round(report.checks[0]?.value ?? NaN), 65);
     assert.equal(report.checks[0]?.outcome, "fail");
   });
 
