@@ -259,14 +259,14 @@ const LINE =
   /^(\d\d:\d\d:\d\d) {2}sent (\d+) {2}ok (\d+) {2}4xx (\d+) {2}5xx (\d+) {2}errors (\d+) {2}p50 .* {2}p99 .* {2}(.*)$/;
 
 /** The per-second lines a load generator Deployment's pod has printed so far. */
-export async function loadSeconds(app: string): Promise<Second[]> {
+export async function loadSeconds(app: string, namespace = NS): Promise<Second[]> {
   const pods = await cluster().core.listNamespacedPod({
-    namespace: NS,
+    namespace,
     labelSelector: `app=${app}`,
   });
   const pod = pods.items[0]?.metadata?.name ?? "";
   const container = LOAD_CONTAINER[app] ?? "loadgen";
-  const text = await readFile(podLogPath(NS, pod, container), "utf8").catch(() => "");
+  const text = await readFile(podLogPath(namespace, pod, container), "utf8").catch(() => "");
   const seconds: Second[] = [];
   for (const l of text.split("\n")) {
     const m = LINE.exec(l);

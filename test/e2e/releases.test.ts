@@ -3,7 +3,9 @@
 // driven by changing the Deployment and by the vireo CLI. Every release is checked from the
 // users' side: the load generators' own count of failed requests and of the versions answering.
 import assert from "node:assert/strict";
-import type { V1Container } from "@kubernetes/client-node";
+import { readFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import type { V1Container, V1Pod } from "@kubernetes/client-node";
 import type { Installed, Status } from "./e2e.js";
 import {
   alerts,
@@ -22,7 +24,7 @@ import {
   until,
   vireo,
 } from "./e2e.js";
-import { cluster, eventually, prometheusURL } from "../integration/harness.js";
+import { cluster, eventually, podLogPath, prometheusURL } from "../integration/harness.js";
 
 const LOADGENS = ["loadgen", "loadgen-insider"];
 const log = (line: string): void => {
@@ -151,6 +153,41 @@ function assertTenPercent(what: string, b: Burst, canary: string): void {
   assert.equal(b.failed, 0, what);
   assert.ok(Math.abs(share - 10) <= 3, `${what}: canary share ${share.toFixed(1)} %`);
 }
+
+/** Runs `script` in a busybox pod to completion and returns what it printed. */
+async function runScript(name: string, script: string, injected: boolean): Promise<string> {
+  await cluster().core.createNamespacedPod({
+    namespace: NS,
+    body: {
+      metadata: {
+        name,
+        annotations: injected ? {} : { "vireo.dev/inject": "disabled" },
+      },
+      spec: {
+        restartPolicy: "Never",
+        terminationGracePeriodSeconds: 1,
+        containers: [{ name: "main", image: "busybox", command: ["sh", "-c", script] }],
+      },
+    },
+  });
+  const pod = await eventually(
+    `${name} to finish`,
+    async () => {
+      const p = await cluster().core.readNamespacedPod({ namespace: NS, name });
+      const ph = p.status?.phase;
+      return ph === "Succeeded" || ph === "Failed" ? p : undefined;
+    },
+    180_000,
+  );
+  const out = await readFile(podLogPath(NS, name, "main"), "utf8");
+  await cluster().core.deleteNamespacedPod({ namespace: NS, name, gracePeriodSeconds: 0 });
+  const sidecar = (pod.spec?.initContainers ?? []).some((c) => c.name === "vireo-proxy");
+  assert.equal(sidecar, injected, `${name}: injected ${String(sidecar)}`);
+  return out;
+}
+
+const hasProxy = (p: V1Pod): boolean =>
+  (p.spec?.initContainers ?? []).some((c) => c.name === "vireo-proxy");
 
 describe("end to end: releases of the example app, installed with the chart", function () {
   this.timeout(600_000);
@@ -501,5 +538,143 @@ describe("end to end: releases of the example app, installed with the chart", fu
     );
     log(`calls answered by the greeter's proxies: ${JSON.stringify(seen)}`);
     assert.deepEqual(Object.keys(seen), ["grpc/mutual_tls"]);
+  });
+  it("lets a meshed pod reach the API server and a TCP server outside the mesh, and refuses an unmeshed pod", async () => {
+    // A plain TCP echo server on the host, outside the mesh (the pods' gateway address).
+    const echo = createServer((sock) => sock.pipe(sock));
+    await new Promise<void>((resolve) => echo.listen(18093, "10.244.0.1", resolve));
+    try {
+      const tcp =
+        'node -e \'const s = require("net").connect(18093, "10.244.0.1", () => s.write("ping"));' +
+        ' s.setTimeout(5000, () => { console.log("timeout"); process.exit(1); });' +
+        ' s.on("data", (d) => { console.log(String(d)); s.destroy(); })\'';
+      const out = await runScript(
+        "reach-out",
+        [
+          "sa=/var/run/secrets/kubernetes.io/serviceaccount",
+          'echo "api: $(curl -s -m 10 -o /dev/null -w "%{http_code}" --cacert $sa/ca.crt ' +
+            '-H "Authorization: Bearer $(cat $sa/token)" https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT/version)"',
+          `echo "tcp: $(${tcp})"`,
+          "echo done",
+        ].join("; "),
+        true,
+      );
+      log(`meshed pod: ${out.trim().split("\n").join(" | ")}`);
+      assert.match(out, /^api: 200$/m, out);
+      assert.match(out, /^tcp: ping$/m, out);
+    } finally {
+      await new Promise((resolve) => echo.close(resolve));
+    }
+    // An unmeshed pod in the same namespace: STRICT refuses it on the app's port, and the
+    // proxy's admin port is not there for it (config_dump, quitquitquit).
+    const pods = await cluster().core.listNamespacedPod({
+      namespace: NS,
+      labelSelector: "app=podinfo-primary",
+    });
+    const ip = pods.items[0]?.status?.podIP ?? "";
+    const curl = (what: string, args: string): string =>
+      `echo "${what}: $(curl -s -m 5 -o /dev/null -w "%{http_code}" ${args})"`;
+    const out = await runScript(
+      "outsider",
+      [
+        curl("app", `http://${ip}:9898/`),
+        curl("config_dump", `http://${ip}:15000/config_dump`),
+        curl("quitquitquit", `-X POST http://${ip}:15000/quitquitquit`),
+        "echo done",
+      ].join("; "),
+      false,
+    );
+    log(`unmeshed pod to ${ip}: ${out.trim().split("\n").join(" | ")} (000: no HTTP answer)`);
+    for (const what of ["app", "config_dump", "quitquitquit"]) {
+      assert.match(out, new RegExp(`^${what}: 000$`, "m"), out);
+    }
+    const after = await cluster().core.readNamespacedPod({
+      namespace: NS,
+      name: pods.items[0]?.metadata?.name ?? "",
+    });
+    assert.ok(
+      (after.status?.initContainerStatuses ?? []).every((c) => c.restartCount === 0),
+      "the proxy was not stopped",
+    );
+  });
+
+  it("takes a workload out of the mesh when the label goes and its pods restart, with no failed request", async () => {
+    const ns = `${NS}-leave`;
+    await kubectl(["delete", "namespace", ns, "--ignore-not-found", "--timeout=120s"]);
+    await kubectl(["create", "namespace", ns]);
+    await kubectl(["label", "namespace", ns, "vireo.dev/inject=enabled"]);
+    try {
+      const manifest = (await example("loadgen.yaml"))
+        .split("\n---\n")
+        .slice(0, 2)
+        .join("\n---\n")
+        .replaceAll(`namespace: ${NS}`, `namespace: ${ns}`)
+        .replaceAll(`http://podinfo.${NS}:9898/`, `http://echo.${ns}/`);
+      const server = `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: echo, namespace: ${ns} }
+spec:
+  replicas: 2
+  selector: { matchLabels: { app: echo } }
+  template:
+    metadata: { labels: { app: echo } }
+    spec:
+      terminationGracePeriodSeconds: 5
+      containers:
+        - name: echo
+          image: vireo/echo:v1
+          ports: [{ name: http, containerPort: 8080 }]
+          readinessProbe: { tcpSocket: { port: http }, periodSeconds: 1 }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: echo, namespace: ${ns} }
+spec:
+  selector: { app: echo }
+  ports: [{ name: http, port: 80, targetPort: http }]
+`;
+      await kubectl(["apply", "-f", "-"], `${manifest}\n---\n${server}`);
+      const pods = async (app: string): Promise<V1Pod[]> =>
+        (await cluster().core.listNamespacedPod({ namespace: ns, labelSelector: `app=${app}` }))
+          .items;
+      await eventually(
+        "the load generator answered through the mesh",
+        async () => {
+          const s = await loadSeconds("loadgen", ns);
+          return s.filter((x) => x.ok > 0).length >= 3 ? true : undefined;
+        },
+        180_000,
+      );
+      assert.ok((await pods("echo")).every(hasProxy), "echo pods injected");
+      const mark = (await loadSeconds("loadgen", ns)).length;
+      await kubectl(["label", "namespace", ns, "vireo.dev/inject-"]);
+      await kubectl(["-n", ns, "rollout", "restart", "deployment/echo"]);
+      await kubectl(["-n", ns, "rollout", "status", "deployment/echo", "--timeout=180s"]);
+      await eventually(
+        "only uninjected echo pods",
+        async () => {
+          const p = await pods("echo");
+          return p.length === 2 && !p.some(hasProxy) ? true : undefined;
+        },
+        120_000,
+      );
+      // A few more seconds of load on the uninjected pods, then count.
+      const settle = (await loadSeconds("loadgen", ns)).length + 5;
+      await eventually(
+        "five more seconds of load",
+        async () => ((await loadSeconds("loadgen", ns)).length >= settle ? true : undefined),
+        60_000,
+      );
+      const seconds = (await loadSeconds("loadgen", ns)).slice(mark);
+      const sent = seconds.reduce((n, x) => n + x.sent, 0);
+      const failed = seconds.reduce((n, x) => n + x.failed + x.refused, 0);
+      log(
+        `leaving the mesh: ${String(sent)} requests while echo's pods restarted without the proxy, ${String(failed)} failed`,
+      );
+      assert.ok(sent > 50, `only ${String(sent)} requests`);
+      assert.equal(failed, 0);
+    } finally {
+      await kubectl(["delete", "namespace", ns, "--wait=false"]).catch(() => undefined);
+    }
   });
 });
