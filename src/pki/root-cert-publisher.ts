@@ -4,6 +4,7 @@
 import type { CoreV1Api } from "@kubernetes/client-node";
 import { ApiException } from "@kubernetes/client-node";
 import type { Logger } from "../common/logger.js";
+import { INJECT_LABEL } from "../inject/names.js";
 
 export const ROOT_CERT_CONFIGMAP = "vireo-ca-root-cert";
 export const ROOT_CERT_KEY = "root-cert.pem";
@@ -11,7 +12,11 @@ export const ROOT_CERT_KEY = "root-cert.pem";
 export interface RootCertPublisherDeps {
   readonly core: CoreV1Api;
   readonly log: Logger;
-  /** Only this namespace (a controller limited by --watch-namespace); every namespace otherwise. */
+  /**
+   * A controller limited by --watch-namespace: this namespace and the namespaces labelled for
+   * sidecar injection (the webhook injects there whatever the controller watches, and an injected
+   * pod cannot start without the ConfigMap). Every namespace otherwise.
+   */
   readonly onlyNamespace: string | undefined;
 }
 
@@ -20,13 +25,16 @@ export class RootCertPublisher {
 
   /** Ensures every namespace's ConfigMap holds `bundle`; returns how many it changed. */
   async publish(bundle: string): Promise<number> {
-    const namespaces =
-      this.deps.onlyNamespace !== undefined
-        ? [this.deps.onlyNamespace]
-        : (await this.deps.core.listNamespace()).items
-            .filter((n) => n.status?.phase !== "Terminating")
-            .map((n) => n.metadata?.name ?? "")
-            .filter((n) => n !== "");
+    const only = this.deps.onlyNamespace;
+    const listed = (
+      await this.deps.core.listNamespace(
+        only === undefined ? {} : { labelSelector: `${INJECT_LABEL}=enabled` },
+      )
+    ).items
+      .filter((n) => n.status?.phase !== "Terminating")
+      .map((n) => n.metadata?.name ?? "")
+      .filter((n) => n !== "");
+    const namespaces = only === undefined ? listed : [...new Set([only, ...listed])];
     let changed = 0;
     for (const namespace of namespaces) {
       try {

@@ -105,24 +105,26 @@ interface Burst {
  * adds up its per-second lines. `app` labels the pod; its container is named by LOAD_CONTAINER.
  */
 async function burst(app: string, sa: string, container: V1Container): Promise<Burst> {
+  // A new name each run: the local cluster keeps a pod's log under its namespace and name.
+  const name = `${app}-${Date.now().toString(36)}`;
   await cluster().core.createNamespacedPod({
     namespace: NS,
     body: {
-      metadata: { name: app, labels: { app } },
+      metadata: { name, labels: { app } },
       spec: { restartPolicy: "Never", serviceAccountName: sa, containers: [container] },
     },
   });
   const phase = await eventually(
     `${app} to finish`,
     async () => {
-      const p = await cluster().core.readNamespacedPod({ namespace: NS, name: app });
+      const p = await cluster().core.readNamespacedPod({ namespace: NS, name });
       const ph = p.status?.phase;
       return ph === "Succeeded" || ph === "Failed" ? ph : undefined;
     },
     180_000,
   );
   const seconds = await loadSeconds(app);
-  await cluster().core.deleteNamespacedPod({ namespace: NS, name: app, gracePeriodSeconds: 0 });
+  await cluster().core.deleteNamespacedPod({ namespace: NS, name, gracePeriodSeconds: 0 });
   assert.equal(phase, "Succeeded", `${app} ended ${phase}`);
   const versions: Record<string, number> = {};
   for (const x of seconds)
@@ -155,7 +157,8 @@ function assertTenPercent(what: string, b: Burst, canary: string): void {
 }
 
 /** Runs `script` in a busybox pod to completion and returns what it printed. */
-async function runScript(name: string, script: string, injected: boolean): Promise<string> {
+async function runScript(what: string, script: string, injected: boolean): Promise<string> {
+  const name = `${what}-${Date.now().toString(36)}`; // a fresh log file each run, as burst()
   await cluster().core.createNamespacedPod({
     namespace: NS,
     body: {
