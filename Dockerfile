@@ -28,7 +28,11 @@ USER 1000:1000
 FROM runtime AS proxy
 # outbound (HTTP_PROXY), inbound, admin
 EXPOSE 15001 15006 15000
-ENTRYPOINT ["node", "dist/mesh/main.js"]
+# Memory flags chosen by measurement (docs/benchmarks.md, "Issue 14, next steps"): V8's young
+# generation capped at 2 MB semi-spaces instead of growing to 16 MB under load, and glibc kept to
+# two malloc arenas.
+ENV MALLOC_ARENA_MAX=2
+ENTRYPOINT ["node", "--max-semi-space-size=2", "dist/mesh/main.js"]
 
 # Last, so it is what a plain `docker build .` gives.
 FROM runtime AS controller

@@ -4,9 +4,9 @@
 import * as grpc from "@grpc/grpc-js";
 import type { Clock, TimerHandle } from "../../src/common/clock.js";
 import type { Logger } from "../../src/common/logger.js";
-import type { AggregatedDiscoveryServiceClient } from "../../src/xds/generated/envoy/service/discovery/v3/AggregatedDiscoveryService.js";
-import { loadXdsProtos } from "../../src/xds/protos.js";
 import type { RoutingSnapshot } from "../routing/model.js";
+import type { AdsClient } from "./ads-service.js";
+import { adsClientConstructor } from "./ads-service.js";
 import type { BackoffPolicy } from "./backoff.js";
 import { backoffDelay, DEFAULT_BACKOFF } from "./backoff.js";
 import type { NackRecord, TypeStatus, Warming } from "./config-state.js";
@@ -73,7 +73,7 @@ export class XdsClient {
   private readonly state: ConfigState;
   private readonly transport: Transport;
   private readonly backoff: BackoffPolicy;
-  private client: AggregatedDiscoveryServiceClient | undefined;
+  private client: AdsClient | undefined;
   private call: DeltaCall | SotwCall | undefined;
   private connection: ConnectionState = { state: "idle" };
   /** Consecutive streams that ended without a response. */
@@ -95,7 +95,7 @@ export class XdsClient {
   /** Connects and keeps reconnecting until `close`. */
   start(): void {
     if (this.client !== undefined || this.connection.state === "closed") return;
-    const Ctor = loadXdsProtos().grpc.envoy.service.discovery.v3.AggregatedDiscoveryService;
+    const Ctor = adsClientConstructor();
     this.client = new Ctor(
       this.deps.server,
       this.deps.credentials ?? grpc.credentials.createInsecure(),

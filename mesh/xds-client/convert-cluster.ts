@@ -119,8 +119,8 @@ function* fields(buf: Buffer): Generator<[number, number, Buffer | undefined]> {
 }
 
 /**
- * HttpProtocolOptions is not among the loaded protos, so proto-loader leaves it packed; HTTP/2 is
- * explicit_http_config (3) carrying http2_protocol_options (2).
+ * HttpProtocolOptions is not in the codec table (nor among the control plane's protos), so it
+ * stays packed; HTTP/2 is explicit_http_config (3) carrying http2_protocol_options (2).
  */
 function explicitHttp2(a: Any__Output): boolean {
   const bytes = anyBytes(a);

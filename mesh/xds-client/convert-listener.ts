@@ -8,7 +8,7 @@ import type { HttpFilter__Output } from "../../src/xds/generated/envoy/extension
 import type { HttpConnectionManager__Output } from "../../src/xds/generated/envoy/extensions/filters/network/http_connection_manager/v3/HttpConnectionManager.js";
 import type { RBAC__Output as HttpRbac__Output } from "../../src/xds/generated/envoy/extensions/filters/http/rbac/v3/RBAC.js";
 import type { Any__Output } from "../../src/xds/generated/google/protobuf/Any.js";
-import { typeUrlOf } from "../../src/xds/protos.js";
+import { typeUrlOf } from "../../src/xds/type-urls.js";
 import type { RbacRules } from "../authz/rbac.js";
 import type { ListenerConfig } from "../routing/model.js";
 import type {

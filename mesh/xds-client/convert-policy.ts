@@ -4,7 +4,7 @@ import type { RetryPolicy__Output } from "../../src/xds/generated/envoy/config/r
 import type { _envoy_config_route_v3_RouteAction_RequestMirrorPolicy__Output as MirrorPolicy__Output } from "../../src/xds/generated/envoy/config/route/v3/RouteAction.js";
 import type { HTTPFault__Output } from "../../src/xds/generated/envoy/extensions/filters/http/fault/v3/HTTPFault.js";
 import type { Any__Output } from "../../src/xds/generated/google/protobuf/Any.js";
-import { typeUrlOf } from "../../src/xds/protos.js";
+import { typeUrlOf } from "../../src/xds/type-urls.js";
 import type { FaultPolicy, MirrorPolicy, RetryPolicy } from "../routing/model.js";
 import { anyTypeUrl, durationMs, fail, fraction, u32, unpack } from "./proto-values.js";
 

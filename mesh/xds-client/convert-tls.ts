@@ -7,7 +7,7 @@ import type { DownstreamTlsContext__Output } from "../../src/xds/generated/envoy
 import type { SdsSecretConfig__Output } from "../../src/xds/generated/envoy/extensions/transport_sockets/tls/v3/SdsSecretConfig.js";
 import type { Secret__Output } from "../../src/xds/generated/envoy/extensions/transport_sockets/tls/v3/Secret.js";
 import type { UpstreamTlsContext__Output } from "../../src/xds/generated/envoy/extensions/transport_sockets/tls/v3/UpstreamTlsContext.js";
-import { typeUrlOf } from "../../src/xds/protos.js";
+import { typeUrlOf } from "../../src/xds/type-urls.js";
 import type { StringMatcher } from "../routing/model.js";
 import type { DownstreamTls, TrustBundle, UpstreamTls } from "../routing/security-model.js";
 import { OWN_CERTIFICATE_SECRET } from "../routing/security-model.js";

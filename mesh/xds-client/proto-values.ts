@@ -66,18 +66,18 @@ function isDecoded(a: Any__Output): a is AnyExtension {
   return "@type" in a;
 }
 
-/** The type URL of a packed message, whether proto-loader decoded it or left it as bytes. */
+/** The type URL of a packed message, whether the codec decoded it or left it as bytes. */
 export function anyTypeUrl(a: Any__Output): string {
   return isDecoded(a) ? a["@type"] : a.type_url;
 }
 
-/** The bytes of a message proto-loader could not decode (its type is not loaded). */
+/** The bytes of a message the codec could not decode (its type is not in codec/'s table). */
 export function anyBytes(a: Any__Output): Buffer | undefined {
   return isDecoded(a) ? undefined : a.value;
 }
 
 /**
- * A packed message of the expected type, as proto-loader decodes it (`json: true` unpacks every
+ * A packed message of the expected type, decoded in proto-loader's shape (`json: true` unpacks every
  * Any whose type is loaded, with defaults). Callers cast it to the generated `__Output` type of
  * `typeUrl`: that cast is the boundary, and the type URL was checked here.
  */

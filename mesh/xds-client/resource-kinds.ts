@@ -1,5 +1,5 @@
 // The xDS resource types the proxy follows, their type URLs, and what each converts to.
-import { typeUrlOf } from "../../src/xds/protos.js";
+import { typeUrlOf } from "../../src/xds/type-urls.js";
 import type { ClusterConfig, EndpointSet, RouteTable } from "../routing/model.js";
 import type { TrustBundle } from "../routing/security-model.js";
 import type { ListenerResource } from "./convert-listener.js";

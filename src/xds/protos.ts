@@ -5,6 +5,8 @@ import { dirname, join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import type { MessageTypeDefinition } from "@grpc/proto-loader";
+import type { CodecName } from "./type-urls.js";
+import { FULL_NAMES } from "./type-urls.js";
 import type { ProtoGrpcType as AdsProto } from "./generated/ads.js";
 import type { ProtoGrpcType as CsdsProto } from "./generated/csds.js";
 import type { Cluster, Cluster__Output } from "./generated/envoy/config/cluster/v3/Cluster.js";
@@ -47,6 +49,8 @@ import type {
   UpstreamTlsContext__Output,
 } from "./generated/envoy/extensions/transport_sockets/tls/v3/UpstreamTlsContext.js";
 
+export { typeUrlOf } from "./type-urls.js";
+
 export const PROTO_FILES = [
   "envoy/service/discovery/v3/ads.proto",
   "envoy/service/status/v3/csds.proto",
@@ -72,7 +76,7 @@ export const LOADER_OPTIONS: protoLoader.Options = {
 };
 
 /** Message codecs for every type vireo puts into an `Any`. */
-export interface Codecs {
+export interface Codecs extends Record<CodecName, unknown> {
   readonly Listener: MessageTypeDefinition<Listener, Listener__Output>;
   readonly RouteConfiguration: MessageTypeDefinition<
     RouteConfiguration,
@@ -109,27 +113,6 @@ export interface XdsProtos {
   readonly includeDirs: readonly string[];
 }
 
-const FULL_NAMES: Record<keyof Codecs, string> = {
-  Listener: "envoy.config.listener.v3.Listener",
-  RouteConfiguration: "envoy.config.route.v3.RouteConfiguration",
-  Cluster: "envoy.config.cluster.v3.Cluster",
-  ClusterLoadAssignment: "envoy.config.endpoint.v3.ClusterLoadAssignment",
-  Secret: "envoy.extensions.transport_sockets.tls.v3.Secret",
-  HttpConnectionManager:
-    "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-  Router: "envoy.extensions.filters.http.router.v3.Router",
-  HTTPFault: "envoy.extensions.filters.http.fault.v3.HTTPFault",
-  RBAC: "envoy.extensions.filters.http.rbac.v3.RBAC",
-  RBACPerRoute: "envoy.extensions.filters.http.rbac.v3.RBACPerRoute",
-  UpstreamTlsContext: "envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
-  DownstreamTlsContext: "envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
-};
-
-/** `type.googleapis.com/<full name>` of a codec's message. */
-export function typeUrlOf(name: keyof Codecs): string {
-  return `type.googleapis.com/${FULL_NAMES[name]}`;
-}
-
 export function protoIncludeDirs(): string[] {
   const require = createRequire(import.meta.url);
   const root = dirname(require.resolve("@grpc/grpc-js-xds/package.json"));
@@ -145,14 +128,14 @@ export function loadXdsProtos(): XdsProtos {
   if (loaded !== undefined) return loaded;
   const includeDirs = protoIncludeDirs();
   const definition = protoLoader.loadSync([...PROTO_FILES], { ...LOADER_OPTIONS, includeDirs });
-  const codec = (name: keyof Codecs): unknown => {
+  const codec = (name: CodecName): unknown => {
     const def = definition[FULL_NAMES[name]];
     if (def === undefined || !("serialize" in def))
       throw new Error(`proto message ${FULL_NAMES[name]} not loaded`);
     return def;
   };
   const codecs = Object.fromEntries(
-    (Object.keys(FULL_NAMES) as (keyof Codecs)[]).map((k) => [k, codec(k)]),
+    (Object.keys(FULL_NAMES) as CodecName[]).map((k) => [k, codec(k)]),
   ) as unknown as Codecs;
   loaded = {
     grpc: grpc.loadPackageDefinition(definition) as unknown as AdsProto & CsdsProto,

@@ -28,6 +28,8 @@ export interface Settings {
   readonly vireoRole: "sidecar" | "gateway";
   /** Extra node flags vireo's proxy ran with (none by default). */
   readonly vireoNodeFlags: readonly string[];
+  /** Extra environment vireo's proxy ran with (none by default). */
+  readonly vireoEnv: Readonly<Record<string, string>>;
   readonly versions: Readonly<Record<string, string>>;
 }
 

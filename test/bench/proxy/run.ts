@@ -72,6 +72,7 @@ const { values } = parseArgs({
     only: { type: "string" },
     role: { type: "string", default: "sidecar" },
     "vireo-node-flags": { type: "string", default: "" },
+    "vireo-env": { type: "string", default: "" },
     profile: { type: "boolean", default: false },
     "no-profile": { type: "boolean", default: false },
     "profile-seconds": { type: "string" },
@@ -125,6 +126,16 @@ const settings: Settings = {
   loadCpus,
   vireoRole: role,
   vireoNodeFlags: values["vireo-node-flags"].split(" ").filter((f) => f !== ""),
+  vireoEnv: Object.fromEntries(
+    values["vireo-env"]
+      .split(" ")
+      .filter((v) => v !== "")
+      .map((v) => {
+        const eq = v.indexOf("=");
+        if (eq < 1) throw new Error(`--vireo-env: expected NAME=VALUE, got ${v}`);
+        return [v.slice(0, eq), v.slice(eq + 1)];
+      }),
+  ),
   versions: versions(),
 };
 
@@ -239,6 +250,7 @@ async function startVireo(
     role,
     logPath: join(runDir, `${profileName ?? "vireo"}.log`),
     where: onProxyCpu,
+    env: settings.vireoEnv,
     nodeFlags: [
       ...settings.vireoNodeFlags,
       ...(profileName === undefined ? [] : profileFlags(profileName)),
@@ -273,6 +285,12 @@ async function startAll(): Promise<void> {
   watch("upstream", up);
   await waitServing("upstream", upstream.port, SERVICE_HOST, upstream.child);
   running.set("direct", up);
+  // Compiled and programmed before any spawn time is taken: --trace-gc counts from the spawn, and
+  // a first compile (a minute) would otherwise shift every GC window of the run.
+  if (proxies.includes("vireo")) {
+    proxyMain ??= await buildProxy(CACHE, say);
+    controlPlane ??= await startControlPlane(upstream.port);
+  }
   for (const p of proxies) {
     const spawnedUs = nowUs();
     const r: Running = { ...(await startProxy(p, upstream.port)), spawnedUs, pids: [] };

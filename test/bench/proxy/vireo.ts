@@ -146,6 +146,8 @@ export interface ProxySpawn {
   readonly where: Placement;
   /** Extra node flags, such as --cpu-prof. */
   readonly nodeFlags?: readonly string[];
+  /** Extra environment, such as MALLOC_ARENA_MAX. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** Starts `node <main>` the way a sidecar (outbound port) or a gateway runs it. */
@@ -174,6 +176,7 @@ export function spawnProxy(o: ProxySpawn): ReturnType<typeof spawn> {
       POD_NAMESPACE: NAMESPACE,
       POD_NAME: "bench-client-7d9f8-x2k4p",
       VIREO_WORKLOAD_NAME: "bench-client",
+      ...o.env,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -10,6 +10,9 @@ import type { ClusterState, RoutingModel } from "../../../src/xds/model.js";
 import { clusterName, routeConfigName } from "../../../src/xds/names.js";
 import type { Codecs } from "../../../src/xds/protos.js";
 import { loadXdsProtos } from "../../../src/xds/protos.js";
+import type { CodecName } from "../../../src/xds/type-urls.js";
+import { FULL_NAMES } from "../../../src/xds/type-urls.js";
+import { decodeMessage } from "../../../mesh/xds-client/codec/ads-codec.js";
 import type { XdsEvent } from "../../../src/xds/server/stream-context.js";
 import { XdsServer } from "../../../src/xds/server/xds-server.js";
 import type { ResourceSet, Snapshot } from "../../../src/xds/snapshot.js";
@@ -30,12 +33,21 @@ export const silentLog: Logger = createLogger({
 
 export const codecs: Codecs = loadXdsProtos().codecs;
 
-/** What proto-loader hands the client: the message encoded, then decoded with defaults. */
+const FULL_NAME = new Map<unknown, string>(
+  (Object.keys(FULL_NAMES) as CodecName[]).map((k) => [codecs[k], FULL_NAMES[k]]),
+);
+
+/**
+ * What the proxy's client hands the converters: the message encoded by the control plane's codec,
+ * then decoded by the proxy's static codec (in proto-loader's decoded shape, hence the `O`).
+ */
 export function decoded<I, O>(
   codec: { serialize(m: I): Buffer; deserialize(b: Buffer): O },
   message: I,
 ): O {
-  return codec.deserialize(codec.serialize(message));
+  const name = FULL_NAME.get(codec);
+  if (name === undefined) throw new Error("not one of the control plane's codecs");
+  return decodeMessage(name, codec.serialize(message)) as O;
 }
 
 /** podinfo with a primary (two endpoints in two zones) and a canary (one endpoint). */
