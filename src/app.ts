@@ -30,7 +30,7 @@ import { PrometheusClient } from "./analysis/prometheus.js";
 import { MetricAnalysisRunner } from "./analysis/runner.js";
 import { KubeTemplateResolver } from "./analysis/template-resolver.js";
 import type { TrafficRouter } from "./routing/traffic-router.js";
-import { XdsTrafficRouter } from "./routing/xds-router.js";
+import { RECONNECT_GRACE_MS, XdsTrafficRouter } from "./routing/xds-router.js";
 import {
   certificateServiceDefinition,
   certificateServiceHandlers,
@@ -161,6 +161,10 @@ export async function startController(
       endpoints: () => sink.state().endpoints,
     },
     xds,
+    {
+      now: () => clock.now(),
+      reconnectGraceMs: config.xdsReconnectGraceMs ?? RECONNECT_GRACE_MS,
+    },
   );
 
   const webhooks = new HttpWebhookRunner(log.child({ component: "webhooks" }));
@@ -284,6 +288,7 @@ export async function startController(
       : { namespace: config.namespace, name: config.podName };
   /** Leading: routing restored from the Rollouts' status, published, then served. */
   function lead(): void {
+    router?.servingStarted();
     controller.lead();
     builder.build();
     xds.setStandby(undefined);

@@ -52,6 +52,11 @@ export interface ControllerConfig {
   readonly webhookConfigurationName?: string;
   /** What the injector adds (chart values `injection.*`, as JSON in --injection-config). */
   readonly injection?: InjectConfig;
+  /**
+   * How long a replica that has just begun serving xDS waits before a route counts as confirmed
+   * (src/routing/xds-router.ts, RECONNECT_GRACE_MS when absent). The integration tests set 0.
+   */
+  readonly xdsReconnectGraceMs?: number;
 }
 
 const OPTIONS = {

@@ -115,6 +115,8 @@ export function controllerConfig(
     podName: undefined,
     defaultAlertProvider: undefined,
     clusterName: undefined,
+    // The suites start their controller with their proxies; none reconnect from an earlier one.
+    xdsReconnectGraceMs: 0,
     ...overrides,
   };
 }

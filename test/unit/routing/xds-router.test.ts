@@ -115,6 +115,35 @@ describe("XdsTrafficRouter", function () {
     b.close();
   });
 
+  it("a replica that has just begun serving confirms nothing until its proxies could reconnect", () => {
+    const sink = new MemorySink();
+    let now = 1_000_000;
+    const router = new XdsTrafficRouter(sink, server, { now: () => now, reconnectGraceMs: 30_000 });
+    const model: RoutingModel = {
+      namespace: "ns",
+      service: "app",
+      primary: "app-primary",
+      canary: "app-canary",
+      canaryWeight: 30,
+    };
+    router.setRouting(model);
+    const s = buildSnapshot(version++, translate(sink.state()), loadXdsProtos().codecs);
+    server.setSnapshot(s);
+    router.published(s);
+    // No proxy connected: nothing is pending, and yet nothing is confirmed.
+    assert.deepEqual(router.state("ns", "app"), {
+      requested: model,
+      confirmed: false,
+      proxies: 0,
+      pending: 0,
+    });
+    router.servingStarted();
+    now += 29_999;
+    assert.equal(router.state("ns", "app").confirmed, false, "within the grace");
+    now += 1;
+    assert.equal(router.state("ns", "app").confirmed, true, "no proxy came back: none holds it");
+  });
+
   it("does not re-request identical routing", () => {
     const sink = new MemorySink();
     let calls = 0;
