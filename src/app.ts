@@ -30,7 +30,11 @@ import { PrometheusClient } from "./analysis/prometheus.js";
 import { MetricAnalysisRunner } from "./analysis/runner.js";
 import { KubeTemplateResolver } from "./analysis/template-resolver.js";
 import type { TrafficRouter } from "./routing/traffic-router.js";
-import { RECONNECT_GRACE_MS, XdsTrafficRouter } from "./routing/xds-router.js";
+import {
+  RECONNECT_GRACE_MS,
+  RECONNECT_MAX_WAIT_MS,
+  XdsTrafficRouter,
+} from "./routing/xds-router.js";
 import {
   certificateServiceDefinition,
   certificateServiceHandlers,
@@ -164,6 +168,7 @@ export async function startController(
     {
       now: () => clock.now(),
       reconnectGraceMs: config.xdsReconnectGraceMs ?? RECONNECT_GRACE_MS,
+      reconnectMaxWaitMs: RECONNECT_MAX_WAIT_MS,
     },
   );
 

@@ -53,8 +53,9 @@ export interface ControllerConfig {
   /** What the injector adds (chart values `injection.*`, as JSON in --injection-config). */
   readonly injection?: InjectConfig;
   /**
-   * How long a replica that has just begun serving xDS waits before a route counts as confirmed
-   * (src/routing/xds-router.ts, RECONNECT_GRACE_MS when absent). The integration tests set 0.
+   * How long after the first proxy reconnects a replica that has just begun serving xDS waits
+   * before a route counts as confirmed (src/routing/xds-router.ts, RECONNECT_GRACE_MS when
+   * absent); 0 turns the wait off, as the integration tests do.
    */
   readonly xdsReconnectGraceMs?: number;
 }

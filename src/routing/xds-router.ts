@@ -28,43 +28,56 @@ interface Requested {
 }
 
 /**
- * How long a replica that has just started serving xDS waits before it believes a confirmation:
- * the proxies of the replica before it are still reconnecting (kube-proxy moving the xDS Service
- * to this pod, then their back-off, up to 10 s), and a proxy that is not connected is not counted
- * as pending. Without it a new leader took "no proxy holds the route" for "every proxy has it",
- * moved on and scaled pods away while the proxies still sent to them (seen in the e2e suite's
- * controller-kill release: 43 of 2,023 requests failed).
+ * A replica that has just begun serving xDS believes no confirmation until its proxies could
+ * reconnect: a proxy that is not connected is not counted as pending, so "no proxy holds the
+ * route" would read as "every proxy has it". The proxies of the replica before come back only once
+ * the xDS Service points at this pod (its label and readiness, then kube-proxy: 50-60 s seen on
+ * the local cluster) and their back-off (up to 10 s) has run. So: RECONNECT_GRACE_MS after the
+ * first proxy holding the Service's routes is seen, or RECONNECT_MAX_WAIT_MS if none comes back.
+ * Without it a new leader moved the release on and scaled pods away while the proxies still sent
+ * to them (the e2e suite's controller-kill release: every request failed for 34 s).
  */
-export const RECONNECT_GRACE_MS = 30_000;
+export const RECONNECT_GRACE_MS = 15_000;
+export const RECONNECT_MAX_WAIT_MS = 120_000;
 
 export interface RouterTiming {
   readonly now: () => number;
+  /** After the first proxy is back; 0 turns the wait off (a controller with no predecessor). */
   readonly reconnectGraceMs: number;
+  readonly reconnectMaxWaitMs: number;
 }
 
 export class XdsTrafficRouter implements TrafficRouter {
   private readonly requested = new Map<string, Requested>();
-  /** When this replica began serving xDS; no confirmation counts before the grace after it. */
+  /** When this replica began serving xDS, and when it first saw a proxy holding a route since. */
   private servingSince: number | undefined;
+  private firstHolderAt: number | undefined;
 
   constructor(
     private readonly sink: RoutingSink,
     private readonly server: Pick<XdsServer, "confirmationFor">,
-    private readonly timing: RouterTiming = { now: Date.now, reconnectGraceMs: 0 },
+    private readonly timing: RouterTiming = {
+      now: Date.now,
+      reconnectGraceMs: 0,
+      reconnectMaxWaitMs: 0,
+    },
   ) {}
 
   /** Call when this replica starts serving xDS (it became the leader). */
   servingStarted(): void {
     this.servingSince = this.timing.now();
+    this.firstHolderAt = undefined;
   }
 
   /** Whether the proxies have had the time to reconnect since this replica began serving. */
-  private settled(): boolean {
-    if (this.timing.reconnectGraceMs === 0) return true;
-    return (
-      this.servingSince !== undefined &&
-      this.timing.now() - this.servingSince >= this.timing.reconnectGraceMs
-    );
+  private settled(holders: number): boolean {
+    const { reconnectGraceMs, reconnectMaxWaitMs } = this.timing;
+    if (reconnectGraceMs === 0) return true;
+    if (this.servingSince === undefined) return false;
+    const now = this.timing.now();
+    if (holders > 0) this.firstHolderAt ??= now;
+    if (this.firstHolderAt !== undefined) return now - this.firstHolderAt >= reconnectGraceMs;
+    return now - this.servingSince >= reconnectMaxWaitMs;
   }
 
   setRouting(routing: RoutingModel): void {
@@ -112,7 +125,7 @@ export class XdsTrafficRouter implements TrafficRouter {
     const c = this.server.confirmationFor(this.routeRefs(namespace, service), r.version);
     return {
       requested: r.model,
-      confirmed: c.pending.length === 0 && this.settled(),
+      confirmed: this.settled(c.holders) && c.pending.length === 0,
       proxies: c.holders,
       pending: c.pending.length,
     };

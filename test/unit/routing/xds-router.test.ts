@@ -115,10 +115,14 @@ describe("XdsTrafficRouter", function () {
     b.close();
   });
 
-  it("a replica that has just begun serving confirms nothing until its proxies could reconnect", () => {
+  it("a new leader confirms nothing until its proxies could reconnect, or the longest wait passed", async () => {
     const sink = new MemorySink();
     let now = 1_000_000;
-    const router = new XdsTrafficRouter(sink, server, { now: () => now, reconnectGraceMs: 30_000 });
+    const router = new XdsTrafficRouter(sink, server, {
+      now: () => now,
+      reconnectGraceMs: 15_000,
+      reconnectMaxWaitMs: 120_000,
+    });
     const model: RoutingModel = {
       namespace: "ns",
       service: "app",
@@ -130,18 +134,34 @@ describe("XdsTrafficRouter", function () {
     const s = buildSnapshot(version++, translate(sink.state()), loadXdsProtos().codecs);
     server.setSnapshot(s);
     router.published(s);
+    router.servingStarted();
     // No proxy connected: nothing is pending, and yet nothing is confirmed.
+    now += 60_000;
     assert.deepEqual(router.state("ns", "app"), {
       requested: model,
       confirmed: false,
       proxies: 0,
       pending: 0,
     });
-    router.servingStarted();
-    now += 29_999;
+    // A proxy comes back and ACKs: still not confirmed until the others had their 15 s.
+    const rc = routeConfigName("ns", "app", 80);
+    const a = new SotwTestClient(listenPort, "a");
+    a.send({ type_url: TYPE.route, resource_names: [rc] });
+    a.ack(await a.responses.next(), [rc]);
+    await a.responses.quiet(100);
+    assert.equal(router.state("ns", "app").confirmed, false, "first proxy back");
+    now += 14_999;
     assert.equal(router.state("ns", "app").confirmed, false, "within the grace");
     now += 1;
-    assert.equal(router.state("ns", "app").confirmed, true, "no proxy came back: none holds it");
+    assert.equal(router.state("ns", "app").confirmed, true, "the grace passed");
+    a.close();
+    // Serving again with no proxy at all: confirmed after the longest wait.
+    while (router.state("ns", "app").proxies > 0) await new Promise((r) => setTimeout(r, 20));
+    router.servingStarted();
+    now += 119_999;
+    assert.equal(router.state("ns", "app").confirmed, false);
+    now += 1;
+    assert.equal(router.state("ns", "app").confirmed, true, "nobody came back in 120 s");
   });
 
   it("does not re-request identical routing", () => {
