@@ -63,6 +63,18 @@ export class ControllerMetrics {
     registers: [this.registry],
   });
 
+  readonly kubeApiFailures = new Counter({
+    name: "vireo_kube_api_failures_total",
+    help: "Failed Kubernetes API calls and watches outside a reconcile, by operation and whether they were retried or given up.",
+    labelNames: ["operation", "outcome"],
+    registers: [this.registry],
+  });
+  readonly unhandledRejections = new Counter({
+    name: "vireo_unhandled_rejections_total",
+    help: "Promise rejections nothing handled (each is a defect, logged with its stack); the process keeps running.",
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "vireo_controller_" });
   }
