@@ -101,6 +101,7 @@ export async function startController(
         },
       });
   if (security === undefined) log.warn("xDS is served in plaintext to anyone (--xds-insecure)");
+  else metrics.watchCa(() => security.expiry());
 
   // The control plane: every replica keeps its own watch of the cluster; the leader serves it.
   const xds = new XdsServer({

@@ -75,8 +75,27 @@ export class ControllerMetrics {
     registers: [this.registry],
   });
 
+  private caExpiry: (() => { issuer: number; root: number }) | undefined;
+  readonly caNotAfter = new Gauge<"certificate">({
+    name: "vireo_ca_not_after_seconds",
+    help: "When the CA's certificates expire (Unix seconds): the issuer (renewed at 2/3 of its life) and the active root. Alert when the issuer is within 30 days.",
+    labelNames: ["certificate"],
+    registers: [this.registry],
+    collect: () => {
+      const e = this.caExpiry?.();
+      if (e === undefined) return;
+      this.caNotAfter.set({ certificate: "issuer" }, Math.floor(e.issuer / 1000));
+      this.caNotAfter.set({ certificate: "root" }, Math.floor(e.root / 1000));
+    },
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "vireo_controller_" });
+  }
+
+  /** Reports the CA's expiry at each scrape (ControllerSecurity.expiry). */
+  watchCa(expiry: () => { issuer: number; root: number }): void {
+    this.caExpiry = expiry;
   }
 
   /** Counts the control plane's connections, ACKs and NACKs. */
