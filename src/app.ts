@@ -17,6 +17,7 @@ import type { ControllerConfig } from "./config/config.js";
 import { LeaderElector } from "./kube/leader-election.js";
 import { markServing } from "./kube/serving-label.js";
 import { KubeRolloutEvents } from "./kube/rollout-events.js";
+import { EventWebhookRecorder } from "./kube/event-webhooks.js";
 import { RolloutStore } from "./kube/rollout-store.js";
 import { Dispatcher, notificationsCounter } from "./notify/dispatcher.js";
 import { recordNotificationFailure } from "./notify/failure-event.js";
@@ -185,7 +186,13 @@ export async function startController(
   );
 
   const webhooks = new HttpWebhookRunner(log.child({ component: "webhooks" }));
-  const events = new KubeRolloutEvents(kc.makeApiClient(CoreV1Api), log, config.identity);
+  // Every Event recorded on a Rollout also goes to its `event` webhooks (fire-and-forget).
+  const events = new EventWebhookRecorder(
+    new KubeRolloutEvents(kc.makeApiClient(CoreV1Api), log, config.identity),
+    webhooks,
+    clock,
+    log.child({ component: "webhooks" }),
+  );
   const store = new RolloutStore(kc.makeApiClient(CustomObjectsApi));
   let requeue: (namespace: string, name: string) => void = () => undefined;
   const sentLog = new StatusSentLog((k) => {
@@ -359,6 +366,7 @@ export async function startController(
       // Give messages already queued a moment to go out before the process ends.
       await Promise.race([dispatcher.idle(), clock.sleep(3000)]);
       await dispatcher.close();
+      await Promise.race([events.idle(), clock.sleep(3000)]);
       xds.setStandby("shutting down");
       if (pod !== undefined) await markServing(core, pod, false, log);
       await elector?.stop();
