@@ -223,7 +223,20 @@ async function applyAction(
           phase: observed.status?.phase ?? "",
           checksum: observed.target.exists ? observed.target.revision : "",
         })
-        .catch(() => undefined);
+        .then(
+          (out) => {
+            if (!out.ok)
+              deps.log.warn("webhook failed", {
+                namespace,
+                name,
+                type: a.type,
+                details: out.details,
+              });
+          },
+          (err: unknown) => {
+            deps.log.warn("webhook failed", { namespace, name, type: a.type, error: err });
+          },
+        );
       return;
     case "runAnalysis":
     case "requeueAfter":

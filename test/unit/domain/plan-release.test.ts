@@ -1007,6 +1007,16 @@ describe("plan: Paused", () => {
       message: /Paused at Step 2\/2 \(pause until promoted\): promote to continue/,
     },
     {
+      name: "held by pause {}: no deadline, status.waitingFor says since when a human is awaited",
+      o: releasing({
+        spec: spec({ strategy: canary(w(10), pause()) }),
+        status: paused({ currentStep: 2, iterations: 0 }),
+      }),
+      at: 10 * DEADLINE,
+      phase: "Paused",
+      status: waitingFor("approval", at(10 * DEADLINE)),
+    },
+    {
       name: "a new revision: the run restarts",
       o: releasing({ status: paused(), target: { revision: "r3" } }),
       phase: "Progressing",
