@@ -17,8 +17,10 @@ import type { ControllerConfig } from "./config/config.js";
 import { LeaderElector } from "./kube/leader-election.js";
 import { markServing } from "./kube/serving-label.js";
 import { KubeRolloutEvents } from "./kube/rollout-events.js";
+import { EventWebhookRecorder } from "./kube/event-webhooks.js";
 import { RolloutStore } from "./kube/rollout-store.js";
 import { Dispatcher, notificationsCounter } from "./notify/dispatcher.js";
+import { recordNotificationFailure } from "./notify/failure-event.js";
 import { KubeNotifier } from "./notify/kube-notifier.js";
 import { builtInServices } from "./notify/registry.js";
 import { StatusSentLog } from "./notify/sent-log.js";
@@ -60,6 +62,12 @@ export interface RunningController {
   readonly xds: XdsServer;
   /** The routing this controller serves, per Service. */
   readonly traffic: TrafficRouter;
+  /**
+   * The last-resort guard main.ts installs for promise rejections nothing handled: each is logged
+   * with its stack and counted (vireo_unhandled_rejections_total), never silently dropped. Known
+   * API failure paths retry on their own; this only keeps a missed one from ending the process.
+   */
+  unhandledRejection(reason: unknown): void;
   /** Stops everything, finishing in-flight reconciles and releasing the lease. */
   stop(): Promise<void>;
 }
@@ -74,6 +82,9 @@ export async function startController(
   if (config.kubeconfig !== undefined) kc.loadFromFile(config.kubeconfig);
   else kc.loadFromCluster();
   const metrics = new ControllerMetrics();
+  // Aborts the back-off of API calls still being retried when the controller stops.
+  const stopped = new AbortController();
+  const retry = { clock, failures: metrics.kubeApiFailures };
 
   // Identity: the CA (from Secret vireo-ca), TLS and authentication of the xDS port, and the root
   // ConfigMaps. --xds-insecure leaves all of it out (plaintext, anonymous, no mTLS in the mesh).
@@ -95,6 +106,7 @@ export async function startController(
         },
       });
   if (security === undefined) log.warn("xDS is served in plaintext to anyone (--xds-insecure)");
+  else metrics.watchCa(() => security.expiry());
 
   // The control plane: every replica keeps its own watch of the cluster; the leader serves it.
   const xds = new XdsServer({
@@ -147,13 +159,23 @@ export async function startController(
       metrics.xdsSnapshotVersion.set(s.version);
     },
   });
-  watch = new KubeClusterWatch(kc, log.child({ component: "xds-watch" }), () => {
-    builder.changed();
-  });
-  if (security !== undefined) {
-    policies = new PolicyWatch(kc, log.child({ component: "xds-watch" }), () => {
+  watch = new KubeClusterWatch(
+    kc,
+    log.child({ component: "xds-watch" }),
+    () => {
       builder.changed();
-    });
+    },
+    retry,
+  );
+  if (security !== undefined) {
+    policies = new PolicyWatch(
+      kc,
+      log.child({ component: "xds-watch" }),
+      () => {
+        builder.changed();
+      },
+      retry,
+    );
   }
   const sink = watch;
   router = new XdsTrafficRouter(
@@ -173,7 +195,13 @@ export async function startController(
   );
 
   const webhooks = new HttpWebhookRunner(log.child({ component: "webhooks" }));
-  const events = new KubeRolloutEvents(kc.makeApiClient(CoreV1Api), log, config.identity);
+  // Every Event recorded on a Rollout also goes to its `event` webhooks (fire-and-forget).
+  const events = new EventWebhookRecorder(
+    new KubeRolloutEvents(kc.makeApiClient(CoreV1Api), log, config.identity),
+    webhooks,
+    clock,
+    log.child({ component: "webhooks" }),
+  );
   const store = new RolloutStore(kc.makeApiClient(CustomObjectsApi));
   let requeue: (namespace: string, name: string) => void = () => undefined;
   const sentLog = new StatusSentLog((k) => {
@@ -185,9 +213,13 @@ export async function startController(
     sentLog,
     counter: notificationsCounter(metrics.registry),
     onFailure: (f) => {
-      void store.get(f.rollout.namespace, f.rollout.name).then((r) => {
-        if (r !== undefined)
-          void events.record(r, "Warning", "NotificationFailed", `${f.destination}: ${f.reason}`);
+      void recordNotificationFailure(f, {
+        store,
+        events,
+        clock,
+        log: log.child({ component: "notify" }),
+        failures: metrics.kubeApiFailures,
+        signal: stopped.signal,
       });
     },
   });
@@ -330,12 +362,21 @@ export async function startController(
     webhookPort: injector?.port,
     xds,
     traffic: router,
+    unhandledRejection(reason) {
+      metrics.unhandledRejections.inc();
+      log.error("unhandled promise rejection (a defect: please report it)", {
+        error: reason instanceof Error ? reason : String(reason),
+        stack: reason instanceof Error ? reason.stack : undefined,
+      });
+    },
     async stop() {
       stopping = true;
+      stopped.abort();
       await controller.stop();
       // Give messages already queued a moment to go out before the process ends.
       await Promise.race([dispatcher.idle(), clock.sleep(3000)]);
       await dispatcher.close();
+      await Promise.race([events.idle(), clock.sleep(3000)]);
       xds.setStandby("shutting down");
       if (pod !== undefined) await markServing(core, pod, false, log);
       await elector?.stop();

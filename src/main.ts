@@ -9,12 +9,22 @@ async function main(): Promise<void> {
   const log = createLogger({ component: "controller", level: config.logLevel });
   // A replica that lost the lease stops writing at once and restarts clean as a follower.
   const running = await startController(config, () => process.exit(1));
+  // Until here an unhandled rejection ends the process (start-up failed, Kubernetes restarts us);
+  // once running, it is logged and counted instead, so a missed API error cannot crash-loop it.
+  process.on("unhandledRejection", (reason) => {
+    running.unhandledRejection(reason);
+  });
   let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
     log.info("shutting down", { signal });
-    await running.stop();
+    try {
+      await running.stop();
+    } catch (err) {
+      log.error("stopping failed", { error: describeError(err) });
+      process.exit(1);
+    }
     process.exit(0);
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));

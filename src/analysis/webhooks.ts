@@ -17,6 +17,12 @@ export interface WebhookContext {
 
 export interface WebhookOutcome {
   readonly ok: boolean;
+  /**
+   * A webhook gave no answer: a timeout, a connection error, or 5xx/429 after its retries. For a
+   * gate that is a failed check (GateState "failed"), unlike a deliberate refusal (another 4xx,
+   * e.g. the load tester's 403 for a closed gate), which keeps the gate closed.
+   */
+  readonly errored: boolean;
   /** Per webhook, "name: 200" or "name: timeout after 10000 ms". */
   readonly details: readonly string[];
 }
@@ -47,6 +53,7 @@ export class HttpWebhookRunner implements WebhookRunner {
     const selected = hooks.filter((h) => h.type === type);
     const details: string[] = [];
     let ok = true;
+    let errored = false;
     for (const h of selected) {
       const body = {
         name: ctx.name,
@@ -59,30 +66,38 @@ export class HttpWebhookRunner implements WebhookRunner {
       const result = await this.callOne(h, body);
       details.push(`${h.name}: ${result.detail}`);
       if (!result.ok) ok = false;
+      if (result.errored) errored = true;
     }
-    if (selected.length > 0) this.log.debug("webhooks called", { type, ok, details });
-    return { ok, details };
+    if (selected.length > 0) this.log.debug("webhooks called", { type, ok, errored, details });
+    return { ok, errored, details };
   }
 
-  private async callOne(h: WebhookSpec, body: object): Promise<{ ok: boolean; detail: string }> {
+  private async callOne(
+    h: WebhookSpec,
+    body: object,
+  ): Promise<{ ok: boolean; errored: boolean; detail: string }> {
     let last = "";
+    let errored = false;
     for (let attempt = 0; attempt <= h.retries; attempt++) {
       try {
         const res = await this.http.post<unknown>(h.url, body, {
           timeout: h.timeoutMs,
           headers: { "content-type": "application/json" },
         });
-        if (res.status <= 202 && res.status >= 200) return { ok: true, detail: String(res.status) };
+        if (res.status <= 202 && res.status >= 200)
+          return { ok: true, errored: false, detail: String(res.status) };
         const text = typeof res.data === "string" ? res.data : JSON.stringify(res.data);
         last = `${res.status}${text === "" ? "" : ` ${text.slice(0, 200)}`}`;
-        if (res.status < 500 && res.status !== 429) break; // a refusal, not a failure to retry
+        errored = res.status >= 500 || res.status === 429;
+        if (!errored) break; // a refusal, not a failure to retry
       } catch (err) {
         last =
           axios.isAxiosError(err) && err.code === "ECONNABORTED"
             ? `timeout after ${h.timeoutMs} ms`
             : describeError(err);
+        errored = true;
       }
     }
-    return { ok: false, detail: last };
+    return { ok: false, errored, detail: last };
   }
 }

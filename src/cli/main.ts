@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The vireo CLI (also `kubectl vireo`): get, status [--watch], promote, abort, retry, pause, resume,
-// and inject (offline). Manual actions are annotations on the Rollout, so `kubectl annotate` does
+// check, ca (status and root rotation), and inject (offline). Manual actions are annotations on the Rollout, so `kubectl annotate` does
 // the same.
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -24,6 +24,9 @@ import { DEFAULT_INJECT_CONFIG } from "../inject/config.js";
 import { rolloutTable, rolloutView, statusText, terminal } from "./format.js";
 import { injectManifests } from "./inject.js";
 import { formatChecks, runChecks } from "./check.js";
+import type { CaCommand } from "./ca.js";
+import { CA_COMMANDS, runCaCommand } from "./ca.js";
+import { createLogger } from "../common/logger.js";
 
 const ACTIONS = ["promote", "abort", "retry", "pause", "resume"] as const;
 
@@ -37,6 +40,13 @@ commands:
   abort NAME                 roll back now: all traffic to the primary, canary scaled down
   retry NAME                 run a failed revision again without changing the template
   pause NAME / resume NAME   hold the release where it is / let it continue
+  ca status                  the CA in Secret vireo-ca: roots, issuer, expiry, renewal, rotation
+  ca rotate-root [--dry-run] phase one of a root rotation: a new root and issuer sign, the old
+                             root stays trusted (--dry-run prints what it would write)
+  ca drop-old-roots [--dry-run]
+                             phase two, once every workload renewed (24 h): stop trusting the
+                             previous roots
+                             (ca: -n is the controller's namespace, default vireo-system)
   check                      verify the install (CRDs, controller, CA, webhook); exit 1 if any
                              check fails; -n is the controller's namespace (default vireo-system)
   inject -f FILE|-           add the vireo sidecar to the pod templates of FILE (YAML or JSON,
@@ -47,6 +57,8 @@ flags:
   -n, --namespace NS         namespace (default: the kubeconfig context's, else "default")
   -A, --all-namespaces       with get
   --kubeconfig PATH          (default: $KUBECONFIG, ~/.kube/config, or in-cluster)
+  --dry-run                  with ca rotate-root / drop-old-roots: say what, write nothing
+  --trust-domain DOMAIN      with ca rotate-root (default: the current root's)
   --timeout DURATION         with status --watch, e.g. 10m (default: none)
   -f, --filename FILE        with inject; - reads stdin
   --proxy-image IMAGE        with inject (default: ${DEFAULT_INJECT_CONFIG.proxyImage})
@@ -75,6 +87,8 @@ async function main(argv: string[]): Promise<number> {
       "xds-address": { type: "string" },
       output: { type: "string", short: "o" },
       help: { type: "boolean", short: "h" },
+      "dry-run": { type: "boolean" },
+      "trust-domain": { type: "string" },
     },
   });
   const [command, name] = positionals;
@@ -100,6 +114,21 @@ async function main(argv: string[]): Promise<number> {
   else kc.loadFromDefault();
   const namespace =
     values.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? "default";
+  if (command === "ca") {
+    const sub = name;
+    if (sub === undefined || !(CA_COMMANDS as readonly string[]).includes(sub))
+      throw new UsageError(`ca needs one of: ${CA_COMMANDS.join(", ")}`);
+    const lines = await runCaCommand(sub as CaCommand, {
+      core: kc.makeApiClient(CoreV1Api),
+      namespace: values.namespace ?? "vireo-system",
+      now: Date.now(),
+      dryRun: values["dry-run"] === true,
+      trustDomain: values["trust-domain"],
+      log: createLogger({ component: "cli", level: "error" }),
+    });
+    process.stdout.write(lines.map((l) => `${l}\n`).join(""));
+    return 0;
+  }
   if (command === "check") {
     const results = await runChecks(
       {

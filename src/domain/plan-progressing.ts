@@ -18,7 +18,7 @@ import {
 import type { RolloutStatus } from "./rollout.js";
 import type { RunStep } from "./run-steps.js";
 import { describeStep, formatDuration, stepAt, stepIndex } from "./run-steps.js";
-import { interrupted, interval, SCALE_UP, supervise, wake } from "./plan-step.js";
+import { gateFailed, interrupted, interval, SCALE_UP, supervise, wake } from "./plan-step.js";
 import { PRIMARY_ONLY, sameRoute } from "./traffic-route.js";
 import { enterStep, rollback, toPaused, toPromoting, toWaitingPromotion } from "./transitions.js";
 
@@ -231,7 +231,11 @@ function advance(c: Ctx, s: RolloutStatus, index: number, next: Next): Step {
           wakeAt: Math.min(next.nextDueAt ?? Infinity, c.now + interval(c)),
         });
       case "failed":
-        return rollback(c, s, "GateFailed", "confirm-traffic-increase failed");
+        return gateFailed(c, s, "confirm-traffic-increase", {
+          actions,
+          route,
+          wakeAt: Math.min(next.nextDueAt ?? Infinity, c.now + interval(c)),
+        });
       case "open":
         break;
     }
@@ -255,7 +259,7 @@ function toPromotion(
     case "closed":
       return toWaitingPromotion(c, s);
     case "failed":
-      return rollback(c, s, "GateFailed", "confirm-promotion failed");
+      return gateFailed(c, s, "confirm-promotion", { actions, route });
     case "open":
       return toPromoting(c, s, "all steps complete");
   }

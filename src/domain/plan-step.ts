@@ -1,8 +1,8 @@
 // Holding one step of a release: its route must be confirmed by every proxy before the step's
 // clock starts; analysis then runs every interval, each failed check counts, and enough of them
 // roll back. Shared by Progressing, Paused and WaitingPromotion.
-import type { Action } from "./plan-model.js";
-import type { Ctx, Step } from "./plan-support.js";
+import type { Action, GateType } from "./plan-model.js";
+import type { Ctx, Step, StayOptions } from "./plan-support.js";
 import {
   ask,
   deadlineText,
@@ -182,6 +182,32 @@ export function askRollbackHook(c: Ctx): Action[] {
   return hasWebhooks(c.spec, "rollback") && c.o.gates.rollback === undefined
     ? [ask("rollback")]
     : [];
+}
+
+/**
+ * A gate whose webhooks gave no answer (a timeout, 5xx after their retries): a failed check, as a
+ * failing pre-rollout hook is. At the threshold the release rolls back; below it the traffic stays
+ * where it is and the gate is asked again after an interval. A refusal (4xx) is not this: it keeps
+ * the gate closed, as Flagger's load tester answers 403 for a closed gate.
+ */
+export function gateFailed(
+  c: Ctx,
+  s: RolloutStatus,
+  type: GateType,
+  options: StayOptions = {},
+): Step {
+  const cur: RolloutStatus = { ...s, failedChecks: s.failedChecks + 1 };
+  const threshold = c.spec.analysis.threshold;
+  const text = `${type} webhooks did not answer (${String(cur.failedChecks)}/${String(threshold)} failed checks)`;
+  const effects = [...(options.effects ?? []), event("Warning", "GateFailed", text)];
+  if (cur.failedChecks >= threshold) {
+    return withEffects(effects, rollback(c, cur, "GateFailed", text));
+  }
+  return stay(cur, text, {
+    ...options,
+    effects,
+    wakeAt: Math.min(options.wakeAt ?? Infinity, c.now + interval(c)),
+  });
 }
 
 export function interval(c: Ctx): number {

@@ -3,7 +3,15 @@
 // canary keeps its route, and its analysis keeps running, while a release is held.
 import type { Ctx, Step } from "./plan-support.js";
 import { ask, gate, pastGateDeadline, stay, withEffects } from "./plan-support.js";
-import { askRollbackHook, interrupted, interval, SCALE_UP, supervise, wake } from "./plan-step.js";
+import {
+  askRollbackHook,
+  gateFailed,
+  interrupted,
+  interval,
+  SCALE_UP,
+  supervise,
+  wake,
+} from "./plan-step.js";
 import type { RolloutStatus } from "./rollout.js";
 import { describeStep, routeAt, stepAt, stepIndex } from "./run-steps.js";
 import { PRIMARY_ONLY } from "./traffic-route.js";
@@ -34,7 +42,7 @@ export function planWaiting(c: Ctx, s: RolloutStatus): Step {
       }
       return stay(cur, text, { route, wait: "approval", wakeAt: c.now + interval(c) });
     case "failed":
-      return rollback(c, cur, "GateFailed", "confirm-rollout failed");
+      return gateFailed(c, cur, "confirm-rollout", { route, wait: "approval" });
     case "open":
       return startRun(c, cur, revision, "Approved");
   }
@@ -63,6 +71,9 @@ export function planPaused(c: Ctx, s: RolloutStatus): Step {
       actions: [...actions, ...sup.queries],
       effects: sup.effects,
       route: routeAt(c.steps, index),
+      // A `pause: {}` has no deadline (as in Argo Rollouts): status.waitingFor says since when a
+      // human has been awaited.
+      ...(untilPromoted ? { wait: "approval" as const } : {}),
       ...wake(sup.nextDueAt),
     },
   );
@@ -103,7 +114,7 @@ export function planWaitingPromotion(c: Ctx, s: RolloutStatus): Step {
       }
       return stay(cur, text, { actions, effects, route, wait: "approval", ...poll });
     case "failed":
-      return withEffects(effects, rollback(c, cur, "GateFailed", "confirm-promotion failed"));
+      return gateFailed(c, cur, "confirm-promotion", { actions, effects, route, ...poll });
     case "open":
       if (!c.o.inPromotionWindow) {
         return stay(cur, `${where}; promotion approved, waiting for a promotion window`, {

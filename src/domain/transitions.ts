@@ -123,13 +123,25 @@ export function beginRelease(
         [event("Normal", "WaitingForApproval", text), notify("waitingApproval", "warn", text)],
       );
     }
-    case "failed":
-      return rollback(
-        c,
-        { ...s, canaryRevision: revision },
-        "GateFailed",
-        "confirm-rollout failed",
+    case "failed": {
+      // No answer from the gate is a failed check: Waiting with one counted, asked again there.
+      const text = `confirm-rollout webhooks did not answer (1/${String(c.spec.analysis.threshold)} failed checks)`;
+      const held: RolloutStatus = { ...s, canaryRevision: revision, failedChecks: 1 };
+      if (c.spec.analysis.threshold <= 1) return rollback(c, held, "GateFailed", text);
+      return go(
+        {
+          ...held,
+          phase: "Waiting",
+          currentStep: 0,
+          iterations: 0,
+          stepStartedAt: undefined,
+          checks: undefined,
+          judge: undefined,
+        },
+        [event("Warning", "GateFailed", text), notify("waitingApproval", "warn", text)],
+        text,
       );
+    }
     case "open":
       return startRun(c, s, revision, "NewRevision");
   }

@@ -63,8 +63,39 @@ export class ControllerMetrics {
     registers: [this.registry],
   });
 
+  readonly kubeApiFailures = new Counter({
+    name: "vireo_kube_api_failures_total",
+    help: "Failed Kubernetes API calls and watches outside a reconcile, by operation and whether they were retried or given up.",
+    labelNames: ["operation", "outcome"],
+    registers: [this.registry],
+  });
+  readonly unhandledRejections = new Counter({
+    name: "vireo_unhandled_rejections_total",
+    help: "Promise rejections nothing handled (each is a defect, logged with its stack); the process keeps running.",
+    registers: [this.registry],
+  });
+
+  private caExpiry: (() => { issuer: number; root: number }) | undefined;
+  readonly caNotAfter = new Gauge<"certificate">({
+    name: "vireo_ca_not_after_seconds",
+    help: "When the CA's certificates expire (Unix seconds): the issuer (renewed at 2/3 of its life) and the active root. Alert when the issuer is within 30 days.",
+    labelNames: ["certificate"],
+    registers: [this.registry],
+    collect: () => {
+      const e = this.caExpiry?.();
+      if (e === undefined) return;
+      this.caNotAfter.set({ certificate: "issuer" }, Math.floor(e.issuer / 1000));
+      this.caNotAfter.set({ certificate: "root" }, Math.floor(e.root / 1000));
+    },
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "vireo_controller_" });
+  }
+
+  /** Reports the CA's expiry at each scrape (ControllerSecurity.expiry). */
+  watchCa(expiry: () => { issuer: number; root: number }): void {
+    this.caExpiry = expiry;
   }
 
   /** Counts the control plane's connections, ACKs and NACKs. */

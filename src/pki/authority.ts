@@ -1,5 +1,6 @@
 // The certificate authority: signs workload certificates with the issuing (intermediate) key for
 // exactly the identity it is told, and knows the roots every workload must currently trust.
+import { X509Certificate } from "node:crypto";
 import forge from "node-forge";
 import type { Clock } from "../common/clock.js";
 import { VireoError } from "../common/errors.js";
@@ -11,6 +12,8 @@ import { createLeafWithKey, signLeaf, splitPem } from "./x509.js";
 export const DEFAULT_WORKLOAD_TTL_SECONDS = 24 * 3600;
 /** Certificates are dated this far back so peers whose clocks lag a little accept them. */
 export const BACKDATE_MS = 60_000;
+/** The shortest life worth issuing; nearer the issuer's end, issuance waits for its renewal. */
+export const MIN_LEAF_LIFE_MS = 60_000;
 
 export interface CaMaterial {
   /** Signs leaves. */
@@ -35,14 +38,23 @@ export interface AuthorityOptions {
 }
 
 export class CertificateAuthority {
+  private issuerEnd: number;
+
   constructor(
     private material: CaMaterial,
     private readonly options: AuthorityOptions,
-  ) {}
+  ) {
+    this.issuerEnd = notAfterOf(material.issuer.certPem);
+  }
 
   /** Swaps in new material (a rotated root or issuer); later issuance uses it. */
   update(material: CaMaterial): void {
     this.material = material;
+    this.issuerEnd = notAfterOf(material.issuer.certPem);
+  }
+
+  get current(): CaMaterial {
+    return this.material;
   }
 
   get roots(): readonly string[] {
@@ -87,14 +99,32 @@ export class CertificateAuthority {
     return { certChainPem: [kp.certPem, ...this.material.chain].join(""), keyPem: kp.keyPem };
   }
 
+  /** When the issuer stops being valid (ms since the epoch). */
+  issuerNotAfter(): number {
+    return this.issuerEnd;
+  }
+
   private validity(requested: number, max?: number): { notBefore: Date; notAfter: Date } {
     const def = this.options.defaultTtlSeconds ?? DEFAULT_WORKLOAD_TTL_SECONDS;
     const cap = max ?? this.options.maxTtlSeconds ?? def;
     const ttl =
       Number.isFinite(requested) && requested > 0 ? Math.min(requested, cap) : Math.min(def, cap);
     const now = this.options.clock.now();
+    // A leaf cannot outlive its issuer (signLeaf clamps it); one that would live less than a
+    // minute, or be born expired, is refused: the caller retries once the issuer is renewed.
+    const issuerEnd = this.issuerNotAfter();
+    if (issuerEnd - now < MIN_LEAF_LIFE_MS) {
+      throw new VireoError(
+        "IssuerExpired",
+        `the issuing CA expires at ${new Date(issuerEnd).toISOString()} and has not been renewed (Secret vireo-ca)`,
+      );
+    }
     return { notBefore: new Date(now - BACKDATE_MS), notAfter: new Date(now + ttl * 1000) };
   }
+}
+
+function notAfterOf(certPem: string): number {
+  return Date.parse(new X509Certificate(certPem).validTo);
 }
 
 function parseCsr(pem: string): forge.pki.CertificateSigningRequest {

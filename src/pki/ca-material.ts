@@ -62,6 +62,24 @@ export function rotateRoot(current: CaSecretData, trustDomain: string, now: numb
   return generateCa(trustDomain, now, old);
 }
 
+/**
+ * A new issuer under the same root, replacing `ca-cert.pem`/`ca-key.pem`: certificates signed by
+ * the old issuer still chain to the root everyone trusts, so they stay valid until they expire.
+ * Needs `root-key.pem`; a user's own issuer (no root key here) is renewed by its owner.
+ */
+export function renewIssuer(current: CaSecretData, trustDomain: string, now: number): CaSecretData {
+  const rootPem = current["root-cert.pem"];
+  const rootKey = current["root-key.pem"];
+  if (rootPem === undefined || rootKey === undefined) {
+    throw new VireoError(
+      "IssuerNotRenewable",
+      `Secret ${CA_SECRET} has no root-key.pem: its issuer (ca-cert.pem) must be renewed by whoever holds the root key`,
+    );
+  }
+  const issuer = issuerFor({ certPem: rootPem, keyPem: rootKey }, trustDomain, now);
+  return { ...current, "ca-cert.pem": issuer.certPem, "ca-key.pem": issuer.keyPem };
+}
+
 /** The material in a Secret's data; missing pieces are a readable error, never a silent default. */
 export function materialFromSecret(
   data: CaSecretData,

@@ -22,9 +22,16 @@ function decode(data: Record<string, string> | undefined): CaSecretData {
 }
 
 export async function readCaSecret(deps: CaSecretDeps): Promise<CaSecretData | undefined> {
+  return (await readCaSecretVersion(deps))?.data;
+}
+
+/** The Secret's data and resourceVersion (the precondition of a write that must not race). */
+export async function readCaSecretVersion(
+  deps: CaSecretDeps,
+): Promise<{ data: CaSecretData; resourceVersion: string | undefined } | undefined> {
   try {
     const s = await deps.core.readNamespacedSecret({ name: CA_SECRET, namespace: deps.namespace });
-    return decode(s.data);
+    return { data: decode(s.data), resourceVersion: s.metadata?.resourceVersion };
   } catch (err) {
     if (err instanceof ApiException && err.code === 404) return undefined;
     throw err;
@@ -33,8 +40,19 @@ export async function readCaSecret(deps: CaSecretDeps): Promise<CaSecretData | u
 
 /** The CA material from the Secret, generating and storing a root first if there is none. */
 export async function ensureCaMaterial(deps: CaSecretDeps): Promise<CaMaterial> {
+  return (await ensureCaSecret(deps)).material;
+}
+
+/** As ensureCaMaterial, with the data the material came from. */
+export async function ensureCaSecret(
+  deps: CaSecretDeps,
+): Promise<{ material: CaMaterial; data: CaSecretData }> {
   const existing = await readCaSecret(deps);
-  if (existing !== undefined) return materialFromSecret(existing, deps.trustDomain, deps.now());
+  if (existing !== undefined)
+    return {
+      material: materialFromSecret(existing, deps.trustDomain, deps.now()),
+      data: existing,
+    };
   const generated = generateCa(deps.trustDomain, deps.now());
   try {
     await deps.core.createNamespacedSecret({
@@ -46,20 +64,36 @@ export async function ensureCaMaterial(deps: CaSecretDeps): Promise<CaMaterial> 
       },
     });
     deps.log.info("generated a root CA", { secret: `${deps.namespace}/${CA_SECRET}` });
-    return generated.material;
+    return generated;
   } catch (err) {
     if (!(err instanceof ApiException && err.code === 409)) throw err;
     const winner = await readCaSecret(deps);
     if (winner === undefined) throw err;
-    return materialFromSecret(winner, deps.trustDomain, deps.now());
+    return { material: materialFromSecret(winner, deps.trustDomain, deps.now()), data: winner };
   }
 }
 
-/** Replaces the Secret's data (a root rotation, or a user's own CA). */
-export async function writeCaSecret(deps: CaSecretDeps, data: CaSecretData): Promise<void> {
+/**
+ * Replaces the Secret's data (a root rotation, an issuer renewal, or a user's own CA). With
+ * `resourceVersion`, the write fails with 409 if someone wrote first (another replica renewing).
+ */
+export async function writeCaSecret(
+  deps: CaSecretDeps,
+  data: CaSecretData,
+  resourceVersion?: string,
+): Promise<void> {
   await deps.core.replaceNamespacedSecret({
     name: CA_SECRET,
     namespace: deps.namespace,
-    body: { metadata: { name: CA_SECRET }, type: "Opaque", stringData: { ...data } },
+    body: {
+      metadata: {
+        name: CA_SECRET,
+        ...(resourceVersion === undefined ? {} : { resourceVersion }),
+      },
+      type: "Opaque",
+      data: Object.fromEntries(
+        Object.entries(data).map(([k, v]) => [k, Buffer.from(v, "utf8").toString("base64")]),
+      ),
+    },
   });
 }

@@ -124,7 +124,11 @@ export function certificateServiceHandlers(deps: CertificateServiceDeps): {
           if (isVireoError(err, "CsrIdentityMismatch"))
             fail(cb, grpc.status.PERMISSION_DENIED, message);
           else if (isVireoError(err, "BadCsr")) fail(cb, grpc.status.INVALID_ARGUMENT, message);
-          else {
+          else if (isVireoError(err, "IssuerExpired")) {
+            // The caller keeps its current certificate and retries; the log says why.
+            deps.log.error("certificate not issued", { error: message });
+            fail(cb, grpc.status.UNAVAILABLE, message);
+          } else {
             deps.log.error("certificate issuance failed", { error: message });
             fail(cb, grpc.status.INTERNAL, "certificate issuance failed");
           }

@@ -1,15 +1,19 @@
 // The controller's security side, composed: the CA from its Secret, the authenticator, TLS for the
-// xDS port, and the root ConfigMaps; refreshed periodically so a root rotation written to the
-// Secret reaches the issuer, the port, the snapshot's ROOTCA and every namespace.
+// xDS port, and the root ConfigMaps; refreshed periodically so a root rotation or a new issuer
+// written to the Secret reaches the issuer, the port, the snapshot's ROOTCA and every namespace,
+// and the issuer is renewed before it expires.
 import { networkInterfaces } from "node:os";
 import type { AuthenticationV1Api, CoreV1Api } from "@kubernetes/client-node";
+import { ApiException } from "@kubernetes/client-node";
+import { assertNever } from "../common/assert-never.js";
 import type { Clock, TimerHandle } from "../common/clock.js";
 import type { Logger } from "../common/logger.js";
 import { serverCredentials, StaticCertificateProvider } from "../xds/server/tls.js";
 import type * as grpc from "@grpc/grpc-js";
 import { CertificateAuthority } from "./authority.js";
-import { ensureCaMaterial, readCaSecret } from "./ca-secret.js";
-import { materialFromSecret } from "./ca-material.js";
+import { ensureCaSecret, readCaSecretVersion, writeCaSecret } from "./ca-secret.js";
+import { fingerprint, planCaRefresh, validityOf } from "./ca-lifecycle.js";
+import type { CaMaterial } from "./authority.js";
 import { CallerAuthenticator } from "./caller.js";
 import { RootCertPublisher } from "./root-cert-publisher.js";
 import { KubeTokenReviewer } from "./token-review.js";
@@ -42,10 +46,17 @@ export class ControllerSecurity {
   private bundle: string;
   private server: { trustBundle: string; certChain: string; keyPem: string; issuedAt: number };
 
+  /** The fingerprint of the Secret data the authority's material came from. */
+  private loaded: string;
+  /** The issuer expiry last reported as not renewable (said once, not every 30 s). */
+  private warnedFor: number | undefined;
+
   private constructor(
     private readonly deps: SecurityDeps,
     authority: CertificateAuthority,
+    loaded: string,
   ) {
+    this.loaded = loaded;
     this.authority = authority;
     this.bundle = authority.trustBundle();
     this.authenticator = new CallerAuthenticator(
@@ -62,10 +73,11 @@ export class ControllerSecurity {
   }
 
   static async start(deps: SecurityDeps): Promise<ControllerSecurity> {
-    const material = await ensureCaMaterial({ ...deps, now: () => deps.clock.now() });
+    const { material, data } = await ensureCaSecret({ ...deps, now: () => deps.clock.now() });
     const s = new ControllerSecurity(
       deps,
       new CertificateAuthority(material, { clock: deps.clock }),
+      fingerprint(data),
     );
     await s.publisher.publish(s.bundle);
     s.schedule();
@@ -90,17 +102,59 @@ export class ControllerSecurity {
     this.timer = undefined;
   }
 
-  /** Rereads the Secret (a rotation), renews the server certificate, republishes the roots. */
+  /**
+   * Rereads the Secret (a rotation, a new issuer), renews the issuer when it is due, renews the
+   * server certificate, republishes the roots.
+   */
   async refresh(): Promise<void> {
-    const data = await readCaSecret({ ...this.deps, now: () => this.deps.clock.now() });
-    if (data !== undefined) {
-      const material = materialFromSecret(data, this.deps.trustDomain, this.deps.clock.now());
-      if (material.roots.join("") !== this.authority.roots.join("")) {
-        this.authority.update(material);
-        this.bundle = this.authority.trustBundle();
-        this.renewServerCertificate();
-        this.deps.log.info("CA roots changed", { roots: material.roots.length });
-        this.deps.onTrustBundle(this.bundle);
+    const secretDeps = { ...this.deps, now: () => this.deps.clock.now() };
+    const read = await readCaSecretVersion(secretDeps);
+    if (read !== undefined) {
+      const plan = planCaRefresh({
+        data: read.data,
+        loaded: this.loaded,
+        current: this.authority.current,
+        trustDomain: this.deps.trustDomain,
+        now: this.deps.clock.now(),
+      });
+      switch (plan.kind) {
+        case "unchanged":
+          break;
+        case "reload":
+          this.load(plan.material, plan.fingerprint, "CA changed in Secret vireo-ca");
+          break;
+        case "renew-stored":
+          // Another replica may renew at the same moment: the precondition lets one write win;
+          // the others read the winner's issuer at their next refresh.
+          try {
+            await writeCaSecret(secretDeps, plan.data, read.resourceVersion);
+          } catch (err) {
+            if (err instanceof ApiException && err.code === 409) break;
+            throw err;
+          }
+          this.load(plan.material, fingerprint(plan.data), "issuing CA renewed");
+          break;
+        case "renew-in-memory":
+          this.load(
+            plan.material,
+            this.loaded,
+            "issuing CA renewed (in memory, from root-key.pem)",
+          );
+          break;
+        case "cannot-renew":
+          if (this.warnedFor !== plan.notAfter) {
+            this.warnedFor = plan.notAfter;
+            this.deps.log.error("the issuing CA is due for renewal and cannot be renewed", {
+              notAfter: new Date(plan.notAfter).toISOString(),
+              reason:
+                plan.reason === "no-root-key"
+                  ? "Secret vireo-ca has no root-key.pem: write a new ca-cert.pem/ca-key.pem"
+                  : "the root expires first: rotate the root (vireo ca rotate-root)",
+            });
+          }
+          break;
+        default:
+          assertNever(plan);
       }
     }
     // The port's own certificate is renewed at half its life, like a workload's.
@@ -108,6 +162,30 @@ export class ControllerSecurity {
       this.renewServerCertificate();
     }
     await this.publisher.publish(this.bundle);
+  }
+
+  /** When the issuer and the active root stop being valid (ms since the epoch), for metrics. */
+  expiry(): { issuer: number; root: number } {
+    const root = this.authority.roots[0];
+    return {
+      issuer: this.authority.issuerNotAfter(),
+      root: root === undefined ? 0 : validityOf(root).notAfter,
+    };
+  }
+
+  private load(material: CaMaterial, loaded: string, message: string): void {
+    const rootsChanged = material.roots.join("") !== this.authority.roots.join("");
+    this.authority.update(material);
+    this.loaded = loaded;
+    this.bundle = this.authority.trustBundle();
+    // The port's certificate comes from the new issuer (and chains to the new root) at once.
+    this.renewServerCertificate();
+    this.deps.log.info(message, {
+      roots: material.roots.length,
+      rootsChanged,
+      issuerNotAfter: new Date(this.authority.issuerNotAfter()).toISOString(),
+    });
+    if (rootsChanged) this.deps.onTrustBundle(this.bundle);
   }
 
   private schedule(): void {

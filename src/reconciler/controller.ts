@@ -10,6 +10,8 @@ import { PHASES } from "../domain/rollout.js";
 import { recordedRouting, reconcile } from "./reconcile.js";
 import type { ReconcilerDeps } from "./ports.js";
 import { WorkQueue } from "./work-queue.js";
+import type { WatchRestart } from "../kube/watch-restart.js";
+import { restartOnError } from "../kube/watch-restart.js";
 
 type Watched<T extends { metadata?: object }> = Informer<T> & ObjectCache<T>;
 
@@ -30,6 +32,7 @@ export class RolloutController {
   private synced = false;
   private stopped = false;
   private workers: Promise<void>[] = [];
+  private readonly restarts: readonly WatchRestart[];
 
   constructor(private readonly o: ControllerOptions) {
     const custom = o.kc.makeApiClient(CustomObjectsApi);
@@ -60,15 +63,16 @@ export class RolloutController {
         for (const r of this.rolloutsFor(d)) enqueue(r);
       });
     }
-    for (const inf of [this.rollouts, this.deployments] as Watched<{ metadata?: object }>[]) {
-      inf.on("error", (err: unknown) => {
-        if (this.stopped) return; // stopping aborts the watches
-        o.deps.log.warn("watch failed, restarting in 1s", { error: String(err) });
-        setTimeout(() => {
-          if (!this.stopped) void inf.start();
-        }, 1000);
-      });
-    }
+    const watched = [this.rollouts, this.deployments] as Watched<{ metadata?: object }>[];
+    this.restarts = watched.map((inf) =>
+      // Stopping aborts the watches; that is not a failure.
+      restartOnError(inf, inf === this.rollouts ? "rollouts" : "deployments", {
+        clock: o.deps.clock,
+        log: o.deps.log,
+        failures: o.metrics.kubeApiFailures,
+        active: () => !this.stopped,
+      }),
+    );
   }
 
   /** Reconciles a Rollout again soon (e.g. to persist a notification just delivered). */
@@ -82,7 +86,11 @@ export class RolloutController {
   }
 
   async start(): Promise<void> {
-    await Promise.all([this.rollouts.start(), this.deployments.start()]);
+    await Promise.all(
+      [this.rollouts.start(), this.deployments.start()].map((p, i) =>
+        p.catch((err: unknown) => this.restarts[i]?.failed(err)),
+      ),
+    );
     this.synced = true;
   }
 
@@ -111,6 +119,7 @@ export class RolloutController {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const r of this.restarts) r.cancel();
     await this.follow();
     await Promise.all([this.rollouts.stop(), this.deployments.stop()]);
   }

@@ -151,7 +151,8 @@ async function answer(
         phase: observed.status?.phase ?? "Initializing",
         checksum: observed.target.exists ? observed.target.revision : "",
       });
-      const state: GateState = out.ok ? "open" : "closed";
+      // No answer (timeout, 5xx after retries) is a failed check; a refusal keeps the gate closed.
+      const state: GateState = out.ok ? "open" : out.errored ? "failed" : "closed";
       next = { ...next, gates: { ...next.gates, [q.type]: state } };
     }
   }
@@ -222,7 +223,20 @@ async function applyAction(
           phase: observed.status?.phase ?? "",
           checksum: observed.target.exists ? observed.target.revision : "",
         })
-        .catch(() => undefined);
+        .then(
+          (out) => {
+            if (!out.ok)
+              deps.log.warn("webhook failed", {
+                namespace,
+                name,
+                type: a.type,
+                details: out.details,
+              });
+          },
+          (err: unknown) => {
+            deps.log.warn("webhook failed", { namespace, name, type: a.type, error: err });
+          },
+        );
       return;
     case "runAnalysis":
     case "requeueAfter":

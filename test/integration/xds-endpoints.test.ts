@@ -46,9 +46,14 @@ describe("xDS control plane on the local cluster", function () {
         server.setSnapshot(s);
       },
     });
-    watch = new KubeClusterWatch(kc, log, () => {
-      builder.changed();
-    });
+    watch = new KubeClusterWatch(
+      kc,
+      log,
+      () => {
+        builder.changed();
+      },
+      { clock: systemClock, failures: { inc: () => undefined } },
+    );
     await watch.start();
     await apps.createNamespacedDeployment({
       namespace: ns(),

@@ -2,6 +2,7 @@
 // service-account token (TokenReview-checked) or a client certificate from our CA; anonymous
 // callers get UNAUTHENTICATED. A proxy may only speak for its own namespace.
 import * as grpc from "@grpc/grpc-js";
+import { describeError } from "../../common/errors.js";
 import type { Authentication, Caller, CallCredentials } from "../../pki/caller.js";
 import { callerNamespace, describeCaller } from "../../pki/caller.js";
 import type { Node__Output } from "../generated/envoy/config/core/v3/Node.js";
@@ -51,23 +52,30 @@ export function guardStream(
     if (handle === undefined) held.push(req);
     else handle(req);
   });
-  void auth.authenticate(call).then((a) => {
-    if (gone) return;
-    if (!a.ok) {
+  void auth
+    .authenticate(call)
+    .then((a) => {
+      if (gone) return;
+      if (!a.ok) {
+        refused = true;
+        refuse(call, grpc.status.UNAUTHENTICATED, a.reason);
+        return;
+      }
+      const inner = start(a.caller);
+      const checked = nodeNamespaceCheck(a.caller, (details) => {
+        refused = true;
+        refuse(call, grpc.status.PERMISSION_DENIED, details);
+      });
+      handle = (req) => {
+        if (!refused && checked(req)) inner(req);
+      };
+      for (const req of held.splice(0)) handle(req);
+    })
+    .catch((err: unknown) => {
+      // authenticate() never rejects; a handler that throws while starting ends this stream only.
       refused = true;
-      refuse(call, grpc.status.UNAUTHENTICATED, a.reason);
-      return;
-    }
-    const inner = start(a.caller);
-    const checked = nodeNamespaceCheck(a.caller, (details) => {
-      refused = true;
-      refuse(call, grpc.status.PERMISSION_DENIED, details);
+      refuse(call, grpc.status.INTERNAL, `stream could not start: ${describeError(err)}`);
     });
-    handle = (req) => {
-      if (!refused && checked(req)) inner(req);
-    };
-    for (const req of held.splice(0)) handle(req);
-  });
 }
 
 /** Authenticates a unary call before `run`; refuses it with UNAUTHENTICATED otherwise. */

@@ -4,6 +4,9 @@ import type { KubeConfig, V1EndpointSlice, V1Service } from "@kubernetes/client-
 import { CoreV1Api, DiscoveryV1Api, makeInformer } from "@kubernetes/client-node";
 import type { Informer, ObjectCache } from "@kubernetes/client-node";
 import type { Logger } from "../../common/logger.js";
+import type { ApiRetryDeps } from "../../kube/api-retry.js";
+import type { WatchRestart } from "../../kube/watch-restart.js";
+import { restartOnError } from "../../kube/watch-restart.js";
 import type { ClusterState, RoutingModel, ServiceModel } from "../model.js";
 import { mergeSlices, serviceModel } from "./convert.js";
 
@@ -14,11 +17,15 @@ export class KubeClusterWatch {
   private readonly slices: Watched<V1EndpointSlice>;
   private readonly routing = new Map<string, RoutingModel>();
   private started = false;
+  /** Set before the first list (started only after it): a first list that fails is restarted. */
+  private running = false;
+  private readonly restarts: WatchRestart[] = [];
 
   constructor(
     kc: KubeConfig,
     private readonly log: Logger,
     private readonly onChange: () => void,
+    retry: Omit<ApiRetryDeps, "log">,
   ) {
     const core = kc.makeApiClient(CoreV1Api);
     const discovery = kc.makeApiClient(DiscoveryV1Api);
@@ -26,25 +33,31 @@ export class KubeClusterWatch {
     this.slices = makeInformer(kc, "/apis/discovery.k8s.io/v1/endpointslices", () =>
       discovery.listEndpointSliceForAllNamespaces(),
     );
-    for (const inf of [this.services, this.slices] as Watched<{ metadata?: { name?: string } }>[]) {
+    for (const inf of this.informers()) {
       for (const verb of ["add", "update", "delete"] as const) {
         inf.on(verb, () => {
           if (this.started) this.onChange();
         });
       }
-      inf.on("error", (err: unknown) => {
-        if (!this.started) return; // stopping aborts the watch; that is not a failure
-        log.warn("watch failed, restarting in 1s", { error: String(err) });
-        setTimeout(() => {
-          if (this.started) void inf.start();
-        }, 1000);
-      });
+      // Stopping aborts the watch; that is not a failure.
+      this.restarts.push(
+        restartOnError(inf, inf === this.services ? "services" : "endpointslices", {
+          ...retry,
+          log,
+          active: () => this.running,
+        }),
+      );
     }
   }
 
   /** Lists everything once, then follows changes. */
   async start(): Promise<void> {
-    await Promise.all([this.services.start(), this.slices.start()]);
+    this.running = true;
+    await Promise.all(
+      this.informers().map((inf, i) =>
+        inf.start().catch((err: unknown) => this.restarts[i]?.failed(err)),
+      ),
+    );
     this.started = true;
     this.log.info("watching services and endpoint slices", {
       services: this.services.list().length,
@@ -55,7 +68,13 @@ export class KubeClusterWatch {
 
   async stop(): Promise<void> {
     this.started = false;
+    this.running = false;
+    for (const r of this.restarts) r.cancel();
     await Promise.all([this.services.stop(), this.slices.stop()]);
+  }
+
+  private informers(): Watched<{ metadata?: { name?: string } }>[] {
+    return [this.services, this.slices] as Watched<{ metadata?: { name?: string } }>[];
   }
 
   /** Sets (or with undefined, clears) the routing of one apex Service. */

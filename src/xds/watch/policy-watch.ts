@@ -9,6 +9,9 @@ import type {
   ObjectCache,
 } from "@kubernetes/client-node";
 import type { Logger } from "../../common/logger.js";
+import type { ApiRetryDeps } from "../../kube/api-retry.js";
+import type { WatchRestart } from "../../kube/watch-restart.js";
+import { restartOnError } from "../../kube/watch-restart.js";
 import type { AuthorizationPolicy, PeerAuthentication } from "../../policy/model.js";
 import type { Parsed } from "../../policy/parse.js";
 import { parseAuthorizationPolicy, parsePeerAuthentication } from "../../policy/parse.js";
@@ -26,11 +29,13 @@ export class PolicyWatch {
   private readonly peerAuthn: Watched<PolicyObject>;
   private readonly authz: Watched<PolicyObject>;
   private started = false;
+  private readonly restarts: WatchRestart[] = [];
 
   constructor(
     kc: KubeConfig,
     private readonly log: Logger,
     private readonly onChange: () => void,
+    retry: Omit<ApiRetryDeps, "log">,
   ) {
     const core = kc.makeApiClient(CoreV1Api);
     const custom = kc.makeApiClient(CustomObjectsApi);
@@ -49,30 +54,37 @@ export class PolicyWatch {
       `/apis/${GROUP}/${VERSION}/authorizationpolicies`,
       list("authorizationpolicies"),
     );
-    for (const inf of this.informers()) {
+    const names = ["pods", "peerauthentications", "authorizationpolicies"];
+    this.informers().forEach((inf, i) => {
       for (const verb of ["add", "update", "delete"] as const) {
         inf.on(verb, () => {
           if (this.started) this.onChange();
         });
       }
-      inf.on("error", (err: unknown) => {
-        if (!this.started) return;
-        log.warn("watch failed, restarting in 1s", { error: String(err) });
-        setTimeout(() => {
-          if (this.started) void this.startOne(inf);
-        }, 1000);
-      });
-    }
+      // The policy CRDs may not be installed yet: their list fails and is retried with back-off.
+      this.restarts.push(
+        restartOnError(inf, names[i] ?? "policies", {
+          ...retry,
+          log,
+          active: () => this.started,
+        }),
+      );
+    });
   }
 
   async start(): Promise<void> {
     this.started = true;
-    await Promise.all(this.informers().map((i) => this.startOne(i)));
+    await Promise.all(
+      this.informers().map((inf, i) =>
+        inf.start().catch((err: unknown) => this.restarts[i]?.failed(err)),
+      ),
+    );
     this.onChange();
   }
 
   async stop(): Promise<void> {
     this.started = false;
+    for (const r of this.restarts) r.cancel();
     await Promise.all(this.informers().map((i) => i.stop()));
   }
 
@@ -104,19 +116,5 @@ export class PolicyWatch {
       else this.log.warn("policy ignored", { reason: p.reason });
     }
     return out;
-  }
-
-  private async startOne(inf: Watched<KubernetesObject>): Promise<void> {
-    try {
-      await inf.start();
-    } catch (err) {
-      if (!this.started) return;
-      this.log.warn("cannot list yet (CRD not installed?), retrying in 5s", {
-        error: err instanceof Error ? err.message : String(err),
-      });
-      setTimeout(() => {
-        if (this.started) void this.startOne(inf);
-      }, 5000).unref();
-    }
   }
 }

@@ -96,7 +96,7 @@ describe("examples/loadgen/webhook.ts through vireo's webhook runner", function 
   it("starts load on a rollout call and does not start it twice while it runs", async () => {
     const h = hook("rollout", { url: t.url, rps: "40", duration: "2s" });
     const first = await runner.call([h], "rollout", ctx);
-    assert.deepEqual(first, { ok: true, details: ["load: 200"] });
+    assert.deepEqual(first, { ok: true, errored: false, details: ["load: 200"] });
     const again = await runner.call([h], "rollout", ctx);
     assert.equal(again.ok, true);
     const runs = (await (await fetch(server.url)).json()) as unknown[];
@@ -115,7 +115,7 @@ describe("examples/loadgen/webhook.ts through vireo's webhook runner", function 
   it("passes a blocking pre-rollout call when every request succeeds", async () => {
     const h = hook("pre-rollout", { url: t.url, rps: "20", duration: "1s", blocking: "true" });
     const out = await runner.call([h], "pre-rollout", ctx);
-    assert.deepEqual(out, { ok: true, details: ["load: 200"] });
+    assert.deepEqual(out, { ok: true, errored: false, details: ["load: 200"] });
     assert.ok(t.hits >= 10, `${t.hits} requests`);
   });
 
@@ -129,6 +129,10 @@ describe("examples/loadgen/webhook.ts through vireo's webhook runner", function 
 
   it("refuses a call without a URL to load", async () => {
     const out = await runner.call([hook("rollout", { rps: "5" })], "rollout", ctx);
-    assert.deepEqual(out, { ok: false, details: ["load: 400 metadata.url is required\n"] });
+    assert.deepEqual(out, {
+      ok: false,
+      errored: false,
+      details: ["load: 400 metadata.url is required\n"],
+    });
   });
 });

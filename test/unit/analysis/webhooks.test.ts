@@ -47,7 +47,7 @@ describe("HttpWebhookRunner", () => {
       "confirm-promotion",
       ctx,
     );
-    assert.deepEqual(out, { ok: true, details: ["gate: 202"] });
+    assert.deepEqual(out, { ok: true, errored: false, details: ["gate: 202"] });
     assert.deepEqual(r.bodies, [
       {
         name: "podinfo",
@@ -68,7 +68,7 @@ describe("HttpWebhookRunner", () => {
       "confirm-promotion",
       ctx,
     );
-    assert.deepEqual(out, { ok: false, details: ["gate: 403 not approved"] });
+    assert.deepEqual(out, { ok: false, errored: false, details: ["gate: 403 not approved"] });
     assert.equal(r.bodies.length, 1);
     r.close();
   });
@@ -85,6 +85,18 @@ describe("HttpWebhookRunner", () => {
     r.close();
   });
 
+  it("reports 5xx still failing after the retries as errored (a failed check), not as a refusal", async () => {
+    const r = await receiver([503, 500]);
+    const out = await new HttpWebhookRunner(log).call(
+      [hook(r.url, { retries: 1 })],
+      "confirm-promotion",
+      ctx,
+    );
+    assert.deepEqual(out, { ok: false, errored: true, details: ["gate: 500 not approved"] });
+    assert.equal(r.bodies.length, 2);
+    r.close();
+  });
+
   it("fails on timeout and says so", async () => {
     const r = await receiver([200], 500);
     const out = await new HttpWebhookRunner(log).call(
@@ -92,7 +104,7 @@ describe("HttpWebhookRunner", () => {
       "confirm-promotion",
       ctx,
     );
-    assert.deepEqual(out, { ok: false, details: ["gate: timeout after 100 ms"] });
+    assert.deepEqual(out, { ok: false, errored: true, details: ["gate: timeout after 100 ms"] });
     r.close();
   });
 
@@ -103,7 +115,7 @@ describe("HttpWebhookRunner", () => {
       "confirm-promotion",
       ctx,
     );
-    assert.deepEqual(out, { ok: true, details: [] });
+    assert.deepEqual(out, { ok: true, errored: false, details: [] });
     assert.equal(r.bodies.length, 0);
     r.close();
   });

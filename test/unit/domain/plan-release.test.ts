@@ -81,17 +81,16 @@ describe("plan: a new revision", () => {
       promoted: ["Unknown", "Waiting"],
     },
     {
-      name: "confirm-rollout failed: Failed",
+      name: "confirm-rollout did not answer: Waiting, one failed check, with an alert",
       o: observed({
         spec: hooks("confirm-rollout"),
         target: { revision: "r2" },
         gates: { "confirm-rollout": "failed" },
       }),
-      phase: "Failed",
-      actions: ROLLED_BACK,
-      status: { canaryRevision: "r2" },
-      ready: ["False", "GateFailed"],
-      promoted: ["False", "Failed"],
+      phase: "Waiting",
+      actions: ["event(Warning:GateFailed)", "notify(warn:waitingApproval)", "requeue(0)"],
+      status: { canaryRevision: "r2", failedChecks: 1 },
+      message: /^confirm-rollout webhooks did not answer \(1\/2 failed checks\)$/,
     },
   ]);
 });
@@ -155,10 +154,18 @@ describe("plan: Waiting", () => {
       status: { canaryRevision: "r2", currentStep: 0 },
     },
     {
-      name: "failed: Failed",
+      name: "no answer (timeout, 5xx): a failed check, asked again after an interval",
       o: o({ gates: { "confirm-rollout": "failed" } }),
+      phase: "Waiting",
+      actions: ["event(Warning:GateFailed)", "requeue(60000)"],
+      status: { failedChecks: 1 },
+    },
+    {
+      name: "no answer at the threshold: Failed",
+      o: o({ status: { ...waiting, failedChecks: 1 }, gates: { "confirm-rollout": "failed" } }),
       phase: "Failed",
-      actions: ROLLED_BACK,
+      actions: ["event(Warning:GateFailed)", ...ROLLED_BACK],
+      ready: ["False", "GateFailed"],
     },
     {
       name: "a newer revision while waiting: it waits instead",
@@ -630,15 +637,27 @@ describe("plan: gates between steps and before promotion", () => {
       ready: ["False", "GateFailed"],
     },
     {
-      name: "confirm-traffic-increase failed: rolled back",
+      name: "confirm-traffic-increase did not answer: a failed check, the step holds",
       o: releasing({
         status: complete(),
         spec: hooks("confirm-traffic-increase"),
         gates: { "confirm-traffic-increase": "failed" },
       }),
       at: INTERVAL + 1,
+      phase: "Progressing",
+      actions: ["event(Warning:GateFailed)", "requeue(59999)"],
+      status: { currentStep: 1, failedChecks: 1 },
+    },
+    {
+      name: "confirm-traffic-increase did not answer at the threshold: rolled back",
+      o: releasing({
+        status: complete({ failedChecks: 1 }),
+        spec: hooks("confirm-traffic-increase"),
+        gates: { "confirm-traffic-increase": "failed" },
+      }),
+      at: INTERVAL + 1,
       phase: "Failed",
-      actions: ROLLED_BACK,
+      actions: ["event(Warning:GateFailed)", ...ROLLED_BACK],
     },
     {
       name: "confirm-traffic-increase open: next step",
@@ -686,7 +705,7 @@ describe("plan: gates between steps and before promotion", () => {
       promoted: ["Unknown", "WaitingPromotion"],
     },
     {
-      name: "confirm-promotion failed: rolled back",
+      name: "confirm-promotion did not answer: a failed check, asked again",
       o: releasing({
         status: last,
         spec: hooks("confirm-promotion"),
@@ -694,8 +713,21 @@ describe("plan: gates between steps and before promotion", () => {
         gates: { "confirm-promotion": "failed" },
       }),
       at: INTERVAL + 1,
+      phase: "Progressing",
+      actions: ["event(Warning:GateFailed)", "requeue(60000)"],
+      status: { failedChecks: 1 },
+    },
+    {
+      name: "confirm-promotion did not answer at the threshold: rolled back",
+      o: releasing({
+        status: { ...last, failedChecks: 1 },
+        spec: hooks("confirm-promotion"),
+        route: { canaryWeight: 50 },
+        gates: { "confirm-promotion": "failed" },
+      }),
+      at: INTERVAL + 1,
       phase: "Failed",
-      actions: ROLLED_BACK,
+      actions: ["event(Warning:GateFailed)", ...ROLLED_BACK],
     },
     {
       name: "analysis due: rollback webhooks polled with it",
@@ -973,6 +1005,16 @@ describe("plan: Paused", () => {
       at: INTERVAL + 10 * S,
       phase: "Paused",
       message: /Paused at Step 2\/2 \(pause until promoted\): promote to continue/,
+    },
+    {
+      name: "held by pause {}: no deadline, status.waitingFor says since when a human is awaited",
+      o: releasing({
+        spec: spec({ strategy: canary(w(10), pause()) }),
+        status: paused({ currentStep: 2, iterations: 0 }),
+      }),
+      at: 10 * DEADLINE,
+      phase: "Paused",
+      status: waitingFor("approval", at(10 * DEADLINE)),
     },
     {
       name: "a new revision: the run restarts",
