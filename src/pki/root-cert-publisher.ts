@@ -26,15 +26,10 @@ export class RootCertPublisher {
   /** Ensures every namespace's ConfigMap holds `bundle`; returns how many it changed. */
   async publish(bundle: string): Promise<number> {
     const only = this.deps.onlyNamespace;
-    const listed = (
-      await this.deps.core.listNamespace(
-        only === undefined ? {} : { labelSelector: `${INJECT_LABEL}=enabled` },
-      )
-    ).items
-      .filter((n) => n.status?.phase !== "Terminating")
-      .map((n) => n.metadata?.name ?? "")
-      .filter((n) => n !== "");
-    const namespaces = only === undefined ? listed : [...new Set([only, ...listed])];
+    const namespaces =
+      only === undefined
+        ? await this.namespaces({})
+        : [...new Set([only, ...(await this.labelledForInjection())])];
     let changed = 0;
     for (const namespace of namespaces) {
       try {
@@ -47,6 +42,28 @@ export class RootCertPublisher {
       }
     }
     return changed;
+  }
+
+  private async namespaces(query: { labelSelector?: string }): Promise<string[]> {
+    return (await this.deps.core.listNamespace(query)).items
+      .filter((n) => n.status?.phase !== "Terminating")
+      .map((n) => n.metadata?.name ?? "")
+      .filter((n) => n !== "");
+  }
+
+  /**
+   * With --watch-namespace, the namespaces labelled for injection besides the watched one. Not
+   * being allowed to list them (a namespaced install) still leaves the watched one served.
+   */
+  private async labelledForInjection(): Promise<string[]> {
+    try {
+      return await this.namespaces({ labelSelector: `${INJECT_LABEL}=enabled` });
+    } catch (err) {
+      this.deps.log.warn("could not list the namespaces labelled for injection", {
+        error: err instanceof Error ? err : String(err),
+      });
+      return [];
+    }
   }
 
   private async ensure(namespace: string, bundle: string): Promise<boolean> {
