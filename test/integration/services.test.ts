@@ -184,10 +184,11 @@ describe("local cluster: Services, DNS and the safety rules", function () {
   it("drops what a pod sends to any other network before it leaves the machine", async () => {
     const before = guardDrops();
     const n = ns();
-    // Each attempt is one SYN (and its retransmissions within 1 s) that the guard must drop.
+    // Each attempt is a SYN and its retransmission at 1 s that the guard must drop: 3 s, so that
+    // a curl slow to start on a busy machine still sends at least one before its timeout.
     const targets = ["10.0.0.1", "172.16.0.1", "192.168.1.1"];
     const script = [
-      ...targets.map((t) => `curl -s -m 1 http://${t}/ >/dev/null; echo "${t} rc=$?"`),
+      ...targets.map((t) => `curl -s -m 3 http://${t}/ >/dev/null; echo "${t} rc=$?"`),
       "echo done",
       "sleep 600",
     ].join("; ");
