@@ -314,12 +314,12 @@ export class TableDecoder {
    * An Any whose type is in the table becomes that message plus `@type` (protobufjs's `json`
    * form); any other stays `{ type_url, value }`.
    */
-  private unpackAny(any: Obj, depth: number): Obj {
-    const url = any.type_url as string;
-    const value = any.value as Buffer;
+  private unpackAny(packed: Obj, depth: number): Obj {
+    const url = packed.type_url as string;
+    const value = packed.value as Buffer;
     const slash = url.lastIndexOf("/");
     const index = url === "" ? undefined : this.byName.get(url.slice(slash + 1));
-    if (index === undefined) return any;
+    if (index === undefined) return packed;
     const decoded = this.message(index, new Reader(value, 0, value.length), depth + 1);
     const prefix = url.slice(0, slash + 1);
     decoded["@type"] = (prefix === "" ? DEFAULT_TYPE_URL_PREFIX : prefix) + this.schema(index).name;
