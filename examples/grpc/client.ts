@@ -8,6 +8,8 @@ import { parseArgs } from "node:util";
 import * as grpc from "@grpc/grpc-js";
 import type { HelloReply } from "./greeter.js";
 import { Greeter } from "./greeter.js";
+import type { Window } from "../loadgen/window.js";
+import { runOpenLoop, Windows } from "../loadgen/window.js";
 
 const env = process.env;
 const { values } = parseArgs({
@@ -32,29 +34,9 @@ const rps = positive("rps", values.rps);
 const timeoutMs = positive("timeout-ms", values["timeout-ms"]);
 const durationS = positive("duration-s", values["duration-s"], true);
 
-interface Window {
-  sent: number;
-  ok: number;
-  client: number;
-  server: number;
-  errors: number;
-  latencies: number[];
-  versions: Map<string, number>;
-}
-const empty = (): Window => ({
-  sent: 0,
-  ok: 0,
-  client: 0,
-  server: 0,
-  errors: 0,
-  latencies: [],
-  versions: new Map(),
-});
-let second = empty();
-const total = empty();
+const windows = new Windows();
 const record = (f: (w: Window) => void): void => {
-  f(second);
-  f(total);
+  windows.record(f);
 };
 
 /** Codes a client earns by its own request, as 4xx; no answer at all, as errors; the rest 5xx. */
@@ -94,55 +76,10 @@ function send(): void {
       else if (CLIENT_CODES.has(err.code)) w.client += 1;
       else w.server += 1;
     });
-    if (err !== null && total.server + total.errors <= 5)
+    if (err !== null && windows.total.server + windows.total.errors <= 5)
       process.stderr.write(`grpc-client: ${grpc.status[err.code]}: ${err.details}\n`);
   });
 }
 
-function quantile(sorted: readonly number[], q: number): string {
-  const v = sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
-  return v === undefined ? "-" : `${v.toFixed(1)} ms`;
-}
-
-function line(label: string, w: Window): string {
-  const sorted = [...w.latencies].sort((a, b) => a - b);
-  const versions = [...w.versions]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([v, n]) => `${v}=${n}`)
-    .join(" ");
-  return (
-    `${label}  sent ${w.sent}  ok ${w.ok}  4xx ${w.client}  5xx ${w.server}  errors ${w.errors}` +
-    `  p50 ${quantile(sorted, 0.5)}  p99 ${quantile(sorted, 0.99)}  ${versions === "" ? "-" : versions}`
-  );
-}
-
 process.stderr.write(`grpc-client: ${rps} calls/s to ${values.target}\n`);
-// Calls are due at start + n / rps: catching up after a pause rather than drifting.
-const start = performance.now();
-let n = 0;
-const tick = setInterval(() => {
-  const due = Math.floor(((performance.now() - start) / 1000) * rps);
-  for (; n < due; n++) send();
-}, 5);
-const report = setInterval(() => {
-  process.stdout.write(`${line(new Date().toISOString().slice(11, 19), second)}\n`);
-  second = empty();
-}, 1000);
-let finishing = false;
-const finish = (): void => {
-  if (finishing) return;
-  finishing = true;
-  clearInterval(tick);
-  clearInterval(report);
-  process.stdout.write(`${line(new Date().toISOString().slice(11, 19), second)}\n`);
-  setTimeout(
-    () => {
-      process.stdout.write(`${line("total", total)}\n`);
-      process.exit(0);
-    },
-    Math.min(timeoutMs, 2000),
-  );
-};
-if (durationS > 0) setTimeout(finish, durationS * 1000);
-process.on("SIGTERM", finish);
-process.on("SIGINT", finish);
+runOpenLoop(windows, { rps, durationS, timeoutMs, send });

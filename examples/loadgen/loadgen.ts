@@ -10,6 +10,8 @@
 import http from "node:http";
 import net from "node:net";
 import { parseArgs } from "node:util";
+import type { Window } from "./window.js";
+import { runOpenLoop, Windows } from "./window.js";
 
 const env = process.env;
 const { values } = parseArgs({
@@ -63,35 +65,12 @@ if (values.proxy !== "") {
   }
 }
 
-/** What one second (or the whole run) saw. */
-interface Window {
-  sent: number;
-  ok: number;
-  client: number; // 4xx
-  server: number; // 5xx
-  errors: number; // no response: refused, reset, timed out
-  latencies: number[];
-  versions: Map<string, number>;
-}
-
-const empty = (): Window => ({
-  sent: 0,
-  ok: 0,
-  client: 0,
-  server: 0,
-  errors: 0,
-  latencies: [],
-  versions: new Map(),
-});
-let second = empty();
-const total = empty();
+const windows = new Windows();
+const record = (f: (w: Window) => void): void => {
+  windows.record(f);
+};
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-
-function record(f: (w: Window) => void): void {
-  f(second);
-  f(total);
-}
 
 function send(target: URL): void {
   const started = performance.now();
@@ -145,40 +124,6 @@ function send(target: URL): void {
   req.end();
 }
 
-function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? NaN;
-}
-
-function summary(w: Window): Record<string, unknown> {
-  const sorted = [...w.latencies].sort((a, b) => a - b);
-  const ms = (v: number): number | null => (Number.isNaN(v) ? null : Math.round(v * 10) / 10);
-  return {
-    sent: w.sent,
-    ok: w.ok,
-    "4xx": w.client,
-    "5xx": w.server,
-    errors: w.errors,
-    p50Ms: ms(quantile(sorted, 0.5)),
-    p99Ms: ms(quantile(sorted, 0.99)),
-    versions: Object.fromEntries([...w.versions].sort(([a], [b]) => a.localeCompare(b))),
-  };
-}
-
-function line(label: string, w: Window): string {
-  const s = summary(w);
-  if (values.json) return JSON.stringify({ time: label, ...s });
-  const ms = (v: unknown): string => (typeof v === "number" ? `${v.toFixed(1)} ms` : "-");
-  const versions = [...w.versions]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([v, n]) => `${v}=${n}`)
-    .join(" ");
-  return (
-    `${label}  sent ${w.sent}  ok ${w.ok}  4xx ${w.client}  5xx ${w.server}  errors ${w.errors}` +
-    `  p50 ${ms(s.p50Ms)}  p99 ${ms(s.p99Ms)}  ${versions === "" ? "-" : versions}`
-  );
-}
-
 /** Waits until the proxy accepts connections: the sidecar may start after this container. */
 async function proxyReady(p: URL): Promise<void> {
   const port = p.port === "" ? 80 : Number(p.port);
@@ -205,36 +150,15 @@ async function main(): Promise<void> {
     `loadgen: ${rps} req/s to ${urls.map((u) => u.href).join(", ")}` +
       `${proxy ? ` through ${proxy.host}` : ""}\n`,
   );
-  // Requests are due at start + n / rps: catching up after a pause rather than drifting.
-  const start = performance.now();
-  let n = 0;
-  const tick = setInterval(() => {
-    const due = Math.floor(((performance.now() - start) / 1000) * rps);
-    for (; n < due; n++) send(urls[n % urls.length] as URL);
-  }, 5);
-  const report = setInterval(() => {
-    process.stdout.write(`${line(new Date().toISOString().slice(11, 19), second)}\n`);
-    second = empty();
-  }, 1000);
-  let finishing = false;
-  const finish = (): void => {
-    if (finishing) return;
-    finishing = true;
-    clearInterval(tick);
-    clearInterval(report);
-    process.stdout.write(`${line(new Date().toISOString().slice(11, 19), second)}\n`);
-    // Let requests in flight finish (for up to 2 s) before the totals.
-    setTimeout(
-      () => {
-        process.stdout.write(`${line("total", total)}\n`);
-        process.exit(0);
-      },
-      Math.min(timeoutMs, 2000),
-    );
-  };
-  if (durationS > 0) setTimeout(finish, durationS * 1000);
-  process.on("SIGTERM", finish);
-  process.on("SIGINT", finish);
+  runOpenLoop(windows, {
+    rps,
+    durationS,
+    timeoutMs,
+    json: values.json,
+    send: (n) => {
+      send(urls[n % urls.length] as URL);
+    },
+  });
 }
 
 void main();
