@@ -76,7 +76,11 @@ describe("node agent: init containers, native sidecars, users and capabilities",
             }),
           ],
           containers: [
-            sh("app", `test -f ${dir}/proxy-started && echo app >> ${dir}/order; ${forever}`),
+            // says which it saw, so a late write and an early start are told apart
+            sh(
+              "app",
+              `if [ -f ${dir}/proxy-started ]; then echo app; else echo app-before-proxy; fi >> ${dir}/order; ${forever}`,
+            ),
           ],
         },
       },
@@ -94,7 +98,11 @@ describe("node agent: init containers, native sidecars, users and capabilities",
     process.stdout.write(`      kubectl READY STATUS seen: ${[...seen].join(" | ")}\n`);
     assert.ok(seen.has("0/2 Init:0/2") || seen.has("0/2 Pending"), [...seen].join(" | "));
     assert.ok(seen.has("0/2 Init:1/2"), [...seen].join(" | "));
-    const order = (await readFile(join(dir, "order"), "utf8")).trim().split("\n");
+    // Running 2/2 says the app's process started, not that its first line has run yet.
+    const order = await eventually("the app's line in the order file", async () => {
+      const lines = (await readFile(join(dir, "order"), "utf8")).trim().split("\n");
+      return lines.length >= 2 ? lines : undefined;
+    });
     assert.deepEqual(order, ["setup", "app"]);
     const p = await pod(ns(), name);
     assert.equal(p.status?.conditions?.find((c) => c.type === "Initialized")?.status, "True");
