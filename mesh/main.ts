@@ -133,9 +133,6 @@ async function main(): Promise<void> {
       "pod-ip": { type: "string", default: env.POD_IP ?? "127.0.0.1" },
       "gateway-port": { type: "string", default: env.VIREO_GATEWAY_PORT ?? "8080" },
       "admin-port": { type: "string", default: env.VIREO_ADMIN_PORT ?? "15000" },
-      // Loopback by default and by the injector; kept only for manifests that predate the status
-      // port (they scrape 15000 on the pod IP). config_dump, drain and quitquitquit live here.
-      "admin-host": { type: "string", default: env.VIREO_ADMIN_HOST ?? "127.0.0.1" },
       "status-port": { type: "string", default: env.VIREO_STATUS_PORT ?? "15020" },
       "app-probes": { type: "string", default: env.VIREO_APP_PROBES ?? "" },
       capture: { type: "string", default: env.VIREO_CAPTURE ?? "none" },
@@ -202,6 +199,7 @@ async function main(): Promise<void> {
       },
     },
   });
+  metrics.reportXds(() => xds.health());
   let certificates: CertificateManager | undefined;
   let ca: CaClient | undefined;
   if (secured !== undefined) {
@@ -266,7 +264,8 @@ async function main(): Promise<void> {
       clock,
       drainTimeoutMs: 30_000,
     },
-    { port: port("admin-port", values["admin-port"]), host: values["admin-host"] },
+    // Loopback only: config_dump, drain and quitquitquit live here (the status port serves the rest).
+    { port: port("admin-port", values["admin-port"]), host: "127.0.0.1" },
   );
   // The pod IP's only listener: readiness, metrics and the app's rewritten probes.
   const status = await startStatusServer(

@@ -43,6 +43,13 @@ export interface ProxyMetricsOptions {
   readonly maxValuesPerLabel?: number;
 }
 
+/** The xDS stream's state as `vireo check` reads it from the status port, at scrape time. */
+export interface XdsGauges {
+  readonly connected: boolean;
+  /** Resource types whose last response the proxy rejected (NACK not since superseded). */
+  readonly rejectedTypes: number;
+}
+
 /** One label set: its rendered labels and the histograms its requests were added to. */
 class Series {
   readonly rendered: string;
@@ -112,6 +119,7 @@ export class ProxyMetrics {
   /** Passthrough connections by their rendered labels. */
   private readonly passthroughs = new Map<string, number>();
   private shapesFor: ProxyIdentity | undefined;
+  private xds: (() => XdsGauges) | undefined;
 
   constructor(options: ProxyMetricsOptions = {}) {
     this.bytes = options.bytes === true;
@@ -137,6 +145,11 @@ export class ProxyMetrics {
   countPassthrough(direction: string, reason: string): void {
     const key = `direction="${direction}",reason="${reason}"`;
     this.passthroughs.set(key, (this.passthroughs.get(key) ?? 0) + 1);
+  }
+
+  /** Adds the xDS gauges (the client is made after the metrics, which it reports through). */
+  reportXds(source: () => XdsGauges): void {
+    this.xds = source;
   }
 
   /** The Prometheus text exposition of every metric. */
@@ -187,6 +200,20 @@ export class ProxyMetrics {
           [...this.passthroughs].map(([labels, value]) => ({ labels, value })),
         ),
       );
+    if (this.xds !== undefined) {
+      const x = this.xds();
+      families.push(
+        scalarFamily("vireo_proxy_xds_connected", "1 while the xDS stream is up.", "gauge", [
+          { labels: "", value: x.connected ? 1 : 0 },
+        ]),
+        scalarFamily(
+          "vireo_proxy_xds_rejected_types",
+          "Resource types whose last xDS response the proxy rejected (NACKed).",
+          "gauge",
+          [{ labels: "", value: x.rejectedTypes }],
+        ),
+      );
+    }
     if (this.processMetrics) families.push(...processFamilies());
     return exposition(families);
   }

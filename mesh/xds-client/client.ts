@@ -144,6 +144,14 @@ export class XdsClient {
     };
   }
 
+  /** What the status port's metrics report (`vireo check` reads them through the API server). */
+  health(): { connected: boolean; rejectedTypes: number } {
+    return {
+      connected: this.connection.state === "connected",
+      rejectedTypes: this.state.typeStatuses().filter((t) => t.lastNack !== undefined).length,
+    };
+  }
+
   /** Stops for good; the last snapshot stays readable. */
   close(): void {
     this.connection = { state: "closed" };

@@ -8,22 +8,9 @@ import type {
   CoreV1Api,
   DiscoveryV1Api,
 } from "@kubernetes/client-node";
-import { ApiException } from "@kubernetes/client-node";
-import { describeError } from "../common/errors.js";
-
-/** The API server's own message (`... "x" not found`) rather than the client's dump. */
-export function apiMessage(err: unknown): string {
-  if (err instanceof ApiException) {
-    try {
-      const m = (JSON.parse(String(err.body)) as { message?: string }).message;
-      if (m !== undefined) return m;
-    } catch {
-      // not a Status: fall through
-    }
-    return `HTTP ${String(err.code)}`;
-  }
-  return describeError(err);
-}
+import { meshChecks } from "./check-mesh.js";
+import type { CheckResult } from "./check-result.js";
+import { apiMessage, one } from "./check-result.js";
 
 export const CRDS = [
   "rollouts.vireo.dev",
@@ -34,12 +21,6 @@ export const CRDS = [
 ];
 /** A root (or the webhook's bundle) expiring within this is reported as a failure. */
 export const EXPIRY_MARGIN_MS = 30 * 24 * 3600 * 1000;
-
-export interface CheckResult {
-  readonly name: string;
-  readonly ok: boolean;
-  readonly detail: string;
-}
 
 export interface CheckApis {
   readonly core: CoreV1Api;
@@ -54,6 +35,10 @@ export interface CheckOptions {
   /** The chart's full name (default "vireo"). */
   readonly release: string;
   readonly now: number;
+  /** Where the dry-run pod that calls the webhook is made (default "default"). */
+  readonly probeNamespace?: string;
+  /** Only the install (CRDs, controller, CA, webhook configuration), not the data plane. */
+  readonly installOnly?: boolean;
 }
 
 /** Certificates of a PEM bundle with their expiry; throws on one that does not parse. */
@@ -63,14 +48,6 @@ export function bundleExpiry(pem: string): { subject: string; notAfter: number }
     const x = new X509Certificate(c);
     return { subject: x.subject.replace(/\n/g, ", "), notAfter: Date.parse(x.validTo) };
   });
-}
-
-async function one(name: string, f: () => Promise<string>): Promise<CheckResult> {
-  try {
-    return { name, ok: true, detail: await f() };
-  } catch (err) {
-    return { name, ok: false, detail: apiMessage(err) };
-  }
 }
 
 function fail(message: string): never {
@@ -153,9 +130,13 @@ export async function runChecks(api: CheckApis, o: CheckOptions): Promise<CheckR
       return `${String(ready.length)} ready endpoint(s)`;
     }),
   );
+  if (o.installOnly === true) return results;
+  const probeNamespace = o.probeNamespace ?? "default";
+  results.push(...(await meshChecks(api, { ...o, probeNamespace }, one)));
   return results;
 }
 
 export function formatChecks(results: readonly CheckResult[]): string {
-  return results.map((r) => `${r.ok ? "√" : "×"} ${r.name}: ${r.detail}`).join("\n") + "\n";
+  const mark = (r: CheckResult) => (!r.ok ? "×" : r.warning === true ? "‼" : "√");
+  return results.map((r) => `${mark(r)} ${r.name}: ${r.detail}`).join("\n") + "\n";
 }

@@ -47,8 +47,11 @@ commands:
                              phase two, once every workload renewed (24 h): stop trusting the
                              previous roots
                              (ca: -n is the controller's namespace, default vireo-system)
-  check                      verify the install (CRDs, controller, CA, webhook); exit 1 if any
-                             check fails; -n is the controller's namespace (default vireo-system)
+  check                      verify the install (CRDs, controller, CA, webhook called with a
+                             dry-run pod) and the data plane (every injected pod's proxy ready,
+                             connected, not rejecting its configuration; version skew, a
+                             warning); exit 1 if any check fails; -n is the controller's
+                             namespace (default vireo-system)
   inject -f FILE|-           add the vireo sidecar to the pod templates of FILE (YAML or JSON,
                              multi-document, Lists), offline, as the webhook would; writes YAML
                              to stdout, notes about skipped pods to stderr
@@ -63,6 +66,9 @@ flags:
   -f, --filename FILE        with inject; - reads stdin
   --proxy-image IMAGE        with inject (default: ${DEFAULT_INJECT_CONFIG.proxyImage})
   --xds-address HOST:PORT    with inject (default: ${DEFAULT_INJECT_CONFIG.xdsAddress})
+  --probe-namespace NS       with check: where the dry-run pod is made (default: default)
+  --install-only             with check: skip the data-plane checks
+  --release NAME             with check: the chart's full name (default: vireo)
 `;
 
 class UsageError extends Error {}
@@ -89,6 +95,9 @@ async function main(argv: string[]): Promise<number> {
       help: { type: "boolean", short: "h" },
       "dry-run": { type: "boolean" },
       "trust-domain": { type: "string" },
+      "probe-namespace": { type: "string" },
+      "install-only": { type: "boolean" },
+      release: { type: "string" },
     },
   });
   const [command, name] = positionals;
@@ -138,7 +147,15 @@ async function main(argv: string[]): Promise<number> {
         admission: kc.makeApiClient(AdmissionregistrationV1Api),
         discovery: kc.makeApiClient(DiscoveryV1Api),
       },
-      { namespace: values.namespace ?? "vireo-system", release: "vireo", now: Date.now() },
+      {
+        namespace: values.namespace ?? "vireo-system",
+        release: values.release ?? "vireo",
+        now: Date.now(),
+        installOnly: values["install-only"] === true,
+        ...(values["probe-namespace"] !== undefined && {
+          probeNamespace: values["probe-namespace"],
+        }),
+      },
     );
     process.stdout.write(
       values.output === "json" ? JSON.stringify(results, null, 2) + "\n" : formatChecks(results),

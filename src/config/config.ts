@@ -168,7 +168,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     webhookHost: required("webhook-host"),
     webhookServiceName: required("webhook-service-name"),
     webhookConfigurationName: required("webhook-configuration-name"),
-    injection: injectionConfig(required("injection-config"), required("namespace")),
+    injection: parseInjectionConfig(required("injection-config"), required("namespace")),
   };
 }
 
@@ -185,7 +185,7 @@ const INJECT_KEYS: ReadonlySet<string> = new Set([
 ]);
 
 /** The chart's `injection` values as JSON over the defaults; unknown keys are an error. */
-function injectionConfig(json: string, namespace: string): InjectConfig {
+export function parseInjectionConfig(json: string, namespace: string): InjectConfig {
   let v: unknown;
   try {
     v = JSON.parse(json);

@@ -13,8 +13,8 @@ const run = promisify(execFile);
 
 /** Where the example runs; the chart's controller reconciles only this namespace. */
 export const NS = "vireo-e2e";
-const SYSTEM_NS = "vireo-e2e-system";
-const RELEASE = "vireo-e2e";
+export const SYSTEM_NS = "vireo-e2e-system";
+export const RELEASE = "vireo-e2e";
 /** Not the demo's receiver port (18090), so `make demo KEEP=1` can stay up beside the suite. */
 const RECEIVER_PORT = 18091;
 const GATEWAY = "10.244.0.1";
@@ -44,11 +44,14 @@ export async function kubectl(args: string[], input?: string): Promise<string> {
 }
 
 /** The vireo CLI, as a user runs it; resolves with its exit code and output. */
-export async function vireo(args: string[]): Promise<{ code: number; out: string }> {
+export async function vireo(
+  args: string[],
+  namespace = NS,
+): Promise<{ code: number; out: string }> {
   try {
     const { stdout } = await run(
       "node",
-      ["--import", "tsx", "src/cli/main.ts", ...args, "-n", NS, "--kubeconfig", kubeconfig],
+      ["--import", "tsx", "src/cli/main.ts", ...args, "-n", namespace, "--kubeconfig", kubeconfig],
       { cwd: repoRoot },
     );
     return { code: 0, out: stdout };

@@ -21,6 +21,8 @@ import {
   NS,
   PODINFO,
   release,
+  RELEASE,
+  SYSTEM_NS,
   until,
   vireo,
 } from "./e2e.js";
@@ -599,6 +601,59 @@ describe("end to end: releases of the example app, installed with the chart", fu
       (after.status?.initContainerStatuses ?? []).every((c) => c.restartCount === 0),
       "the proxy was not stopped",
     );
+  });
+
+  it("vireo check passes on the install and its proxies, and names a proxy that does not answer", async () => {
+    const check = () => vireo(["check", "--release", RELEASE, "--probe-namespace", NS], SYSTEM_NS);
+    const ok = await check();
+    log(`vireo check:\n${ok.out}`);
+    assert.equal(ok.code, 0, ok.out);
+    assert.match(ok.out, /^√ injection webhook answers over TLS: .*vireo-proxy/m);
+    const synced = /^√ proxies connected and synced: (\d+) of (\d+) ready proxies/m.exec(ok.out);
+    assert.ok(synced !== null && Number(synced[1]) >= 3, ok.out); // podinfo, its primary, loadgen, ...
+    assert.match(ok.out, /^√ version skew: /m);
+    // A pod that claims to be injected (by an older version) but whose proxy serves nothing.
+    const name = `check-stale-${Date.now().toString(36)}`;
+    const idle = {
+      image: "busybox",
+      command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"],
+    };
+    await cluster().core.createNamespacedPod({
+      namespace: NS,
+      body: {
+        metadata: {
+          name,
+          annotations: { "sidecar.vireo.dev/status": JSON.stringify({ version: "0.0.9" }) },
+        },
+        spec: {
+          terminationGracePeriodSeconds: 1,
+          initContainers: [{ name: "vireo-proxy", restartPolicy: "Always", ...idle }],
+          containers: [{ name: "app", ...idle }],
+        },
+      },
+    });
+    try {
+      await eventually("the stale pod running", async () => {
+        const p = await cluster().core.readNamespacedPod({ namespace: NS, name });
+        return p.status?.phase === "Running" ? p : undefined;
+      });
+      const bad = await check();
+      log(`vireo check with ${name}:\n${bad.out}`);
+      assert.equal(bad.code, 1, bad.out);
+      assert.match(
+        bad.out,
+        new RegExp(`^× proxies connected and synced: .*1 unreadable .*${NS}/${name}`, "m"),
+      );
+      assert.match(
+        bad.out,
+        new RegExp(
+          `^‼ version skew: 1 pod\\(s\\) run busybox \\(injected by 0\\.0\\.9\\).*${name}`,
+          "m",
+        ),
+      );
+    } finally {
+      await cluster().core.deleteNamespacedPod({ namespace: NS, name, gracePeriodSeconds: 0 });
+    }
   });
 
   it("takes a workload out of the mesh when the label goes and its pods restart, with no failed request", async () => {

@@ -244,6 +244,19 @@ describe("mesh telemetry: metrics", () => {
     assert.equal(series(await samples(off), "vireo_request_bytes_count").length, 0);
   });
 
+  it("reports the xDS stream's state, read at each scrape, once a source is given", async () => {
+    const m = new ProxyMetrics({ processMetrics: false });
+    assert.equal(series(await samples(m), "vireo_proxy_xds_connected").length, 0);
+    let state = { connected: true, rejectedTypes: 0 };
+    m.reportXds(() => state);
+    const at = async (name: string) => series(await samples(m), name)[0]?.value;
+    assert.equal(await at("vireo_proxy_xds_connected"), 1);
+    assert.equal(await at("vireo_proxy_xds_rejected_types"), 0);
+    state = { connected: false, rejectedTypes: 2 };
+    assert.equal(await at("vireo_proxy_xds_connected"), 0);
+    assert.equal(await at("vireo_proxy_xds_rejected_types"), 2);
+  });
+
   it("caps the distinct values a peer can put in a label", async () => {
     const m = new ProxyMetrics({ processMetrics: false, maxValuesPerLabel: 2 });
     for (const w of ["a", "b", "c", "d", "a"]) {

@@ -111,6 +111,7 @@ describe("xDS client (delta) against the vireo server", function () {
     const routeStatus = client.status().types.find((t) => t.typeUrl === TYPE.route);
     assert.equal(routeStatus?.ackedVersion, good.versions.get(TYPE.route));
     assert.equal(routeStatus?.lastNack?.version, String(bad.version));
+    assert.deepEqual(client.health(), { connected: true, rejectedTypes: 1 });
 
     const fixed = cp.publish(translate(clusterState({ canaryWeight: 30 })));
     await eventually("the fixed weights", () =>
@@ -124,6 +125,11 @@ describe("xDS client (delta) against the vireo server", function () {
     );
     assert.equal(client.status().types.find((t) => t.typeUrl === TYPE.route)?.lastNack, undefined);
     assert.equal(client.status().lastNack?.message, expected, "the last NACK stays for the dump");
+    assert.deepEqual(client.health(), { connected: true, rejectedTypes: 0 });
+    await cp.stop();
+    await eventually("the client to see the stream gone", () =>
+      client.health().connected ? undefined : true,
+    );
   });
 
   it("is counted by the server's confirmation() once it has ACKed a version", async () => {
