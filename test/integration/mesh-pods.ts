@@ -29,7 +29,6 @@ export function sidecar(o: SidecarOptions): V1Container {
     image: "vireo/proxy:dev",
     env: [
       { name: "VIREO_XDS_ADDRESS", value: o.xds },
-      { name: "VIREO_ADMIN_HOST", value: "0.0.0.0" },
       { name: "VIREO_LOG_LEVEL", value: o.logLevel ?? "warn" },
       ...(secure
         ? [
@@ -43,8 +42,9 @@ export function sidecar(o: SidecarOptions): V1Container {
       { name: "POD_NAMESPACE", ...field("metadata.namespace") },
       { name: "POD_IP", ...field("status.podIP") },
     ],
-    ports: [{ name: "http-admin", containerPort: 15000 }],
-    readinessProbe: { httpGet: { path: "/ready", port: 15000 }, periodSeconds: 1 },
+    // The status port (pod IP): readiness and metrics; the admin port stays on loopback.
+    ports: [{ name: "vireo-status", containerPort: 15020 }],
+    readinessProbe: { httpGet: { path: "/ready", port: 15020 }, periodSeconds: 1 },
     ...(secure && {
       volumeMounts: [
         { name: "vireo-ca", mountPath: CA_DIR, readOnly: true },
@@ -70,7 +70,7 @@ export const meshVolumes: V1Volume[] = [
 /** Prometheus scrapes the sidecar's metrics. */
 export const scrape = {
   "prometheus.io/scrape": "true",
-  "prometheus.io/port": "15000",
+  "prometheus.io/port": "15020",
   "prometheus.io/path": "/stats/prometheus",
 };
 

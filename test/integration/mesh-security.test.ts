@@ -303,7 +303,7 @@ describe("mesh security on the local cluster (issue #9)", function () {
     );
     await settlesOn("productpage", "200");
     // The destination's proxy says how its requests came: mutual TLS, from productpage.
-    const stats = await (await fetch(`http://${reviewsIp}:15000/stats/prometheus`)).text();
+    const stats = await (await fetch(`http://${reviewsIp}:15020/stats/prometheus`)).text();
     const line = stats
       .split("\n")
       .find(
