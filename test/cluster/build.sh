@@ -108,6 +108,18 @@ if [[ ! -x $BIN/coredns || $("$BIN/coredns" -version 2>/dev/null) != *"CoreDNS-$
   rm -f "$BIN/coredns"
   (build_coredns)
 fi
+# Not a binary: the Gateway API module's config/crd/standard, copied out of the module cache.
+GATEWAY_API_CRDS="$CACHE/gateway-api-v$GATEWAY_API_VERSION"
+if [[ ! -f $GATEWAY_API_CRDS/.complete ]]; then
+  say "fetching sigs.k8s.io/gateway-api v$GATEWAY_API_VERSION (its standard CRDs)"
+  dir=$(cd "$(mktemp -d)" && go mod download -json "sigs.k8s.io/gateway-api@v$GATEWAY_API_VERSION" |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p')
+  [[ -d $dir/config/crd/standard ]] || { say "no config/crd/standard in '$dir'"; exit 1; }
+  rm -rf "$GATEWAY_API_CRDS" && mkdir -p "$GATEWAY_API_CRDS"
+  cp "$dir"/config/crd/standard/*.yaml "$GATEWAY_API_CRDS/"
+  chmod u+w "$GATEWAY_API_CRDS"/*.yaml
+  touch "$GATEWAY_API_CRDS/.complete"
+fi
 if [[ ! -x $BIN/helm ]]; then
   say "building helm v$HELM_VERSION"
   GOBIN="$BIN" go install -ldflags "-s -w \

@@ -9,6 +9,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 source "$ROOT/test/cluster/versions.env"
 CACHE=${VIREO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vireo-cluster}
 BIN=${VIREO_CLUSTER_BIN:-$CACHE/k8s-$K8S_VERSION-etcd-$ETCD_VERSION}
+GATEWAY_API_CRDS=$CACHE/gateway-api-v$GATEWAY_API_VERSION
 
 D=${VIREO_CLUSTER_DIR:-$ROOT/.cluster}
 PKI=$D/pki

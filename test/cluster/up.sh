@@ -89,6 +89,8 @@ network_down # what an interrupted earlier start added, if anything
 for b in etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy coredns; do
   [[ -x $BIN/$b ]] || die "$BIN/$b is missing: run 'make install-tools' (test/cluster/build.sh) first"
 done
+[[ -f $GATEWAY_API_CRDS/.complete ]] ||
+  die "$GATEWAY_API_CRDS is missing: run 'make install-tools' (test/cluster/build.sh) first"
 if [[ ! -x /usr/bin/prometheus ]]; then
   say "prometheus is not installed: running scripts/install-debs.sh"
   "$ROOT/scripts/install-debs.sh"
@@ -251,6 +253,11 @@ wait_for 60 kube-controller-manager "default ServiceAccount created" \
   kube -n default get serviceaccount default
 wait_for 30 kube-scheduler "kube-scheduler healthy" \
   curl -sfk -m 2 "https://127.0.0.1:$SCHEDULER_PORT/healthz"
+
+# --- the Gateway API's standard CRDs, as a platform team installs them (docs/local-cluster.md) ---
+kube apply --server-side --force-conflicts -f "$GATEWAY_API_CRDS" >/dev/null
+wait_for 60 kube-apiserver "Gateway API v$GATEWAY_API_VERSION CRDs established" \
+  kube wait --for=condition=Established --timeout=5s crd --all
 wait_for 30 prometheus "prometheus ready" prometheus_ready
 
 # --- the pods' network and its safety rules, before anything forwards or DNATs ---
