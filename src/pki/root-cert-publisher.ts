@@ -18,6 +18,8 @@ export interface RootCertPublisherDeps {
    * pod cannot start without the ConfigMap). Every namespace otherwise.
    */
   readonly onlyNamespace: string | undefined;
+  /** The controller's own namespace, always written: `vireo check` reads the roots there. */
+  readonly ownNamespace: string;
 }
 
 export class RootCertPublisher {
@@ -29,7 +31,7 @@ export class RootCertPublisher {
     const namespaces =
       only === undefined
         ? await this.namespaces({})
-        : [...new Set([only, ...(await this.labelledForInjection())])];
+        : [...new Set([only, this.deps.ownNamespace, ...(await this.labelledForInjection())])];
     let changed = 0;
     for (const namespace of namespaces) {
       try {

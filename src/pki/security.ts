@@ -69,6 +69,7 @@ export class ControllerSecurity {
       core: deps.core,
       log: deps.log,
       onlyNamespace: deps.onlyNamespace,
+      ownNamespace: deps.namespace,
     });
   }
 
