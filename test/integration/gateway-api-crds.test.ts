@@ -4,7 +4,15 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ApiextensionsV1Api, CustomObjectsApi } from "@kubernetes/client-node";
+import {
+  ApiextensionsV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+} from "@kubernetes/client-node";
+import { MESH_CONTROLLER } from "../../src/gateway/model.js";
+import { parseRoute } from "../../src/gateway/parse-route.js";
+import { meshParentStatuses, mergeParentStatuses } from "../../src/gateway/route-status.js";
 import { apiMessage } from "./crds.js";
 import { cluster, repoRoot, useNamespace } from "./harness.js";
 
@@ -83,5 +91,68 @@ describe("local cluster: the Gateway API CRDs", function () {
       refused,
       /HTTPRoute\.gateway\.networking\.k8s\.io "bad" is invalid: .*Unsupported value: "Glob"/,
     );
+  });
+
+  it("takes the status vireo computes from the stored route (its defaults), on the status subresource", async () => {
+    const api = custom();
+    const at = { group: GROUP, version: "v1", namespace: ns(), plural: "httproutes" };
+    await api.createNamespacedCustomObject({ ...at, body: meshRoute("status", "PathPrefix") });
+    const stored = (await api.getNamespacedCustomObject({ ...at, name: "status" })) as {
+      kind: string;
+      metadata: { namespace: string; name: string; generation: number; creationTimestamp: string };
+      spec: unknown;
+    };
+    const route = parseRoute(stored);
+    assert.ok(route !== undefined);
+    // podinfo exists with port 9898; the canary backend does not.
+    const lookup = (namespace: string, name: string) =>
+      namespace === ns() && ["podinfo", "podinfo-primary"].includes(name)
+        ? { namespace, name, ports: [{ name: "http", port: 9898, protocol: "http" as const }] }
+        : undefined;
+    const ours = meshParentStatuses(
+      route,
+      lookup,
+      new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+    );
+    const other = {
+      controllerName: "example.com/other",
+      parentRef: { name: "edge" },
+      conditions: [
+        {
+          type: "Accepted",
+          status: "True",
+          reason: "Accepted",
+          message: "",
+          observedGeneration: 1,
+          lastTransitionTime: "2026-01-01T00:00:00Z",
+        },
+      ],
+    };
+    await api.patchNamespacedCustomObjectStatus(
+      { ...at, name: "status", body: { status: { parents: mergeParentStatuses([other], ours) } } },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    );
+    const after = (await api.getNamespacedCustomObject({ ...at, name: "status" })) as {
+      status: {
+        parents: {
+          controllerName: string;
+          parentRef: Record<string, unknown>;
+          conditions: { type: string; status: string; reason: string }[];
+        }[];
+      };
+    };
+    const mine = after.status.parents.find((p) => p.controllerName === MESH_CONTROLLER);
+    assert.deepEqual(mine?.parentRef, {
+      group: "",
+      kind: "Service",
+      namespace: ns(),
+      name: "podinfo",
+      port: 9898,
+    });
+    assert.deepEqual(
+      mine?.conditions.map((c) => `${c.type}=${c.status}/${c.reason}`),
+      ["Accepted=True/Accepted", "ResolvedRefs=False/BackendNotFound"],
+    );
+    assert.ok(after.status.parents.some((p) => p.controllerName === "example.com/other"));
   });
 });
