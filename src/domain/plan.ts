@@ -3,7 +3,16 @@
 // (stay) or moves to a new state (go) and then acts on nothing, so that every state is written
 // before anything is done in its name: a controller killed at any point resumes where it was.
 import { assertNever } from "../common/assert-never.js";
-import { defaultReady, getCondition, promotedHealth, setCondition } from "./conditions.js";
+import {
+  defaultReady,
+  getCondition,
+  invalidProgress,
+  progressHealth,
+  promotedHealth,
+  setCondition,
+  setProgress,
+  stampGeneration,
+} from "./conditions.js";
 import type { Health } from "./conditions.js";
 import { planFailed, planIdle, planInitializing, planTerminating } from "./plan-lifecycle.js";
 import { applyManual } from "./plan-manual.js";
@@ -122,11 +131,18 @@ function planInvalid(o: Observed, s: RolloutStatus, spec: InvalidSpec, nowIso: s
     ...(deleting ? { phase: "Terminating" as const } : {}),
     observedGeneration: o.generation,
     message,
-    conditions: setCondition(
-      s.conditions,
-      "Ready",
-      { status: "False", reason: spec.reason, message },
-      nowIso,
+    conditions: stampGeneration(
+      setProgress(
+        setCondition(
+          s.conditions,
+          "Ready",
+          { status: "False", reason: spec.reason, message },
+          nowIso,
+        ),
+        invalidProgress(spec.reason, message),
+        nowIso,
+      ),
+      o.generation,
     ),
   };
   const actions: Action[] = deleting ? [{ kind: "removeFinalizer" }] : [];
@@ -194,6 +210,10 @@ function finish(
   const ready = end.ready ?? failedReady(status) ?? defaultReady(status.phase, status.message);
   let conditions = setCondition(status.conditions, "Ready", ready, c.nowIso);
   conditions = setCondition(conditions, "Promoted", promotedHealth(status.phase), c.nowIso);
+  // The suspend branch of plan() is taken exactly when these hold.
+  const suspended = c.spec.suspend && !o.deleting && o.target.exists;
+  const progress = progressHealth(status.phase, status.message, ready, suspended);
+  conditions = stampGeneration(setProgress(conditions, progress, c.nowIso), o.generation);
   status = { ...status, conditions };
 
   const polls = end.wait !== undefined && SYSTEM_WAITS.includes(end.wait);

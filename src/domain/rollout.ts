@@ -158,12 +158,32 @@ export const PHASES: readonly Phase[] = [
   "Terminating",
 ];
 
+/**
+ * Ready and Promoted say where the release stands; Reconciling and Stalled follow kstatus (what
+ * Flux, Argo CD's health checks and `kubectl wait` read): Reconciling True while the controller is
+ * still moving towards what the spec and the target ask for, Stalled True when it cannot get there
+ * without someone acting. Never both True.
+ */
+export type ConditionType = "Ready" | "Promoted" | "Reconciling" | "Stalled";
+
+export const CONDITION_TYPES: readonly ConditionType[] = [
+  "Ready",
+  "Promoted",
+  "Reconciling",
+  "Stalled",
+];
+
 export interface Condition {
-  readonly type: "Ready" | "Promoted";
+  readonly type: ConditionType;
   readonly status: "True" | "False" | "Unknown";
   readonly reason: string;
   readonly message: string;
   readonly lastTransitionTime: string;
+  /**
+   * metadata.generation of the spec this condition was computed from. Every plan stamps it; absent
+   * only on a status written before it existed.
+   */
+  readonly observedGeneration?: number;
 }
 
 /** A manual request recorded on the object (annotation or spec field), consumed once. */
