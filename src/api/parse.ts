@@ -459,6 +459,8 @@ const WAIT_REASONS: Readonly<Record<WaitReason, true>> = {
   primaryReady: true,
   targetReady: true,
   trafficVerified: true,
+  servicesReady: true,
+  targetScaledDown: true,
   approval: true,
 };
 

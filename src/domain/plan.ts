@@ -166,6 +166,8 @@ const SYSTEM_WAITS: readonly WaitReason[] = [
   "primaryReady",
   "targetReady",
   "trafficVerified",
+  "servicesReady",
+  "targetScaledDown",
 ];
 
 /** Turns the final state into the plan: routing, services, the wait's clock, conditions, requeue. */

@@ -190,11 +190,20 @@ export interface Condition {
 export type ManualAction = "promote" | "abort" | "retry";
 
 /**
- * Something the rollout waits for: the first four must happen on their own within
- * `progressDeadlineSeconds`; an approval waits for a confirm-* gate and its webhooks' deadline.
+ * Something the rollout waits for: all but approval must happen on their own within
+ * `progressDeadlineSeconds`; an approval waits for a human (a confirm-* gate, whose webhooks may
+ * set a deadline, or a pause).
  */
 export type WaitReason =
-  "canaryReady" | "primaryReady" | "targetReady" | "trafficVerified" | "approval";
+  | "canaryReady"
+  | "primaryReady"
+  | "targetReady"
+  | "trafficVerified"
+  /** The apex, primary and canary Services exist as vireo wants them. */
+  | "servicesReady"
+  /** The target (the canary) has scaled to zero. */
+  | "targetScaledDown"
+  | "approval";
 
 export interface Wait {
   readonly reason: WaitReason;
