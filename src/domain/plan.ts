@@ -185,10 +185,16 @@ function finish(
     actions.push({ kind: "ensureServices" });
   }
   if (end.route !== undefined) {
-    if (!sameRoute(o.traffic.requested, end.route)) {
+    if (!sameRoute(o.traffic.requested, end.route) || o.traffic.policyStale === true) {
       actions.push({ kind: "setTraffic", route: end.route });
     }
     status = { ...status, canaryWeight: end.route.canaryWeight, route: end.route };
+  } else if (o.traffic.policyStale === true && o.traffic.requested !== undefined) {
+    // A policy edit reaches the proxies in every phase, at the weight they already have; a plan
+    // that forgets the routing (clearTraffic) makes it moot.
+    if (!end.actions.some((a) => a.kind === "clearTraffic")) {
+      actions.push({ kind: "setTraffic", route: o.traffic.requested });
+    }
   }
   actions.push(...end.actions, ...effects, ...end.effects);
 
