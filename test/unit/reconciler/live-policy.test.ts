@@ -3,168 +3,21 @@
 // server, and an ADS client that reads the route configuration a proxy would get. Before the fix
 // the control plane kept the old policy until the next weight change (issue 17: 5 s stayed 5 s).
 import assert from "node:assert/strict";
-import { PassThrough } from "node:stream";
 import { statusToWire } from "../../../src/api/parse.js";
 import type { RolloutSpecWire, RolloutWire } from "../../../src/api/rollout-wire.js";
 import { FakeClock } from "../../../src/common/clock.js";
-import { createLogger } from "../../../src/common/logger.js";
 import type { RolloutStatus } from "../../../src/domain/rollout.js";
-import type { RolloutEventRecorder } from "../../../src/kube/rollout-events.js";
-import { NopNotifier } from "../../../src/notify/notifier.js";
-import { StatusSentLog } from "../../../src/notify/sent-log.js";
-import type { ReconcilerDeps } from "../../../src/reconciler/ports.js";
 import { reconcile } from "../../../src/reconciler/reconcile.js";
-import { XdsTrafficRouter } from "../../../src/routing/xds-router.js";
-import type { RoutingSink } from "../../../src/routing/xds-router.js";
-import type { WebhookRunner } from "../../../src/analysis/webhooks.js";
-import type { Workload, WorkloadObservation } from "../../../src/workloads/workload.js";
-import type {
-  ClusterState,
-  RoutingModel,
-  ServiceEndpoints,
-  ServiceModel,
-} from "../../../src/xds/model.js";
 import { routeConfigName } from "../../../src/xds/names.js";
-import { loadXdsProtos } from "../../../src/xds/protos.js";
 import { XdsServer } from "../../../src/xds/server/xds-server.js";
-import { buildSnapshot, TYPE } from "../../../src/xds/snapshot.js";
-import { translate } from "../../../src/xds/translate/translate.js";
+import { TYPE } from "../../../src/xds/snapshot.js";
 import { SotwTestClient } from "../../support/ads-test-client.js";
+import { env, log, MemoryWorkload, rolloutWire } from "./memory-ports.js";
 
-const log = createLogger({ component: "t", stream: new PassThrough(), level: "error" });
-const port = [{ name: "http", port: 80, protocol: "http" as const }];
-const services: ServiceModel[] = ["app", "app-primary", "app-canary"].map((name) => ({
-  namespace: "ns",
-  name,
-  ports: port,
-}));
 const RC = routeConfigName("ns", "app", 80);
 
-/** The cluster state a KubeClusterWatch would hold, in memory. */
-class MemorySink implements RoutingSink {
-  readonly routing = new Map<string, RoutingModel>();
-  readonly eps: ServiceEndpoints[] = ["app-primary", "app-canary"].map((service, i) => ({
-    namespace: "ns",
-    service,
-    endpoints: [{ address: `10.0.0.${String(i + 1)}`, ports: { http: 8080 }, ready: true }],
-  }));
-  setRouting(namespace: string, service: string, r: RoutingModel | undefined): void {
-    if (r === undefined) this.routing.delete(`${namespace}/${service}`);
-    else this.routing.set(`${namespace}/${service}`, r);
-  }
-  services(): readonly ServiceModel[] {
-    return services;
-  }
-  endpoints(): readonly ServiceEndpoints[] {
-    return this.eps;
-  }
-  state(): ClusterState {
-    return { services, endpoints: this.eps, routing: [...this.routing.values()] };
-  }
-}
-
-/** The target and primary as a Deployment pair would report them, in memory. */
-class MemoryWorkload implements Workload {
-  constructor(private readonly targetRevision: string) {}
-  readonly calls: string[] = [];
-  observe(): Promise<WorkloadObservation> {
-    const release = this.targetRevision !== "r1";
-    return Promise.resolve({
-      target: {
-        exists: true,
-        replicas: release ? 1 : 0,
-        ready: true,
-        progressDeadlineExceeded: false,
-        message: "",
-        revision: this.targetRevision,
-      },
-      primary: {
-        exists: true,
-        replicas: 1,
-        ready: true,
-        progressDeadlineExceeded: false,
-        message: "",
-        revision: "r1",
-      },
-      services: { apex: true, primary: true, canary: true, apexOnTarget: false },
-      desiredReplicas: 1,
-    });
-  }
-  private record(what: string): Promise<void> {
-    this.calls.push(what);
-    return Promise.resolve();
-  }
-  ensurePrimary(): Promise<void> {
-    return this.record("ensurePrimary");
-  }
-  ensureServices(): Promise<void> {
-    return this.record("ensureServices");
-  }
-  scaleTarget(_r: unknown, replicas: number): Promise<void> {
-    return this.record(`scaleTarget(${String(replicas)})`);
-  }
-  restoreApex(): Promise<void> {
-    return this.record("restoreApex");
-  }
-  removePrimary(): Promise<void> {
-    return this.record("removePrimary");
-  }
-  removeCanaryService(): Promise<void> {
-    return this.record("removeCanaryService");
-  }
-}
-
-interface Env {
-  readonly deps: ReconcilerDeps;
-  readonly written: RolloutStatus[];
-  /** Publishes a snapshot of what the router gave the sink, as the cluster watch does. */
-  readonly publish: () => void;
-}
-
-function env(server: XdsServer, workload: Workload): Env {
-  const sink = new MemorySink();
-  const traffic = new XdsTrafficRouter(sink, server);
-  const written: RolloutStatus[] = [];
-  let version = 1;
-  const events: RolloutEventRecorder = { record: () => Promise.resolve() };
-  const webhooks: WebhookRunner = {
-    call: () => Promise.resolve({ ok: true, errored: false, details: [] }),
-  };
-  const deps: ReconcilerDeps = {
-    clock: new FakeClock(),
-    log,
-    store: {
-      get: () => Promise.resolve(undefined),
-      writeStatus: (_ns, _name, s) => {
-        written.push(s);
-        return Promise.resolve();
-      },
-      setFinalizer: () => Promise.resolve(),
-    },
-    workload,
-    traffic,
-    analysis: { run: () => assert.fail("a paused or idle Rollout runs no analysis here") },
-    webhooks,
-    notifier: new NopNotifier(),
-    sentLog: new StatusSentLog(),
-    events,
-  };
-  const publish = (): void => {
-    const s = buildSnapshot(version++, translate(sink.state()), loadXdsProtos().codecs);
-    server.setSnapshot(s);
-    traffic.published(s);
-  };
-  return { deps, written, publish };
-}
-
 function rollout(generation: number, spec: RolloutSpecWire, status: RolloutStatus): RolloutWire {
-  return {
-    apiVersion: "vireo.dev/v1alpha1",
-    kind: "Rollout",
-    metadata: { name: "app", namespace: "ns", uid: "u1", generation },
-    spec,
-    status: statusToWire(status),
-  };
+  return rolloutWire(generation, spec, statusToWire(status));
 }
 
 const baseSpec = (service: RolloutSpecWire["service"]): RolloutSpecWire => ({
