@@ -145,7 +145,13 @@ function planInvalid(o: Observed, s: RolloutStatus, spec: InvalidSpec, nowIso: s
       o.generation,
     ),
   };
-  const actions: Action[] = deleting ? [{ kind: "removeFinalizer" }] : [];
+  // Said once per refusal: the next plan finds Ready already saying it.
+  const ready = getCondition(s.conditions, "Ready");
+  const told = ready?.reason === spec.reason && ready.message === message;
+  const actions: Action[] = [
+    ...(told || deleting ? [] : [event("Warning", spec.reason, message)]),
+    ...(deleting ? [{ kind: "removeFinalizer" } as const] : []),
+  ];
   return { actions, status: compact(status) };
 }
 

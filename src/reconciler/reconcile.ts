@@ -66,7 +66,15 @@ export async function reconcile(r: RolloutWire, deps: ReconcilerDeps): Promise<R
       requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, action.ms);
       continue;
     }
-    if (spec === undefined) continue;
+    // An invalid spec still gets its Events and, when deleted, loses its finalizer: neither needs it.
+    if (spec === undefined) {
+      if (action.kind === "recordEvent") {
+        await deps.events.record(r, action.type, action.reason, action.message);
+      } else if (action.kind === "removeFinalizer") {
+        await deps.store.setFinalizer(r, false);
+      }
+      continue;
+    }
     if (action.kind === "notify") {
       const { checks } = checksBehind(action.event, p.status);
       outgoing.push(entryFor(action, r, spec, observed.status, p.status, checks, deps));

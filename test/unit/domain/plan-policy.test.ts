@@ -61,6 +61,6 @@ describe("plan: live policy edits", () => {
     const p = run(
       observed({ spec: { invalid: true, reason: "InvalidSpec", message: "x" }, policyStale: true }),
     );
-    assert.deepEqual(summary(p), []);
+    assert.deepEqual(summary(p), ["event(Warning:InvalidSpec)"]);
   });
 });
