@@ -18,6 +18,9 @@ import { cluster, useNamespace } from "./harness.js";
 const TD = "cluster.local";
 const DAY = 24 * 3600 * 1000;
 
+/** Certificates keep whole seconds: a clock on a whole second makes their times exact. */
+const wholeSecondNow = (): number => Math.floor(Date.now() / 1000) * 1000;
+
 const encode = (d: CaSecretData): Record<string, string> =>
   Object.fromEntries(Object.entries(d).map(([k, v]) => [k, Buffer.from(v).toString("base64")]));
 const decode = (d: Record<string, string> | undefined): CaSecretData =>
@@ -76,7 +79,7 @@ describe("pki: ControllerSecurity.refresh against the real API server", function
   const secretPath = (): string => `/api/v1/namespaces/${ns()}/secrets/${CA_SECRET}`;
 
   it("renews a due issuer into the Secret, with its resourceVersion, and serves from it", async () => {
-    const t0 = Date.now();
+    const t0 = wholeSecondNow();
     const ca = generateCa(TD, t0);
     const clock = new FakeClock(t0 + DAY);
     const p = await start(ca.data, clock);
@@ -113,7 +116,7 @@ describe("pki: ControllerSecurity.refresh against the real API server", function
   });
 
   it("leaves a renewal another replica won (a real 409) to be read at the next refresh", async () => {
-    const t0 = Date.now();
+    const t0 = wholeSecondNow();
     const ca = generateCa(TD, t0);
     const clock = new FakeClock(renewalTime(validityOf(ca.data["ca-cert.pem"] ?? "")));
     const p = await start(ca.data, clock);
@@ -148,7 +151,7 @@ describe("pki: ControllerSecurity.refresh against the real API server", function
   });
 
   it("picks up an issuer written to the Secret by someone else, without a restart", async () => {
-    const t0 = Date.now();
+    const t0 = wholeSecondNow();
     const ca = generateCa(TD, t0);
     const clock = new FakeClock(t0 + DAY);
     await start(ca.data, clock);
