@@ -18,7 +18,7 @@ import type {
   WaitReason,
   WebhookSpec,
 } from "../domain/rollout.js";
-import { NOTIFIED_LIMIT, PHASES, WEBHOOK_TYPES } from "../domain/rollout.js";
+import { CONDITION_TYPES, NOTIFIED_LIMIT, PHASES, WEBHOOK_TYPES } from "../domain/rollout.js";
 import type { FaultPolicy, TrafficPolicy } from "../xds/model.js";
 import type { BuiltinMetric } from "./defaults.js";
 import { BUILTIN_METRICS, ROLLOUT_DEFAULTS as D } from "./defaults.js";
@@ -459,6 +459,8 @@ const WAIT_REASONS: Readonly<Record<WaitReason, true>> = {
   primaryReady: true,
   targetReady: true,
   trafficVerified: true,
+  servicesReady: true,
+  targetScaledDown: true,
   approval: true,
 };
 
@@ -470,16 +472,20 @@ function readWait(w: unknown): Wait | undefined {
 
 function readCondition(c: unknown): Condition[] {
   if (!isRecord(c)) return [];
-  const { type, status, reason, message, lastTransitionTime } = c;
-  if (type !== "Ready" && type !== "Promoted") return [];
+  const { type, status, reason, message, lastTransitionTime, observedGeneration } = c;
+  const known = CONDITION_TYPES.find((t) => t === type);
+  if (known === undefined) return [];
   if (status !== "True" && status !== "False" && status !== "Unknown") return [];
   return [
     {
-      type,
+      type: known,
       status,
       reason: typeof reason === "string" ? reason : "",
       message: typeof message === "string" ? message : "",
       lastTransitionTime: typeof lastTransitionTime === "string" ? lastTransitionTime : "",
+      ...(typeof observedGeneration === "number" && Number.isInteger(observedGeneration)
+        ? { observedGeneration }
+        : {}),
     },
   ];
 }
@@ -520,6 +526,7 @@ export function statusToWire(status: RolloutStatus): RolloutStatusWire {
       reason: c.reason,
       message: c.message,
       lastTransitionTime: c.lastTransitionTime,
+      ...(c.observedGeneration === undefined ? {} : { observedGeneration: c.observedGeneration }),
     })),
   };
 }

@@ -211,4 +211,5 @@ export interface ConditionWire {
   reason: string;
   message: string;
   lastTransitionTime: string;
+  observedGeneration?: number;
 }

@@ -11,7 +11,6 @@ import {
   primaryName,
   stay,
   targetName,
-  WAIT_POLL_MS,
 } from "./plan-support.js";
 import type { RolloutStatus } from "./rollout.js";
 import { APEX_ONLY, CANARY_ONLY, PRIMARY_ONLY, sameRoute } from "./traffic-route.js";
@@ -46,7 +45,12 @@ export function planInitializing(c: Ctx, s: RolloutStatus): Step {
   }
   const svc = c.o.services;
   if (!svc.apex || !svc.primary || !svc.canary) {
-    return stay(s, "Creating the Services", { wakeAt: c.now + WAIT_POLL_MS });
+    const missing = [
+      ...(svc.apex ? [] : [c.spec.service.name]),
+      ...(svc.primary ? [] : [`${c.spec.service.name}-primary`]),
+      ...(svc.canary ? [] : [`${c.spec.service.name}-canary`]),
+    ];
+    return overdue(c, s, "servicesReady", `Creating the Services ${missing.join(", ")}`, {});
   }
   if (!sameRoute(c.o.traffic.verified, PRIMARY_ONLY)) {
     return overdue(
@@ -60,14 +64,13 @@ export function planInitializing(c: Ctx, s: RolloutStatus): Step {
     );
   }
   if (c.target.scaledUp) {
-    return stay(
+    // Something else (an autoscaler, a GitOps sync of spec.replicas) can keep scaling it up.
+    return overdue(
+      c,
       s,
+      "targetScaledDown",
       `Scaling ${targetName(c)} to zero; ${primaryName(c)} serves revision ${p.revision}`,
-      {
-        actions: [{ kind: "scaleTargetToZero" }],
-        route: PRIMARY_ONLY,
-        wakeAt: c.now + WAIT_POLL_MS,
-      },
+      { actions: [{ kind: "scaleTargetToZero" }], route: PRIMARY_ONLY },
     );
   }
   return toInitialized(c, s, p.revision, "Initialized");
@@ -102,7 +105,18 @@ export function planFailed(c: Ctx, s: RolloutStatus): Step {
   const cond = getCondition(s.conditions, "Ready");
   const text = cond?.status === "False" ? cond.message : `Release of revision ${revision} failed`;
   if (!sameRoute(c.o.traffic.verified, route)) {
-    return stay(s, `${text}; waiting for every proxy to confirm`, { route });
+    // Already Stalled with the rollback's reason; past the deadline it says the proxies are why.
+    const wait = "trafficVerified" as const;
+    if (!pastProgressDeadline(c, s, wait)) {
+      return stay(s, `${text}; waiting for every proxy to confirm`, { route, wait });
+    }
+    const late = `proxies did not confirm the rollback within ${deadlineText(c)}`;
+    const told = s.message.endsWith(late);
+    return stay(s, `${text}; ${late}`, {
+      route,
+      wait,
+      effects: told ? [] : [event("Warning", "RollbackUnconfirmed", `${text}; ${late}`)],
+    });
   }
   const actions: Action[] =
     route.canaryWeight === 0 && c.target.scaledUp ? [{ kind: "scaleCanaryDown" }] : [];

@@ -62,6 +62,11 @@ export interface ObservedTraffic {
   readonly requested: TrafficRoute | undefined;
   /** The route every proxy serving the apex has acknowledged; undefined while none is known. */
   readonly verified: TrafficRoute | undefined;
+  /**
+   * The control plane routes the apex with a policy (timeout, retries, traffic policy, fault) other
+   * than the spec's: the spec was edited since. Absent: false.
+   */
+  readonly policyStale?: boolean;
 }
 
 export type AnalysisOutcome = CheckOutcome;

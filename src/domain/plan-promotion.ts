@@ -10,7 +10,6 @@ import {
   primaryName,
   stay,
   targetName,
-  WAIT_POLL_MS,
 } from "./plan-support.js";
 import type { RolloutStatus } from "./rollout.js";
 import { routeAt, stepIndex } from "./run-steps.js";
@@ -106,10 +105,10 @@ export function planFinalising(c: Ctx, s: RolloutStatus): Step {
     });
   }
   if (c.target.scaledUp) {
-    return stay(s, `Scaling canary ${targetName(c)} down`, {
+    // Something else (an autoscaler, a GitOps sync of spec.replicas) can keep scaling it up.
+    return overdue(c, s, "targetScaledDown", `Scaling canary ${targetName(c)} down`, {
       actions: [{ kind: "scaleCanaryDown" }],
       route: PRIMARY_ONLY,
-      wakeAt: c.now + WAIT_POLL_MS,
     });
   }
   return toSucceeded(c, s);

@@ -71,9 +71,9 @@ export function planPaused(c: Ctx, s: RolloutStatus): Step {
       actions: [...actions, ...sup.queries],
       effects: sup.effects,
       route: routeAt(c.steps, index),
-      // A `pause: {}` has no deadline (as in Argo Rollouts): status.waitingFor says since when a
-      // human has been awaited.
-      ...(untilPromoted ? { wait: "approval" as const } : {}),
+      // A pause has no deadline (as in Argo Rollouts): it waits for a human, and
+      // status.waitingFor says since when.
+      wait: "approval",
       ...wake(sup.nextDueAt),
     },
   );

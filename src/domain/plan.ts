@@ -3,7 +3,16 @@
 // (stay) or moves to a new state (go) and then acts on nothing, so that every state is written
 // before anything is done in its name: a controller killed at any point resumes where it was.
 import { assertNever } from "../common/assert-never.js";
-import { defaultReady, getCondition, promotedHealth, setCondition } from "./conditions.js";
+import {
+  defaultReady,
+  getCondition,
+  invalidProgress,
+  progressHealth,
+  promotedHealth,
+  setCondition,
+  setProgress,
+  stampGeneration,
+} from "./conditions.js";
 import type { Health } from "./conditions.js";
 import { planFailed, planIdle, planInitializing, planTerminating } from "./plan-lifecycle.js";
 import { applyManual } from "./plan-manual.js";
@@ -122,14 +131,27 @@ function planInvalid(o: Observed, s: RolloutStatus, spec: InvalidSpec, nowIso: s
     ...(deleting ? { phase: "Terminating" as const } : {}),
     observedGeneration: o.generation,
     message,
-    conditions: setCondition(
-      s.conditions,
-      "Ready",
-      { status: "False", reason: spec.reason, message },
-      nowIso,
+    conditions: stampGeneration(
+      setProgress(
+        setCondition(
+          s.conditions,
+          "Ready",
+          { status: "False", reason: spec.reason, message },
+          nowIso,
+        ),
+        invalidProgress(spec.reason, message),
+        nowIso,
+      ),
+      o.generation,
     ),
   };
-  const actions: Action[] = deleting ? [{ kind: "removeFinalizer" }] : [];
+  // Said once per refusal: the next plan finds Ready already saying it.
+  const ready = getCondition(s.conditions, "Ready");
+  const told = ready?.reason === spec.reason && ready.message === message;
+  const actions: Action[] = [
+    ...(told || deleting ? [] : [event("Warning", spec.reason, message)]),
+    ...(deleting ? [{ kind: "removeFinalizer" } as const] : []),
+  ];
   return { actions, status: compact(status) };
 }
 
@@ -150,6 +172,8 @@ const SYSTEM_WAITS: readonly WaitReason[] = [
   "primaryReady",
   "targetReady",
   "trafficVerified",
+  "servicesReady",
+  "targetScaledDown",
 ];
 
 /** Turns the final state into the plan: routing, services, the wait's clock, conditions, requeue. */
@@ -167,10 +191,16 @@ function finish(
     actions.push({ kind: "ensureServices" });
   }
   if (end.route !== undefined) {
-    if (!sameRoute(o.traffic.requested, end.route)) {
+    if (!sameRoute(o.traffic.requested, end.route) || o.traffic.policyStale === true) {
       actions.push({ kind: "setTraffic", route: end.route });
     }
     status = { ...status, canaryWeight: end.route.canaryWeight, route: end.route };
+  } else if (o.traffic.policyStale === true && o.traffic.requested !== undefined) {
+    // A policy edit reaches the proxies in every phase, at the weight they already have; a plan
+    // that forgets the routing (clearTraffic) makes it moot.
+    if (!end.actions.some((a) => a.kind === "clearTraffic")) {
+      actions.push({ kind: "setTraffic", route: o.traffic.requested });
+    }
   }
   actions.push(...end.actions, ...effects, ...end.effects);
 
@@ -194,6 +224,10 @@ function finish(
   const ready = end.ready ?? failedReady(status) ?? defaultReady(status.phase, status.message);
   let conditions = setCondition(status.conditions, "Ready", ready, c.nowIso);
   conditions = setCondition(conditions, "Promoted", promotedHealth(status.phase), c.nowIso);
+  // The suspend branch of plan() is taken exactly when these hold.
+  const suspended = c.spec.suspend && !o.deleting && o.target.exists;
+  const progress = progressHealth(status.phase, status.message, ready, suspended);
+  conditions = stampGeneration(setProgress(conditions, progress, c.nowIso), o.generation);
   status = { ...status, conditions };
 
   const polls = end.wait !== undefined && SYSTEM_WAITS.includes(end.wait);

@@ -158,23 +158,52 @@ export const PHASES: readonly Phase[] = [
   "Terminating",
 ];
 
+/**
+ * Ready and Promoted say where the release stands; Reconciling and Stalled follow kstatus (what
+ * Flux, Argo CD's health checks and `kubectl wait` read): Reconciling True while the controller is
+ * still moving towards what the spec and the target ask for, Stalled True when it cannot get there
+ * without someone acting. Never both True.
+ */
+export type ConditionType = "Ready" | "Promoted" | "Reconciling" | "Stalled";
+
+export const CONDITION_TYPES: readonly ConditionType[] = [
+  "Ready",
+  "Promoted",
+  "Reconciling",
+  "Stalled",
+];
+
 export interface Condition {
-  readonly type: "Ready" | "Promoted";
+  readonly type: ConditionType;
   readonly status: "True" | "False" | "Unknown";
   readonly reason: string;
   readonly message: string;
   readonly lastTransitionTime: string;
+  /**
+   * metadata.generation of the spec this condition was computed from. Every plan stamps it; absent
+   * only on a status written before it existed.
+   */
+  readonly observedGeneration?: number;
 }
 
 /** A manual request recorded on the object (annotation or spec field), consumed once. */
 export type ManualAction = "promote" | "abort" | "retry";
 
 /**
- * Something the rollout waits for: the first four must happen on their own within
- * `progressDeadlineSeconds`; an approval waits for a confirm-* gate and its webhooks' deadline.
+ * Something the rollout waits for: all but approval must happen on their own within
+ * `progressDeadlineSeconds`; an approval waits for a human (a confirm-* gate, whose webhooks may
+ * set a deadline, or a pause).
  */
 export type WaitReason =
-  "canaryReady" | "primaryReady" | "targetReady" | "trafficVerified" | "approval";
+  | "canaryReady"
+  | "primaryReady"
+  | "targetReady"
+  | "trafficVerified"
+  /** The apex, primary and canary Services exist as vireo wants them. */
+  | "servicesReady"
+  /** The target (the canary) has scaled to zero. */
+  | "targetScaledDown"
+  | "approval";
 
 export interface Wait {
   readonly reason: WaitReason;

@@ -1,5 +1,6 @@
 // Reads everything the planner needs about one Rollout: its parsed spec and status, the target,
 // primary and Services, the traffic the proxies have confirmed, and a pending manual request.
+import { isDeepStrictEqual } from "node:util";
 import { CronTime } from "cron";
 import { parseRollout, parseStatus } from "../api/parse.js";
 import type { RolloutWire } from "../api/rollout-wire.js";
@@ -8,6 +9,7 @@ import type { RolloutSpec } from "../domain/rollout.js";
 import { FINALIZER } from "../kube/rollout-store.js";
 import type { RoutingModel } from "../xds/model.js";
 import type { ReconcilerDeps } from "./ports.js";
+import { routingModel } from "./routing-model.js";
 
 export const ACTION_ANNOTATION = "vireo.dev/action";
 export const ACTION_ID_ANNOTATION = "vireo.dev/action-id";
@@ -86,6 +88,11 @@ export async function observe(
   });
   const t = deps.traffic.state(namespace, spec.service.name);
   const requested = t.requested === undefined ? undefined : routeOf(t.requested);
+  // What the control plane holds, against the same route with the spec's policy as it is now.
+  const policyStale =
+    t.requested !== undefined &&
+    requested !== undefined &&
+    !isDeepStrictEqual(t.requested, routingModel(namespace, name, spec, requested));
   const observed: Observed = {
     ...base,
     spec,
@@ -109,7 +116,11 @@ export async function observe(
           }
         : { exists: false },
     services: w.services,
-    traffic: { requested, verified: t.confirmed ? requested : undefined },
+    traffic: {
+      requested,
+      verified: t.confirmed ? requested : undefined,
+      ...(policyStale ? { policyStale } : {}),
+    },
     inPromotionWindow: inPromotionWindow(spec, now),
   };
   return { observed, desiredReplicas: w.desiredReplicas };

@@ -3,20 +3,14 @@
 import { isDeepStrictEqual } from "node:util";
 import { parseRollout, parseStatus } from "../api/parse.js";
 import type { RolloutWire } from "../api/rollout-wire.js";
-import type {
-  Action,
-  GateState,
-  NotifyEvent,
-  Observed,
-  Plan,
-  TrafficRoute,
-} from "../domain/plan-model.js";
+import type { Action, GateState, NotifyEvent, Observed, Plan } from "../domain/plan-model.js";
 import { isInvalidSpec, isQuery } from "../domain/plan-model.js";
 import { plan } from "../domain/plan.js";
 import type { RolloutSpec, RolloutStatus } from "../domain/rollout.js";
 import { getCondition } from "../domain/conditions.js";
 import { assertNever } from "../common/assert-never.js";
 import type { RoutingModel } from "../xds/model.js";
+import { routingModel } from "./routing-model.js";
 import type { OutboxEntry } from "../domain/rollout.js";
 import { deliverOutbox, entryFor, stageNotifications } from "./notifications.js";
 import type { Observation } from "./observe.js";
@@ -29,31 +23,10 @@ export interface ReconcileResult {
   readonly requeueAfterMs: number | undefined;
 }
 
+export { routingModel } from "./routing-model.js";
+
 const MAX_QUERY_ROUNDS = 3;
 const DEFAULT_RESYNC_MS = 30_000;
-
-export function routingModel(
-  namespace: string,
-  name: string,
-  spec: RolloutSpec,
-  route: TrafficRoute,
-): RoutingModel {
-  const svc = spec.service;
-  return {
-    namespace,
-    service: svc.name,
-    primary: `${svc.name}-primary`,
-    // Routed to the apex itself, the route sends everything to the apex's own endpoints.
-    canary: route.toApex === true ? svc.name : `${svc.name}-canary`,
-    canaryWeight: route.canaryWeight,
-    ...(route.mirrorPercent === undefined ? {} : { mirrorPercent: route.mirrorPercent }),
-    ...(route.matches === undefined ? {} : { canaryMatches: route.matches }),
-    ...(svc.timeoutMs === undefined ? {} : { timeoutMs: svc.timeoutMs }),
-    ...(svc.retries === undefined ? {} : { retries: svc.retries }),
-    ...(svc.trafficPolicy === undefined ? {} : { trafficPolicy: svc.trafficPolicy }),
-    ...(spec.fault === undefined ? {} : { fault: spec.fault }),
-  };
-}
 
 /**
  * The routing a Rollout's status records (status.route): what a controller taking over serves
@@ -93,7 +66,15 @@ export async function reconcile(r: RolloutWire, deps: ReconcilerDeps): Promise<R
       requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, action.ms);
       continue;
     }
-    if (spec === undefined) continue;
+    // An invalid spec still gets its Events and, when deleted, loses its finalizer: neither needs it.
+    if (spec === undefined) {
+      if (action.kind === "recordEvent") {
+        await deps.events.record(r, action.type, action.reason, action.message);
+      } else if (action.kind === "removeFinalizer") {
+        await deps.store.setFinalizer(r, false);
+      }
+      continue;
+    }
     if (action.kind === "notify") {
       const { checks } = checksBehind(action.event, p.status);
       outgoing.push(entryFor(action, r, spec, observed.status, p.status, checks, deps));

@@ -459,6 +459,14 @@ describe("Rollout CRD", function () {
           message: "New revision detected, progressing canary analysis.",
           lastTransitionTime: tenMinutesAgo,
         },
+        {
+          type: "Stalled",
+          status: "False",
+          reason: "Progressing",
+          message: "",
+          lastTransitionTime: tenMinutesAgo,
+          observedGeneration: 1,
+        },
       ],
     };
 
@@ -536,18 +544,20 @@ describe("Rollout CRD", function () {
       assert.deepEqual(rest, []);
     });
 
-    it("-o wide adds the revisions and the message", () => {
+    it("-o wide adds the revisions, Stalled and the message", () => {
       const [header, row] = table(kubectl("get", "rollouts", "-n", kns(), "-o", "wide"));
       assert.deepEqual(header?.slice(5), [
         "LAST TRANSITION",
         "AGE",
         "CANARY REVISION",
         "PRIMARY REVISION",
+        "STALLED",
         "MESSAGE",
       ]);
       assert.deepEqual(row?.slice(7), [
         "7d9f8c6b5",
         "5c4b3a291",
+        "False",
         "waiting for 3 proxies to confirm weight 30",
       ]);
     });

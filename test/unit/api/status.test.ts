@@ -104,6 +104,49 @@ describe("parseStatus", () => {
     } satisfies RolloutStatus);
   });
 
+  it("reads every condition type with its generation, and drops a malformed generation", () => {
+    const at = "2025-01-02T03:04:05Z";
+    const status = parseStatus({
+      status: {
+        phase: "Progressing",
+        conditions: [
+          { type: "Reconciling", status: "True", reason: "Progressing", observedGeneration: 3 },
+          { type: "Stalled", status: "False", reason: "x", observedGeneration: "3" },
+        ],
+      },
+    });
+    assert.deepEqual(status?.conditions, [
+      {
+        type: "Reconciling",
+        status: "True",
+        reason: "Progressing",
+        message: "",
+        lastTransitionTime: "",
+        observedGeneration: 3,
+      },
+      { type: "Stalled", status: "False", reason: "x", message: "", lastTransitionTime: "" },
+    ]);
+    const written = statusToWire({
+      ...bare,
+      conditions: [
+        { type: "Stalled", status: "True", reason: "r", message: "m", lastTransitionTime: at },
+        {
+          type: "Reconciling",
+          status: "False",
+          reason: "r",
+          message: "",
+          lastTransitionTime: at,
+          observedGeneration: 5,
+        },
+      ],
+    });
+    assert.deepEqual(
+      written.conditions?.map((c) => c.observedGeneration),
+      [undefined, 5],
+    );
+    assert.equal("observedGeneration" in (written.conditions?.[0] ?? {}), false);
+  });
+
   it("reads the notified ids leniently: strings only, the newest 20", () => {
     const ids = Array.from({ length: 22 }, (_, i) => `id-${i}`);
     const status = parseStatus({

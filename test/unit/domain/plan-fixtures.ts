@@ -140,11 +140,13 @@ export type ObservedOverrides = Partial<Omit<Observed, "target" | "primary" | "t
   route?: TrafficRoute | undefined;
   requested?: TrafficRoute | undefined;
   verified?: TrafficRoute | undefined;
+  /** The control plane holds a policy other than the spec's. */
+  policyStale?: boolean;
 };
 
 /** The world at rest: primary on r1 and ready, target r1 at zero, everything on the primary. */
 export function observed(o: ObservedOverrides = {}): Observed {
-  const { target, primary, route, requested, verified, ...rest } = o;
+  const { target, primary, route, requested, verified, policyStale, ...rest } = o;
   const t = {
     exists: true,
     revision: "r1",
@@ -192,6 +194,7 @@ export function observed(o: ObservedOverrides = {}): Observed {
     traffic: {
       requested: "requested" in o ? requested : r,
       verified: "verified" in o ? verified : r,
+      ...(policyStale === undefined ? {} : { policyStale }),
     },
   };
 }

@@ -229,11 +229,11 @@ describe("plan: invalid spec, missing target, suspend", () => {
   };
   table([
     {
-      name: "invalid spec: phase kept, Ready False with the parser's reason, no actions",
+      name: "invalid spec: phase kept, Ready False with the parser's reason, one Warning Event",
       o: observed({ spec: invalid, target: { revision: "r2" }, generation: 4 }),
       at: MIN,
       phase: "Succeeded",
-      actions: [],
+      actions: ["event(Warning:InvalidSpec)"],
       status: {
         observedGeneration: 4,
         message: "Invalid spec: steps: weights must increase",
@@ -243,11 +243,25 @@ describe("plan: invalid spec, missing target, suspend", () => {
       promoted: ["True", "Succeeded"],
     },
     {
-      name: "invalid spec on first sight: Initializing, nothing done",
+      name: "invalid spec on first sight: Initializing, nothing done but the Event",
       o: observed({ spec: invalid, status: undefined }),
       phase: "Initializing",
-      actions: [],
+      actions: ["event(Warning:InvalidSpec)"],
       ready: ["False", "InvalidSpec"],
+    },
+    {
+      name: "invalid spec already reported: no second Event",
+      o: observed({
+        spec: invalid,
+        status: status({
+          conditions: conditions(
+            ["False", "InvalidSpec", "Invalid spec: steps: weights must increase"],
+            ["True", "Succeeded"],
+          ),
+        }),
+      }),
+      phase: "Succeeded",
+      actions: [],
     },
     {
       name: "invalid spec while deleted: the finalizer goes, nothing reverted",

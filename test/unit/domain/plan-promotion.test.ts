@@ -311,7 +311,7 @@ describe("plan: Failed", () => {
       name: "rolled back: traffic to the primary first, the canary kept up meanwhile",
       o: releasing({ status: failed(), route: { canaryWeight: 30 } }),
       phase: "Failed",
-      actions: ["setTraffic(0)"],
+      actions: ["setTraffic(0)", "requeue(2000)"],
       status: { canaryWeight: 0, verifiedWeight: 30 },
       ready: ["False", "FailedChecks"],
       message: /2 failed checks reached the threshold of 2; waiting for every proxy to confirm/,
@@ -384,7 +384,7 @@ describe("plan: Failed", () => {
         route: { canaryWeight: 40 },
       }),
       phase: "Failed",
-      actions: ["setTraffic(0)"],
+      actions: ["setTraffic(0)", "requeue(2000)"],
       ready: ["False", "Aborted"],
     },
   ]);

@@ -65,7 +65,7 @@ describe("plan: status bookkeeping", () => {
     assert.deepEqual(condition(p, "Promoted"), ["False", "Failed"]);
   });
 
-  it("orders conditions Ready, then Promoted", () => {
+  it("orders conditions Ready, Promoted, Reconciling, Stalled", () => {
     const p = run(
       observed({
         status: status({ conditions: [...conditions(["True", "x"], ["True", "y"])].reverse() }),
@@ -73,7 +73,7 @@ describe("plan: status bookkeeping", () => {
     );
     assert.deepEqual(
       p.status.conditions.map((c) => c.type),
-      ["Ready", "Promoted"],
+      ["Ready", "Promoted", "Reconciling", "Stalled"],
     );
   });
 

@@ -6,7 +6,7 @@ import type { RolloutWire } from "../../../src/api/rollout-wire.js";
 import { FakeClock } from "../../../src/common/clock.js";
 import { EventWebhookRecorder } from "../../../src/kube/event-webhooks.js";
 import type { RolloutEventRecorder } from "../../../src/kube/rollout-events.js";
-import { recordingLog } from "./recording-log.js";
+import { recordingLog } from "../../support/recording-log.js";
 
 /** A webhook receiver on loopback that answers only when told to. */
 async function receiver(status: number): Promise<{

@@ -1,5 +1,5 @@
 // A Logger that keeps its lines in memory, so tests assert what an operator would read.
-import type { Logger } from "../../../src/common/logger.js";
+import type { Logger } from "../../src/common/logger.js";
 
 export interface LogLine {
   readonly level: "error" | "warn" | "info" | "debug";
