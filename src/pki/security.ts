@@ -43,6 +43,8 @@ export class ControllerSecurity {
   private readonly provider: StaticCertificateProvider;
   private readonly publisher: RootCertPublisher;
   private timer: TimerHandle | undefined;
+  /** The refresh running now: a second one waits for it (two would race for the same write). */
+  private refreshing: Promise<void> = Promise.resolve();
   private bundle: string;
   private server: { trustBundle: string; certChain: string; keyPem: string; issuedAt: number };
 
@@ -105,9 +107,15 @@ export class ControllerSecurity {
 
   /**
    * Rereads the Secret (a rotation, a new issuer), renews the issuer when it is due, renews the
-   * server certificate, republishes the roots.
+   * server certificate, republishes the roots. Calls run one after another.
    */
-  async refresh(): Promise<void> {
+  refresh(): Promise<void> {
+    const run = this.refreshing.then(() => this.refreshOnce());
+    this.refreshing = run.catch(() => undefined);
+    return run;
+  }
+
+  private async refreshOnce(): Promise<void> {
     const secretDeps = { ...this.deps, now: () => this.deps.clock.now() };
     const read = await readCaSecretVersion(secretDeps);
     if (read !== undefined) {
