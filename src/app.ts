@@ -46,6 +46,7 @@ import { loadXdsProtos } from "./xds/protos.js";
 import { XdsServer } from "./xds/server/xds-server.js";
 import { translate } from "./xds/translate/translate.js";
 import type { ClusterState } from "./xds/model.js";
+import { RouteStatusWriter } from "./gateway/route-status-writer.js";
 import { KubeClusterWatch } from "./xds/watch/kube-watch.js";
 import { PolicyWatch } from "./xds/watch/policy-watch.js";
 import { SnapshotBuilder } from "./xds/watch/snapshot-builder.js";
@@ -159,11 +160,19 @@ export async function startController(
       metrics.xdsSnapshotVersion.set(s.version);
     },
   });
+  const routeStatus = new RouteStatusWriter({
+    kc,
+    log: log.child({ component: "gateway-api" }),
+    clock,
+    failures: metrics.kubeApiFailures,
+    services: () => watch?.state().services ?? [],
+  });
   watch = new KubeClusterWatch(
     kc,
     log.child({ component: "xds-watch" }),
     () => {
       builder.changed();
+      routeStatus.changed();
     },
     retry,
   );
@@ -304,6 +313,7 @@ export async function startController(
   const port = await xds.listen(config.xdsPort, config.xdsHost, security?.credentials());
   await watch.start();
   await policies?.start();
+  await routeStatus.start();
   await controller.start();
   const http = await startMetricsServer(
     metrics.registry,
@@ -327,6 +337,7 @@ export async function startController(
   function lead(): void {
     router?.servingStarted();
     controller.lead();
+    routeStatus.lead();
     builder.build();
     xds.setStandby(undefined);
     if (pod !== undefined) void markServing(core, pod, true, log);
@@ -384,6 +395,7 @@ export async function startController(
       builder.stop();
       security?.stop();
       await injector?.stop();
+      await routeStatus.stop();
       await watch.stop();
       await policies?.stop();
       await xds.close();

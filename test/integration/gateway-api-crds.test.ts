@@ -10,11 +10,15 @@ import {
   PatchStrategy,
   setHeaderOptions,
 } from "@kubernetes/client-node";
+import { systemClock } from "../../src/common/clock.js";
 import { MESH_CONTROLLER } from "../../src/gateway/model.js";
+import { RouteStatusWriter } from "../../src/gateway/route-status-writer.js";
+import { KubeClusterWatch } from "../../src/xds/watch/kube-watch.js";
+import { recordingLog } from "../support/recording-log.js";
 import { parseRoute } from "../../src/gateway/parse-route.js";
 import { meshParentStatuses, mergeParentStatuses } from "../../src/gateway/route-status.js";
 import { apiMessage } from "./crds.js";
-import { cluster, repoRoot, useNamespace } from "./harness.js";
+import { cluster, eventually, repoRoot, useNamespace } from "./harness.js";
 
 const GROUP = "gateway.networking.k8s.io";
 
@@ -154,5 +158,94 @@ describe("local cluster: the Gateway API CRDs", function () {
       ["Accepted=True/Accepted", "ResolvedRefs=False/BackendNotFound"],
     );
     assert.ok(after.status.parents.some((p) => p.controllerName === "example.com/other"));
+  });
+
+  it("the controller's writer follows the route and its Services: resolved, a backend gone, the parent gone", async () => {
+    const api = custom();
+    const at = { group: GROUP, version: "v1", namespace: ns(), plural: "httproutes" };
+    const deps = { clock: systemClock, log: recordingLog(), failures: { inc: () => undefined } };
+    const writer = new RouteStatusWriter({
+      kc: cluster().kc,
+      ...deps,
+      services: () => watch.state().services,
+    });
+    // The controller's own Service watch, as app.ts wires it.
+    const watch = new KubeClusterWatch(
+      cluster().kc,
+      deps.log,
+      () => {
+        writer.changed();
+      },
+      deps,
+    );
+    const service = (name: string) => ({
+      metadata: { name },
+      spec: { ports: [{ name: "http", port: 9898 }], selector: { app: name } },
+    });
+    await cluster().core.createNamespacedService({ namespace: ns(), body: service("podinfo") });
+    await cluster().core.createNamespacedService({
+      namespace: ns(),
+      body: service("podinfo-primary"),
+    });
+    const body = {
+      ...meshRoute("live", "PathPrefix"),
+      spec: {
+        parentRefs: [{ group: "", kind: "Service", name: "podinfo", port: 9898 }],
+        rules: [{ backendRefs: [{ name: "podinfo-primary", port: 9898 }] }],
+      },
+    };
+    await api.createNamespacedCustomObject({ ...at, body });
+    const conditionsOf = async () => {
+      const r = (await api.getNamespacedCustomObject({ ...at, name: "live" })) as {
+        status?: {
+          parents?: {
+            controllerName: string;
+            conditions: {
+              type: string;
+              status: string;
+              reason: string;
+              observedGeneration: number;
+            }[];
+          }[];
+        };
+      };
+      const mine = r.status?.parents?.find((p) => p.controllerName === MESH_CONTROLLER);
+      return mine?.conditions
+        .map((c) => `${c.type}=${c.status}/${c.reason}@${String(c.observedGeneration)}`)
+        .join(" ");
+    };
+    await watch.start();
+    await writer.start();
+    writer.lead();
+    try {
+      await eventually("Accepted and resolved", async () =>
+        (await conditionsOf()) === "Accepted=True/Accepted@1 ResolvedRefs=True/ResolvedRefs@1"
+          ? true
+          : undefined,
+      );
+      await api.patchNamespacedCustomObject(
+        {
+          ...at,
+          name: "live",
+          body: { spec: { rules: [{ backendRefs: [{ name: "gone", port: 9898 }] }] } },
+        },
+        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+      );
+      await eventually("the backend reported missing", async () =>
+        (await conditionsOf()) === "Accepted=True/Accepted@2 ResolvedRefs=False/BackendNotFound@2"
+          ? true
+          : undefined,
+      );
+      await cluster().core.deleteNamespacedService({ namespace: ns(), name: "podinfo" });
+      await eventually("the parent reported missing", async () =>
+        (await conditionsOf()) ===
+        "Accepted=False/NoMatchingParent@2 ResolvedRefs=False/BackendNotFound@2"
+          ? true
+          : undefined,
+      );
+    } finally {
+      await writer.stop();
+      await watch.stop();
+    }
   });
 });
