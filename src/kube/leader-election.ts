@@ -16,6 +16,12 @@ export interface LeaderElectionOptions {
   readonly log: Logger;
   readonly leaseDurationMs?: number;
   readonly renewEveryMs?: number;
+  /**
+   * How long one attempt may wait for the API server (default two thirds of the lease, as
+   * client-go's RenewDeadline): a leader whose renewal has no answer by then steps down, before
+   * another replica can see the lease expire and take it.
+   */
+  readonly renewDeadlineMs?: number;
   readonly onStartedLeading: () => void;
   readonly onStoppedLeading: () => void;
 }
@@ -34,10 +40,12 @@ export class LeaderElector {
   /** Runs until stop(): tries to acquire or renew every renewEveryMs. */
   async run(): Promise<void> {
     const every = this.o.renewEveryMs ?? 2000;
+    const deadline =
+      this.o.renewDeadlineMs ?? Math.floor(((this.o.leaseDurationMs ?? 15_000) * 2) / 3);
     while (!this.stopped) {
       let held: boolean;
       try {
-        held = await this.tryAcquireOrRenew();
+        held = await this.withDeadline(this.tryAcquireOrRenew(), deadline);
       } catch (err) {
         this.o.log.warn("leader election attempt failed", {
           error: err instanceof Error ? err : String(err),
@@ -46,6 +54,21 @@ export class LeaderElector {
       }
       this.setLeading(held);
       await this.o.clock.sleep(every, this.abort.signal).catch(() => undefined);
+    }
+  }
+
+  /** `attempt`, or a failure once `ms` passed without its answer (the request is left to end). */
+  private async withDeadline<T>(attempt: Promise<T>, ms: number): Promise<T> {
+    const timer = new AbortController();
+    const late = this.o.clock.sleep(ms, timer.signal).then(() => {
+      throw new Error(`no answer from the API server within ${String(ms)} ms`);
+    });
+    try {
+      return await Promise.race([attempt, late]);
+    } finally {
+      timer.abort();
+      late.catch(() => undefined);
+      attempt.catch(() => undefined);
     }
   }
 

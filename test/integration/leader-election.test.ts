@@ -6,6 +6,7 @@ import { PassThrough } from "node:stream";
 import { systemClock } from "../../src/common/clock.js";
 import { createLogger } from "../../src/common/logger.js";
 import { LeaderElector } from "../../src/kube/leader-election.js";
+import { startApiFaultProxy } from "./api-fault-proxy.js";
 import { cluster, eventually, useNamespace } from "./harness.js";
 
 const log = createLogger({ component: "le", stream: new PassThrough(), level: "error" });
@@ -14,9 +15,14 @@ describe("leader election", function () {
   this.timeout(60_000);
   const ns = useNamespace("leader");
 
-  function elector(identity: string, leading: Set<string>): LeaderElector {
+  function elector(
+    identity: string,
+    leading: Set<string>,
+    kc = cluster().kc,
+    onChange: (leads: boolean) => void = () => undefined,
+  ): LeaderElector {
     return new LeaderElector({
-      api: cluster().kc.makeApiClient(CoordinationV1Api),
+      api: kc.makeApiClient(CoordinationV1Api),
       namespace: ns(),
       name: "vireo-leader",
       identity,
@@ -24,8 +30,14 @@ describe("leader election", function () {
       log,
       leaseDurationMs: 2000,
       renewEveryMs: 200,
-      onStartedLeading: () => leading.add(identity),
-      onStoppedLeading: () => leading.delete(identity),
+      onStartedLeading: () => {
+        leading.add(identity);
+        onChange(true);
+      },
+      onStoppedLeading: () => {
+        leading.delete(identity);
+        onChange(false);
+      },
     });
   }
 
@@ -62,5 +74,37 @@ describe("leader election", function () {
     assert.ok(Date.now() - t0 >= 1000, "waited for the lease to expire");
     await heir.stop();
     await heirRun;
+  });
+
+  it("steps down when its renewal gets no answer, before another replica can take the lease", async () => {
+    const proxy = await startApiFaultProxy();
+    let release = (): void => undefined;
+    const held = new Promise<void>((r) => (release = r));
+    const events: string[] = [];
+    const leading = new Set<string>();
+    const cut = elector("cut", leading, proxy.kc, (l) =>
+      events.push(l ? "cut leads" : "cut stops"),
+    );
+    const cutRun = cut.run();
+    await eventually("cut leads", () => (cut.isLeader ? true : undefined));
+    const heir = elector("heir", leading, cluster().kc, (l) =>
+      events.push(l ? "heir leads" : "heir stops"),
+    );
+    const heirRun = heir.run();
+    // From now on cut's requests reach nothing and get no answer (a partition).
+    proxy.fault = async () => {
+      await held;
+      return { kind: "reset" };
+    };
+    try {
+      await eventually("heir leads", () => (heir.isLeader ? true : undefined), 15_000);
+      assert.deepEqual(events, ["cut leads", "cut stops", "heir leads"], "never two leaders");
+    } finally {
+      release();
+      await heir.stop();
+      await cut.stop();
+      await Promise.all([cutRun, heirRun]);
+      await proxy.close();
+    }
   });
 });
