@@ -165,6 +165,23 @@ export async function killController(): Promise<string> {
   return pod;
 }
 
+/**
+ * Freezes the local cluster's kube-apiserver for `ms` (SIGSTOP, then SIGCONT): every client's
+ * requests hang, as behind a partition, and nothing is lost. The process is the one up.sh
+ * recorded.
+ */
+export async function freezeApiServer(ms: number): Promise<void> {
+  const pid = Number(
+    (await readFile(join(clusterDir, "pids", "kube-apiserver.pid"), "utf8")).trim(),
+  );
+  process.kill(pid, "SIGSTOP");
+  try {
+    await new Promise((r) => setTimeout(r, ms)); // the fault's length, not a wait for a condition
+  } finally {
+    process.kill(pid, "SIGCONT");
+  }
+}
+
 /** What the receiver has been sent: the webhook payloads' `event` and `message`. */
 export async function alerts(): Promise<{ event: string; message: string }[]> {
   const res = await fetch(`http://${GATEWAY}:${String(RECEIVER_PORT)}/`);

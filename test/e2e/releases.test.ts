@@ -12,6 +12,7 @@ import {
   apply,
   controllerPod,
   example,
+  freezeApiServer,
   GREETER,
   install,
   kubectl,
@@ -308,6 +309,29 @@ describe("end to end: releases of the example app, installed with the chart", fu
     await new Promise((r) => setTimeout(r, 3000));
     const promoted = (await alerts()).filter((a) => a.event === "promoted").length - before;
     assert.equal(promoted, 1, "promoted exactly once");
+  });
+
+  it("finishes a release with the API server frozen for 30 s mid-release, no request failing", async () => {
+    const window = await LoadWindow.open(LOADGENS);
+    await release("v6.2");
+    await until("v6.2 at 30 %", (s) => s.verifiedWeight === 30);
+    const at = Date.now();
+    await freezeApiServer(30_000);
+    log(`kube-apiserver frozen for ${String(Math.round((Date.now() - at) / 1000))} s at 30 %`);
+    const verified: number[] = [30];
+    const last = await until("the release to finish", (s) => {
+      const w = s.verifiedWeight ?? 0;
+      if (verified.at(-1) !== w) verified.push(w);
+      return s.phase === "Succeeded" || s.phase === "Failed";
+    });
+    assert.equal(last.phase, "Succeeded", last.message);
+    assert.deepEqual(
+      verified.filter((w) => w > 0 && w < 100),
+      [30, 60],
+      "no step skipped or repeated",
+    );
+    await settledOn("v6.2");
+    await noFailures(window, "the v6.2 release with the API server frozen");
   });
 
   it("splits 2,000 plain HTTP requests 90/10 within 3 points while a step holds", async () => {
