@@ -11,6 +11,7 @@ import { Receiver } from "../support/http-receiver.js";
 import { ensureCrd } from "./crds.js";
 import {
   cluster,
+  clusterDir,
   controllerConfig,
   eventually,
   podLogPath,
@@ -210,5 +211,44 @@ describe("releases through vireo's mesh on the local cluster", function () {
     assert.deepEqual(primary.spec?.template.spec?.containers.find((c) => c.name === "app")?.args, [
       "--version=v2",
     ]);
+  });
+
+  it("never promotes while Prometheus is frozen mid-release: the checks say error, with the cause", async () => {
+    await release(["--version=v4"]);
+    await follow((s) => s.phase === "Progressing", 30_000);
+    // Prometheus stops answering (SIGSTOP: its connections hang) from the release's first step
+    // (before its first check) until the release has ended.
+    const pid = Number((await readFile(join(clusterDir, "pids", "prometheus.pid"), "utf8")).trim());
+    process.kill(pid, "SIGSTOP");
+    let seen: Status[];
+    try {
+      seen = await follow((s) => s.phase === "Failed" || s.phase === "Succeeded", 150_000);
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+    const last = seen.at(-1);
+    assert.equal(last?.phase, "Failed", JSON.stringify(seen.map((s) => [s.phase, s.message])));
+    const checks =
+      (
+        await rolloutStatus<{ checks: { name: string; outcome: string; message: string }[] }>(
+          ns(),
+          "app",
+        )
+      ).checks ?? [];
+    const rate = checks.find((c) => c.name === "request-success-rate");
+    process.stdout.write(
+      `      with Prometheus frozen: ${rate?.outcome ?? "-"}: ${rate?.message ?? "-"}\n`,
+    );
+    assert.equal(rate?.outcome, "error", JSON.stringify(checks));
+    assert.match(rate?.message ?? "", /Prometheus http:\/\/\S+: no answer within \d+ ms/);
+    const primary = await cluster().apps.readNamespacedDeployment({
+      namespace: ns(),
+      name: "app-primary",
+    });
+    assert.deepEqual(
+      primary.spec?.template.spec?.containers.find((c) => c.name === "app")?.args,
+      ["--version=v2"],
+      "never promoted",
+    );
   });
 });
