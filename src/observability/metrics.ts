@@ -2,6 +2,15 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { XdsEvent } from "../xds/server/stream-context.js";
 
+/** What the per-Rollout series say. */
+export interface RolloutMetricState {
+  readonly phase: string;
+  readonly canaryWeight: number;
+  readonly verifiedWeight: number;
+  readonly canaryRevision?: string;
+  readonly primaryRevision?: string;
+}
+
 export class ControllerMetrics {
   readonly registry = new Registry();
   readonly xdsClients = new Gauge({
@@ -74,6 +83,45 @@ export class ControllerMetrics {
     help: "Promise rejections nothing handled (each is a defect, logged with its stack); the process keeps running.",
     registers: [this.registry],
   });
+
+  /** The info labels each Rollout's series carries now, so a revision change replaces it. */
+  private readonly infoLabels = new Map<string, Record<string, string>>();
+
+  /** A Rollout's phase, weights and revisions after a reconcile: one series set per Rollout. */
+  rolloutObserved(
+    namespace: string,
+    name: string,
+    s: RolloutMetricState,
+    phases: readonly string[],
+  ): void {
+    for (const phase of phases)
+      this.rolloutPhase.set({ namespace, name, phase }, phase === s.phase ? 1 : 0);
+    this.rolloutWeight.set({ namespace, name, kind: "requested" }, s.canaryWeight);
+    this.rolloutWeight.set({ namespace, name, kind: "verified" }, s.verifiedWeight);
+    const info = {
+      namespace,
+      name,
+      canary_revision: s.canaryRevision ?? "",
+      primary_revision: s.primaryRevision ?? "",
+    };
+    const key = `${namespace}/${name}`;
+    const before = this.infoLabels.get(key);
+    if (before !== undefined && JSON.stringify(before) !== JSON.stringify(info))
+      this.rolloutInfo.remove(before);
+    this.infoLabels.set(key, info);
+    this.rolloutInfo.set(info, 1);
+  }
+
+  /** A Rollout that is gone leaves no series behind. */
+  rolloutGone(namespace: string, name: string, phases: readonly string[]): void {
+    for (const phase of phases) this.rolloutPhase.remove({ namespace, name, phase });
+    for (const kind of ["requested", "verified"])
+      this.rolloutWeight.remove({ namespace, name, kind });
+    const key = `${namespace}/${name}`;
+    const info = this.infoLabels.get(key);
+    if (info !== undefined) this.rolloutInfo.remove(info);
+    this.infoLabels.delete(key);
+  }
 
   private caExpiry: (() => { issuer: number; root: number }) | undefined;
   readonly caNotAfter = new Gauge<"certificate">({

@@ -149,12 +149,13 @@ export class RolloutController {
         const r = await this.o.deps.store.get(namespace, name);
         if (r === undefined) {
           this.queue.forget(key);
+          this.o.metrics.rolloutGone(namespace, name, PHASES);
           continue;
         }
         const res = await reconcile(r, this.o.deps);
         this.queue.forget(key);
         if (res.requeueAfterMs !== undefined) this.queue.addAfter(key, res.requeueAfterMs);
-        this.observeMetrics(namespace, name, res.plan.status);
+        this.o.metrics.rolloutObserved(namespace, name, res.plan.status, PHASES);
         this.o.metrics.reconcileDuration.observe(
           { result: "ok" },
           (this.o.deps.clock.now() - started) / 1000,
@@ -174,32 +175,5 @@ export class RolloutController {
         this.queue.done(key);
       }
     }
-  }
-
-  private observeMetrics(
-    namespace: string,
-    name: string,
-    s: {
-      phase: string;
-      canaryWeight: number;
-      verifiedWeight: number;
-      canaryRevision?: string;
-      primaryRevision?: string;
-    },
-  ): void {
-    const m = this.o.metrics;
-    for (const phase of PHASES)
-      m.rolloutPhase.set({ namespace, name, phase }, phase === s.phase ? 1 : 0);
-    m.rolloutWeight.set({ namespace, name, kind: "requested" }, s.canaryWeight);
-    m.rolloutWeight.set({ namespace, name, kind: "verified" }, s.verifiedWeight);
-    m.rolloutInfo.set(
-      {
-        namespace,
-        name,
-        canary_revision: s.canaryRevision ?? "",
-        primary_revision: s.primaryRevision ?? "",
-      },
-      1,
-    );
   }
 }
