@@ -22,6 +22,7 @@ import type { WorkloadCertificate } from "./tls/cert-manager.js";
 import { CertificateManager } from "./tls/cert-manager.js";
 import { TlsMaterial } from "./tls/material.js";
 import { controlPlaneCredentials, readToken, serviceAccountOfToken } from "./tls/token.js";
+import { INBOUND_PORT, OUTBOUND_PORT, STATUS_PORT } from "../src/inject/names.js";
 import { ProxyMetrics } from "./telemetry/metrics.js";
 import { XdsClient } from "./xds-client/client.js";
 import type { Transport } from "./xds-client/client.js";
@@ -128,18 +129,21 @@ async function main(): Promise<void> {
       xds: { type: "string", default: env.VIREO_XDS_ADDRESS ?? "127.0.0.1:15010" },
       transport: { type: "string", default: env.VIREO_XDS_TRANSPORT ?? "delta" },
       role: { type: "string", default: env.VIREO_PROXY_ROLE ?? "sidecar" },
-      "outbound-port": { type: "string", default: env.VIREO_OUTBOUND_PORT ?? "15001" },
+      "outbound-port": {
+        type: "string",
+        default: env.VIREO_OUTBOUND_PORT ?? String(OUTBOUND_PORT),
+      },
       inbound: { type: "string", default: env.VIREO_INBOUND ?? "" },
       "pod-ip": { type: "string", default: env.POD_IP ?? "127.0.0.1" },
       "gateway-port": { type: "string", default: env.VIREO_GATEWAY_PORT ?? "8080" },
       "admin-port": { type: "string", default: env.VIREO_ADMIN_PORT ?? "15000" },
-      "status-port": { type: "string", default: env.VIREO_STATUS_PORT ?? "15020" },
+      "status-port": { type: "string", default: env.VIREO_STATUS_PORT ?? String(STATUS_PORT) },
       "app-probes": { type: "string", default: env.VIREO_APP_PROBES ?? "" },
       capture: { type: "string", default: env.VIREO_CAPTURE ?? "none" },
       "inbound-ports": { type: "string", default: env.VIREO_INBOUND_PORTS ?? "" },
       "inbound-capture-port": {
         type: "string",
-        default: env.VIREO_INBOUND_CAPTURE_PORT ?? "15006",
+        default: env.VIREO_INBOUND_CAPTURE_PORT ?? String(INBOUND_PORT),
       },
       "protocol-detection-timeout-ms": {
         type: "string",

@@ -4,6 +4,7 @@
 import { spawn } from "node:child_process";
 import { parseArgs } from "node:util";
 import { VireoError } from "../../src/common/errors.js";
+import { INBOUND_PORT, OUTBOUND_PORT, PROXY_UID, STATUS_PORT } from "../../src/inject/names.js";
 import type { CaptureOptions } from "./rules.js";
 import { captureRules, checkCidr, presentJumps } from "./rules.js";
 
@@ -62,13 +63,19 @@ export function parseCaptureFlags(args: readonly string[], env: NodeJS.ProcessEn
   const { values } = parseArgs({
     args: [...args],
     options: {
-      "proxy-uid": { type: "string", default: env.VIREO_PROXY_UID ?? "1337" },
-      "proxy-gid": { type: "string", default: env.VIREO_PROXY_GID ?? "1337" },
-      "inbound-port": { type: "string", default: env.VIREO_INBOUND_CAPTURE_PORT ?? "15006" },
-      "outbound-port": { type: "string", default: env.VIREO_OUTBOUND_PORT ?? "15001" },
+      "proxy-uid": { type: "string", default: env.VIREO_PROXY_UID ?? String(PROXY_UID) },
+      "proxy-gid": { type: "string", default: env.VIREO_PROXY_GID ?? String(PROXY_UID) },
+      "inbound-port": {
+        type: "string",
+        default: env.VIREO_INBOUND_CAPTURE_PORT ?? String(INBOUND_PORT),
+      },
+      "outbound-port": {
+        type: "string",
+        default: env.VIREO_OUTBOUND_PORT ?? String(OUTBOUND_PORT),
+      },
       "exclude-inbound-ports": {
         type: "string",
-        default: env.VIREO_EXCLUDE_INBOUND_PORTS ?? "15020",
+        default: env.VIREO_EXCLUDE_INBOUND_PORTS ?? String(STATUS_PORT),
       },
       "exclude-outbound-ports": {
         type: "string",
