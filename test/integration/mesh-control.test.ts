@@ -335,6 +335,7 @@ describe("the Rollout controller through vireo's mesh, under load", function () 
       "AGE",
       "CANARY REVISION",
       "PRIMARY REVISION",
+      "STALLED",
       "MESSAGE",
     ]);
     const s = (await rollout()) as {
@@ -345,7 +346,7 @@ describe("the Rollout controller through vireo's mesh, under load", function () 
     assert.match(
       wideRow ?? "",
       new RegExp(
-        `^app\\s+Succeeded\\s.*\\s${rev}\\s+${rev}\\s+app-primary serves revision ${rev}$`,
+        `^app\\s+Succeeded\\s.*\\s${rev}\\s+${rev}\\s+False\\s+app-primary serves revision ${rev}$`,
       ),
     );
     process.stdout.write(`      kubectl get ro -o wide:\n${wide}`);
