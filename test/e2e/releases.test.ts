@@ -495,7 +495,7 @@ describe("end to end: releases of the example app, installed with the chart", fu
     assert.match(table, /\npodinfo\s+Succeeded\s+0\s/);
     const events = (await alerts()).map((a) => a.event);
     log(`notifications: ${events.join(", ")}`);
-    assert.equal(events.filter((e) => e === "promoted").length, 7, events.join(", "));
+    assert.equal(events.filter((e) => e === "promoted").length, 8, events.join(", "));
     assert.equal(events.filter((e) => e === "rolledBack").length, 2, events.join(", "));
   });
   it("releases a gRPC service the same way: promotes a healthy version, rolls back one answering INTERNAL", async () => {
