@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { bucketIndex, JUDGE_BUCKETS_MS } from "../../src/common/judge-buckets.js";
 import type { RequestRecord } from "../filters/request-record.js";
 
-/** Cold start (docs/analysis.md): each proxy's first inbound requests are not judged. */
+/** Cold start (docs/analysis.md): each proxy's first inbound requests are not timed. */
 export const DEFAULT_WARMUP_REQUESTS = 10;
 
 /** The gRPC codes the built-in success rate counts as a server's fault (src/analysis/builtin.ts). */
@@ -18,13 +18,16 @@ const GRPC_SERVER_FAULTS = new Set([2, 4, 12, 13, 14, 15]);
 export interface JudgeCountsSnapshot {
   /** Random per proxy process: counters with another incarnation started again from zero. */
   readonly incarnation: string;
-  /** Inbound requests judged (after the warm-up). */
+  /** Inbound requests, all of them. */
   readonly requests: number;
   /** Of those, 5xx or a gRPC server fault. */
   readonly failures: number;
-  /** Inbound requests left out as the pod's cold start. */
+  /** The pod's first inbound requests (its cold start), left out of the latency histogram. */
   readonly warmup: number;
-  /** Cumulative: judged requests at or below each edge (ms), in ascending order, then +Inf. */
+  /**
+   * Cumulative: timed requests (all but the warm-up) at or below each edge (ms), ascending, then
+   * +Inf, whose count is the latency test's total.
+   */
   readonly buckets: readonly (readonly [le: string, count: number])[];
 }
 
@@ -37,17 +40,23 @@ export class JudgeCounts {
 
   constructor(private readonly warmupRequests = DEFAULT_WARMUP_REQUESTS) {}
 
-  /** The proxy's `onRequestDone`: only inbound requests are the pod's own. No allocation. */
+  /**
+   * The proxy's `onRequestDone`: only inbound requests are the pod's own. Every request counts
+   * toward requests and failures (a new pod failing its first requests fails users; readiness
+   * probes are what keeps a pod that is not ready out of traffic); the first `warmupRequests`
+   * stay out of the latency histogram, where one slow cold request would read as a regression.
+   * No allocation.
+   */
   record(r: RequestRecord): void {
     if (r.direction !== "inbound") return;
-    if (this.warmup < this.warmupRequests) {
-      this.warmup++;
-      return;
-    }
     this.requests++;
     const g = r.grpcStatus;
     if ((r.status >= 500 && r.status <= 599) || (g !== undefined && GRPC_SERVER_FAULTS.has(g)))
       this.failures++;
+    if (this.warmup < this.warmupRequests) {
+      this.warmup++;
+      return;
+    }
     const i = bucketIndex(r.durationMs);
     this.counts[i] = (this.counts[i] ?? 0) + 1;
   }

@@ -47,7 +47,8 @@ export class ProxyCounts implements CountSource {
     if ("error" in totals) return { kind: "error", message: totals.error };
     const atOrBelow: Record<string, number> = {};
     for (const edge of le) {
-      const n = edge === "+Inf" ? totals.requests : totals.buckets.get(edge);
+      // "+Inf" is the histogram's total: the requests timed, without each pod's warm-up.
+      const n = totals.buckets.get(edge);
       // A workload no proxy has reported for has no buckets yet: zeros, as the port says.
       if (n === undefined && totals.buckets.size > 0) {
         return { kind: "error", message: `le=${edge} is not one of the proxies' bucket edges` };

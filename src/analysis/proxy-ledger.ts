@@ -9,7 +9,7 @@ export interface ProxyReport {
   readonly incarnation: string;
   readonly requests: number;
   readonly failures: number;
-  /** Cold-start requests the proxy left out. */
+  /** Cold-start requests the proxy left out of its latency histogram. */
   readonly warmup: number;
   /** Cumulative counts by `le`, ascending, ending with "+Inf". */
   readonly buckets: readonly (readonly [string, number])[];
