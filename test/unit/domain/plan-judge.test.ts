@@ -63,6 +63,13 @@ describe("plan: the sequential judge", () => {
     assert.equal(p.status.phase, "Failed");
     assert.deepEqual(p.status.judge, STATE);
     assert.deepEqual(eventReasons(p), ["AnalysisFailed", "RolledBack"]);
+    // What the release cost its users, in the RolledBack Event and the notification.
+    const cost = "the canary answered 10 requests, 3 failed";
+    const told = p.actions.filter(
+      (a) => (a.kind === "recordEvent" && a.reason === "RolledBack") || a.kind === "notify",
+    );
+    assert.equal(told.length, 2);
+    for (const a of told) assert.ok("message" in a && a.message.includes(cost), JSON.stringify(a));
     assert.match(p.status.message, /the sequential judge found a regression: request-success-rate/);
     const ready = p.status.conditions.find((c) => c.type === "Ready");
     assert.equal(ready?.reason, "FailedChecks");
