@@ -10,6 +10,7 @@ import { routingSnapshotDump } from "./admin/config-dump.js";
 import { parseAppProbes } from "./admin/app-probes.js";
 import { startAdminServer } from "./admin/server.js";
 import { startStatusServer } from "./admin/status.js";
+import { JudgeCounts } from "./telemetry/judge-counts.js";
 import { DEFAULT_DETECTION_TIMEOUT_MS } from "./listeners/capture.js";
 import { koffiReader } from "./listeners/orig-dst.js";
 import { createProxy } from "./proxy.js";
@@ -167,6 +168,7 @@ async function main(): Promise<void> {
   const identity = identityFromEnv(env);
   const podName = env.POD_NAME ?? `proxy-${process.pid}`;
   const metrics = new ProxyMetrics();
+  const judgeCounts = new JudgeCounts();
   const secured = await securitySettings(
     values["ca-root"],
     values.token,
@@ -235,6 +237,7 @@ async function main(): Promise<void> {
     identity,
     onRequestDone: (record) => {
       metrics.recordRequest(record, identity);
+      judgeCounts.record(record);
     },
     onPassthrough: (direction, reason) => {
       metrics.countPassthrough(direction, reason);
@@ -273,7 +276,7 @@ async function main(): Promise<void> {
   );
   // The pod IP's only listener: readiness, metrics and the app's rewritten probes.
   const status = await startStatusServer(
-    { registry: metrics.registry, state: () => admin.state(), probes, log },
+    { registry: metrics.registry, state: () => admin.state(), probes, log, judgeCounts },
     { port: port("status-port", values["status-port"]), host: podIP },
   );
   xds.start();

@@ -1,5 +1,7 @@
 // The controller's composition root: clients, the xDS control plane (served by the leader),
 // and the Rollout controller (run by the leader). main.ts and the integration tests start it.
+import { KubeProxyDirectory } from "./analysis/kube-proxy-directory.js";
+import { ProxyCounts } from "./analysis/proxy-counts.js";
 import {
   AdmissionregistrationV1Api,
   AppsV1Api,
@@ -265,6 +267,8 @@ export async function startController(
               ? NO_PROMETHEUS
               : new PrometheusClient({ address: config.prometheusUrl, clock }),
           webhooks,
+          // The judge reads the proxies themselves: no Prometheus needed, no scrape interval.
+          counts: new ProxyCounts(new KubeProxyDirectory(kc.makeApiClient(CoreV1Api))),
           log: log.child({ component: "analysis" }),
         }),
         new KubeTemplateResolver(kc.makeApiClient(CustomObjectsApi), kc.makeApiClient(CoreV1Api))

@@ -1,8 +1,10 @@
 // The status port (15020) on the pod IP: what must be reachable from outside the pod and nothing
 // else (the admin port with config_dump, drain and quitquitquit stays on loopback). Readiness
-// for the kubelet, metrics for Prometheus, and the app's own probes run from inside the pod.
+// for the kubelet, metrics for Prometheus, the counts the controller judges canaries on, and the
+// app's own probes run from inside the pod.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import type { JudgeCounts } from "../telemetry/judge-counts.js";
 import type { MetricsRegistry } from "../telemetry/metrics.js";
 import { describeError } from "../../src/common/errors.js";
 import type { Logger } from "../../src/common/logger.js";
@@ -15,6 +17,8 @@ export interface StatusDeps {
   readonly state: () => string;
   readonly probes: ReadonlyMap<string, AppProbe>;
   readonly log: Logger;
+  /** What the controller's judge reads every 1-2 s (`/judge/counts`); absent: 404. */
+  readonly judgeCounts?: JudgeCounts;
 }
 
 export interface StatusServer {
@@ -46,6 +50,10 @@ export function startStatusServer(
     }
     if (path === "/stats/prometheus") {
       reply(res, 200, await deps.registry.metrics(), deps.registry.contentType);
+      return;
+    }
+    if (path === "/judge/counts" && deps.judgeCounts !== undefined) {
+      reply(res, 200, JSON.stringify(deps.judgeCounts.snapshot()), "application/json");
       return;
     }
     const probe = deps.probes.get(path);

@@ -1,6 +1,6 @@
-// Where the sequential judge reads the proxies' cumulative counters. A port, so that reading the
-// proxies directly (xDS load reports or their admin endpoints, every 1-2 s) can replace the
-// Prometheus implementation here without touching the judge; Prometheus is what exists today.
+// Where the sequential judge reads the proxies' cumulative counters. A port: ProxyCounts
+// (proxy-counts.ts) reads the proxies' status ports directly and is the default; the Prometheus
+// implementation here is for a controller told to judge from Prometheus.
 import type { JudgeCounters } from "../domain/judge.js";
 import { DURATION_METRIC, FAILED, labelValue, REQUESTS_METRIC } from "./builtin.js";
 import type { MetricProvider } from "./prometheus.js";
@@ -20,6 +20,8 @@ export type QuantileOutcome =
   | { readonly kind: "error"; readonly message: string };
 
 export interface CountSource {
+  /** The latency bucket edges (ms) this source counts in; absent: the Prometheus histogram's. */
+  readonly edges?: readonly number[];
   /**
    * Cumulative requests, 5xx and requests at or below each `le` (as the histogram writes it,
    * "+Inf" for all), summed over the workload's proxies, at `atMs`. A workload nothing has

@@ -59,7 +59,7 @@ export interface AnalysisRunnerDeps {
   readonly webhooks: WebhookRunner;
   /** A provider for a MetricTemplate's spec; by default a PrometheusClient. */
   readonly connect?: (provider: ProviderSpec, credentials: ProviderCredentials) => MetricProvider;
-  /** The proxies' counters for the sequential judge; by default read through `prometheus`. */
+  /** The proxies' counters for the sequential judge (the app gives ProxyCounts); else `prometheus`. */
   readonly counts?: CountSource;
   readonly log?: Logger;
 }

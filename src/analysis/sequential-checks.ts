@@ -94,6 +94,7 @@ export async function runJudged(source: CountSource, input: JudgeInput): Promise
       state,
       config,
       qs.map((q, i) => ({ quantile: PAIR_QUANTILES[i] ?? 0, ms: q.kind === "value" ? q.ms : NaN })),
+      source.edges,
     );
   }
   const le = edgesToRead(state);

@@ -1,5 +1,7 @@
 // Pure rendering for the CLI: tables like kubectl's and a readable status of one Rollout.
 import { readChecks } from "../api/status-checks.js";
+import { readJudge } from "../api/status-judge.js";
+import type { JudgeStatus } from "../domain/judge.js";
 import type { CheckOutcome, CheckStatus } from "../domain/rollout.js";
 
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -42,6 +44,8 @@ export interface RolloutView {
   readonly conditions: readonly { type: string; status: string; reason: string; message: string }[];
   /** The last result of every check (status.checks); empty before the first analysis. */
   readonly checks: readonly CheckStatus[];
+  /** From status.judge: the canary's requests and failures up to the judge's decision. */
+  readonly canaryTally: { readonly requests: number; readonly failed: number } | undefined;
 }
 
 interface RawRollout {
@@ -72,7 +76,12 @@ export function rolloutView(obj: unknown): RolloutView {
     lastTransitionTime: str("lastTransitionTime") === "" ? undefined : str("lastTransitionTime"),
     conditions: conds,
     checks: readChecks(s.checks) ?? [],
+    canaryTally: tally(readJudge(s.judge)),
   };
+}
+
+function tally(j: JudgeStatus | undefined): RolloutView["canaryTally"] {
+  return j === undefined ? undefined : { requests: j.canaryRequests, failed: j.canaryFailed };
 }
 
 export function rolloutTable(
@@ -119,6 +128,12 @@ export function statusText(v: RolloutView, now: number): string {
     `  revisions:  canary ${v.canaryRevision || "-"}, primary ${v.primaryRevision || "-"}`,
     `  message:    ${v.message || "-"}`,
   ];
+  if (v.canaryTally !== undefined) {
+    const t = v.canaryTally;
+    lines.push(
+      `  canary:     ${String(t.requests)} requests answered, ${String(t.failed)} failed (judged run)`,
+    );
+  }
   for (const c of v.conditions)
     lines.push(`  condition:  ${c.type}=${c.status} ${c.reason}: ${c.message}`);
   const text = lines.join("\n") + "\n";
@@ -139,13 +154,18 @@ export function checksTable(checks: readonly CheckStatus[], now: number): string
   const rows = checks.map((c) => [
     c.name,
     OUTCOME[c.outcome],
-    c.value === undefined ? "-" : unit(c, c.value),
+    c.value === undefined
+      ? "-"
+      : c.primaryValue === undefined
+        ? unit(c, c.value)
+        : `${unit(c, c.value)} (primary ${unit(c, c.primaryValue)})`,
     [
       ...(c.threshold.min === undefined ? [] : [`>= ${unit(c, c.threshold.min)}`]),
       ...(c.threshold.max === undefined ? [] : [`<= ${unit(c, c.threshold.max)}`]),
     ].join(", ") || "-",
     `${age(c.measuredAt === "" ? undefined : c.measuredAt, now)} ago`,
-    c.outcome === "pass" ? "" : c.message,
+    // A judged check's message is its evidence (effect, bound, e-value, decision): always shown.
+    c.outcome === "pass" && c.judge === undefined ? "" : c.message,
   ]);
   const t = table(["CHECK", "RESULT", "VALUE", "THRESHOLD", "MEASURED", "DETAIL"], rows);
   return t.replace(/^/gm, "    ").replace(/ +$/, "");

@@ -27,6 +27,16 @@ function postRollout(c: Ctx): Action[] {
 }
 
 /** Route everything back to the primary and scale the canary down (the Failed phase does both). */
+/**
+ * What a finished release cost its users, for its Events and notifications: the canary's
+ * requests and failures up to the judge's decision (status.judge), when the judge ran.
+ */
+export function canaryTally(s: RolloutStatus): string {
+  const j = s.judge;
+  if (j === undefined) return "";
+  return ` (the canary answered ${String(j.canaryRequests)} requests, ${String(j.canaryFailed)} failed)`;
+}
+
 export function rollback(c: Ctx, s: RolloutStatus, reason: RollbackReason, detail: string): Go {
   return fail(c, s, reason, detail, 0);
 }
@@ -47,7 +57,7 @@ function fail(
   canaryWeight: number,
 ): Go {
   const revision = s.canaryRevision ?? c.target.revision;
-  const text = `Rolled back ${targetName(c)} revision ${revision}: ${detail}`;
+  const text = `Rolled back ${targetName(c)} revision ${revision}: ${detail}${canaryTally(s)}`;
   return go(
     {
       ...s,
@@ -232,7 +242,7 @@ export function toFinalising(c: Ctx, s: RolloutStatus): Go {
 }
 
 export function toSucceeded(c: Ctx, s: RolloutStatus): Go {
-  const text = `Release of ${targetName(c)} revision ${s.canaryRevision ?? ""} completed: promoted to ${primaryName(c)}`;
+  const text = `Release of ${targetName(c)} revision ${s.canaryRevision ?? ""} completed: promoted to ${primaryName(c)}${canaryTally(s)}`;
   return go(
     {
       ...s,

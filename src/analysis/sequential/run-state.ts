@@ -70,10 +70,12 @@ export function freezePairs(
   state: JudgeStatus,
   config: JudgeConfig,
   quantiles: readonly { readonly quantile: number; readonly ms: number }[],
+  /** The bucket edges the counts come in: the Prometheus histogram's unless the source says. */
+  edges: readonly number[] = DURATION_EDGES_MS,
 ): JudgeStatus {
   const spec = config.metrics.find((m) => m.name === "request-duration");
   if (spec === undefined || quantiles.some((q) => !Number.isFinite(q.ms))) return state;
-  const pairs = thresholdPairs(DURATION_EDGES_MS, quantiles, latencyMargin(spec.margin));
+  const pairs = thresholdPairs(edges, quantiles, latencyMargin(spec.margin));
   return {
     ...state,
     metrics: state.metrics.map((m) =>

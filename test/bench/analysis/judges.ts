@@ -73,7 +73,7 @@ export interface SequentialOptions {
   readonly errorMargin: ErrorMargin;
   readonly latencyMarginMs: number;
   readonly readEverySeconds: number;
-  /** Latency from ~10 buckets per decade instead of the proxy's histogram of today. */
+  /** Latency from the proxies' judge histogram (R10) instead of the Prometheus one. */
   readonly fineBuckets: boolean;
   /**
    * Warm-up, for latency only: batches read before the canary has served this many requests do
@@ -94,7 +94,7 @@ export const SEQUENTIAL_DEFAULTS: SequentialOptions = {
 
 export function sequentialJudge(o: SequentialOptions = SEQUENTIAL_DEFAULTS): Judge {
   return {
-    name: `sequential (${o.readEverySeconds} s reads${o.fineBuckets ? ", ×1.26 buckets" : ""})`,
+    name: `sequential (${o.readEverySeconds} s reads${o.fineBuckets ? ", R10 buckets" : ""})`,
     judge(release, stream) {
       const edges = o.fineBuckets ? FINE_EDGES : EDGES;
       const hist = (s: SideSecond) => (o.fineBuckets ? s.fine : s.buckets);

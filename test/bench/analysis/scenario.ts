@@ -1,6 +1,7 @@
 // Releases as the judges see them: per-second counts for the canary and the primary (requests,
 // 5xx, latency bucket counts on the proxies' edges, and the raw latencies for the per-interval
 // judges), generated once per release and shown to every judge (common random numbers).
+import { JUDGE_BUCKETS_MS } from "../../../src/common/judge-buckets.js";
 import { DURATION_EDGES_MS } from "../../../src/analysis/sequential/latency-pairs.js";
 import type { Rng } from "./rng.js";
 
@@ -29,7 +30,7 @@ export interface SideSecond {
   errors: number;
   /** Per bucket (not cumulative): index i counts latencies in (edge[i-1], edge[i]]; last is +Inf. */
   readonly buckets: Int32Array;
-  /** The same on FINE_EDGES: what a finer histogram in the proxy would show. */
+  /** The same on FINE_EDGES: the proxies' judge histogram. */
   readonly fine: Int32Array;
   readonly latencies: number[];
 }
@@ -51,11 +52,8 @@ export interface Stream {
 
 export const EDGES = DURATION_EDGES_MS;
 
-/** About ten buckets per decade (×1.26 steps) from 1 ms to 10 s, rounded to 0.1 ms. */
-export const FINE_EDGES: readonly number[] = Array.from(
-  { length: 41 },
-  (_, k) => Math.round(10 * 1.2589254 ** k) / 10,
-);
+/** The proxies' judge histogram (R10, ten per decade, 0.1 ms to 100 s): what ships. */
+export const FINE_EDGES: readonly number[] = JUDGE_BUCKETS_MS;
 
 function bucketIn(edges: readonly number[], ms: number): number {
   for (let i = 0; i < edges.length; i++) if (ms <= (edges[i] ?? Infinity)) return i;

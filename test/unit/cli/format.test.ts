@@ -127,3 +127,53 @@ describe("CLI rendering", () => {
     assert.ok(!statusText(rolloutView(obj), now).includes("  checks:\n"));
   });
 });
+
+describe("CLI rendering of the sequential judge", () => {
+  const judged = {
+    metadata: { namespace: "demo", name: "podinfo" },
+    status: {
+      phase: "Failed",
+      judge: { revision: "r2", warm: true, metrics: [], canaryRequests: 41, canaryFailed: 3 },
+      checks: [
+        {
+          name: "request-success-rate",
+          kind: "metric",
+          outcome: "fail",
+          unit: "%",
+          value: 92.68,
+          primaryValue: 99.9,
+          threshold: {},
+          message:
+            "canary 92.68 % vs primary 99.9 %, 73× (at least 4.1×): regression, E = 812 of 100",
+          measuredAt: "2026-11-22T05:59:58Z",
+          judge: { decision: "harm", eValue: 812, effect: 73, bound: 4.1, canaryRequests: 41 },
+        },
+        {
+          name: "request-duration",
+          kind: "metric",
+          outcome: "pass",
+          unit: "%",
+          value: 1,
+          primaryValue: 1.2,
+          threshold: {},
+          message: "canary 1 % vs primary 1.2 % slow: within the margin, E = 0.2 of 100",
+          measuredAt: "2026-11-22T05:59:58Z",
+          judge: { decision: "pass", eValue: 0.2, canaryRequests: 41 },
+        },
+      ],
+    },
+  };
+
+  it("shows what the canary answered and failed, both sides' values and the judge's evidence", () => {
+    const text = statusText(rolloutView(judged), now);
+    assert.match(text, /canary: {5}41 requests answered, 3 failed \(judged run\)/);
+    assert.match(text, /92\.68 % \(primary 99\.9 %\)/);
+    assert.match(text, /73× \(at least 4\.1×\): regression, E = 812 of 100/);
+    // A judged check that passed still shows its evidence.
+    assert.match(text, /within the margin, E = 0\.2 of 100/);
+  });
+
+  it("shows no canary line for a release without the judge", () => {
+    assert.ok(!statusText(rolloutView(obj), now).includes("  canary: "));
+  });
+});

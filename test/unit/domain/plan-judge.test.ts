@@ -3,6 +3,7 @@
 // step still inconclusive at the progress deadline pauses with the judge's numbers.
 import assert from "node:assert/strict";
 import type { AnalysisResult, CheckResult } from "../../../src/domain/plan-model.js";
+import { JUDGE_READ_INTERVAL_MS } from "../../../src/domain/plan-step.js";
 import type { JudgeStatus } from "../../../src/domain/rollout.js";
 import {
   at,
@@ -11,7 +12,9 @@ import {
   INTERVAL,
   releasing,
   run,
+  requeue,
   running,
+  spec,
   T0,
 } from "./plan-fixtures.js";
 
@@ -60,6 +63,13 @@ describe("plan: the sequential judge", () => {
     assert.equal(p.status.phase, "Failed");
     assert.deepEqual(p.status.judge, STATE);
     assert.deepEqual(eventReasons(p), ["AnalysisFailed", "RolledBack"]);
+    // What the release cost its users, in the RolledBack Event and the notification.
+    const cost = "the canary answered 10 requests, 3 failed";
+    const told = p.actions.filter(
+      (a) => (a.kind === "recordEvent" && a.reason === "RolledBack") || a.kind === "notify",
+    );
+    assert.equal(told.length, 2);
+    for (const a of told) assert.ok("message" in a && a.message.includes(cost), JSON.stringify(a));
     assert.match(p.status.message, /the sequential judge found a regression: request-success-rate/);
     const ready = p.status.conditions.find((c) => c.type === "Ready");
     assert.equal(ready?.reason, "FailedChecks");
@@ -127,5 +137,46 @@ describe("plan: the sequential judge", () => {
       resumedAt + INTERVAL,
     );
     assert.equal(p.status.phase, "Progressing");
+  });
+});
+
+describe("plan: how often the sequential judge reads", () => {
+  const judgedOnly = spec({
+    analysis: {
+      metrics: [
+        { name: "request-success-rate", judge: { margin: { kind: "points", points: 0.5 } } },
+        { name: "request-duration", judge: { margin: { kind: "ms", ms: 20 } } },
+      ],
+    },
+  });
+  const asks = (o: Parameters<typeof run>[0], offsetMs: number): boolean =>
+    run(o, offsetMs).actions.some((a) => a.kind === "runAnalysis");
+
+  it("every 2 s when the judge makes the whole analysis, whatever the interval", () => {
+    const o = releasing({ spec: judgedOnly, status: running({ stepStartedAt: at(0) }) });
+    assert.equal(JUDGE_READ_INTERVAL_MS, 2_000);
+    assert.equal(asks(o, JUDGE_READ_INTERVAL_MS - 1), false);
+    // ... and the reconciler is woken for it.
+    assert.equal(requeue(run(o, 500)), JUDGE_READ_INTERVAL_MS - 500);
+    assert.equal(asks(o, JUDGE_READ_INTERVAL_MS), true);
+  });
+
+  it("every interval when a threshold check or a rollout webhook is part of it", () => {
+    const mixed = spec({
+      analysis: {
+        metrics: [...judgedOnly.analysis.metrics, { name: "error-budget", min: 99 }],
+      },
+    });
+    const hooked = spec({
+      analysis: {
+        ...judgedOnly.analysis,
+        webhooks: [{ name: "load", type: "rollout", url: "http://x", timeoutMs: 1000, retries: 0 }],
+      },
+    });
+    for (const s of [mixed, hooked]) {
+      const o = releasing({ spec: s, status: running({ stepStartedAt: at(0) }) });
+      assert.equal(asks(o, JUDGE_READ_INTERVAL_MS), false);
+      assert.equal(asks(o, INTERVAL), true);
+    }
   });
 });

@@ -1,0 +1,42 @@
+// The proxies of a workload, from the API server: its running pods that carry vireo's sidecar,
+// at their pod IP's status port. Pods are matched to the Deployment by name, as the proxy's own
+// telemetry names its workload (mesh/telemetry/identity.ts): `<deployment>-<hash>-<suffix>`.
+import type { CoreV1Api, V1Pod } from "@kubernetes/client-node";
+import { STATUS_PORT } from "../inject/names.js";
+import { SIDECAR_CONTAINER } from "../xds/watch/convert.js";
+import type { CountScope } from "./counts.js";
+import type { ProxyDirectory, ProxyEndpoint } from "./proxy-counts.js";
+
+const POD_OF_DEPLOYMENT =
+  /^(.+)-[bcdfghjklmnpqrstvwxz2456789]{6,10}-[bcdfghjklmnpqrstvwxz2456789]{5}$/;
+
+/** The Deployment a pod name belongs to, or undefined for names not made by a ReplicaSet. */
+export function deploymentOfPod(podName: string): string | undefined {
+  return POD_OF_DEPLOYMENT.exec(podName)?.[1];
+}
+
+/** Pods that serve: running, with an IP, not being deleted, with the sidecar. */
+export function proxyEndpoints(pods: readonly V1Pod[], scope: CountScope): ProxyEndpoint[] {
+  const out: ProxyEndpoint[] = [];
+  for (const pod of pods) {
+    const name = pod.metadata?.name ?? "";
+    const ip = pod.status?.podIP;
+    if (deploymentOfPod(name) !== scope.workload) continue;
+    if (pod.status?.phase !== "Running" || ip === undefined || ip === "") continue;
+    if (pod.metadata?.deletionTimestamp !== undefined) continue;
+    const containers = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])];
+    if (!containers.some((c) => c.name === SIDECAR_CONTAINER)) continue;
+    const host = ip.includes(":") ? `[${ip}]` : ip;
+    out.push({ pod: name, url: `http://${host}:${String(STATUS_PORT)}` });
+  }
+  return out;
+}
+
+export class KubeProxyDirectory implements ProxyDirectory {
+  constructor(private readonly core: CoreV1Api) {}
+
+  async proxies(scope: CountScope): Promise<readonly ProxyEndpoint[]> {
+    const list = await this.core.listNamespacedPod({ namespace: scope.namespace });
+    return proxyEndpoints(list.items, scope);
+  }
+}
