@@ -102,6 +102,9 @@ describe("xDS control plane on the local cluster", function () {
     const sotw = new SotwTestClient(port, "sotw-client");
     const delta = new DeltaTestClient(port, "delta-client");
     const seen = { sotw: [] as [number, number][], delta: [] as [number, number][] };
+    // How each test client's stream ended, if it did (what a timeout reports).
+    const ended: Record<string, string> = {};
+    void sotw.ended.then((st) => (ended.sotw = `${String(st.code)} ${st.details}`));
     const follow = async (): Promise<void> => {
       sotw.send({ type_url: TYPE.endpoint, resource_names: [name] });
       delta.send({ type_url: TYPE.endpoint, resource_names_subscribe: [name] });
@@ -144,7 +147,9 @@ describe("xDS control plane on the local cluster", function () {
       return (
         `EndpointSlice ready counts seen ${JSON.stringify([...sliceAt.keys()])}; watch has ` +
         `Service ${String(svc)}, endpoints ${JSON.stringify(eps)}; builder ${JSON.stringify(builder.stats)}; ` +
-        `server version ${String(server.version)}; clients saw ${JSON.stringify(seen)}`
+        `server version ${String(server.version)}; clients saw ${JSON.stringify(seen)}; ` +
+        `server has streams ${JSON.stringify(server.clients().map((c) => [c.id, c.transport, c.types.map((t) => [t.typeUrl.split(".").pop(), t.ackedVersion])]))}; ` +
+        `client streams ended ${JSON.stringify(ended)}`
       );
     };
     slices.on("add", record);

@@ -21,14 +21,17 @@ class Queue<T> {
     const v = this.items.shift();
     if (v !== undefined) return Promise.resolve(v);
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => {
-        this.waiters.splice(this.waiters.indexOf(resolve), 1);
-        reject(new Error(`no response within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.waiters.push((x) => {
+      const waiter = (x: T): void => {
         clearTimeout(t);
         resolve(x);
-      });
+      };
+      const t = setTimeout(() => {
+        // This waiter only: another may be waiting too.
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) this.waiters.splice(i, 1);
+        reject(new Error(`no response within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiters.push(waiter);
     });
   }
 
