@@ -242,11 +242,13 @@ async function startVireo(
   controlPlane ??= await startControlPlane(upstreamPort);
   const port = await freePort();
   const adminPort = await freePort();
+  const statusPort = await freePort();
   const child = spawnProxy({
     main: proxyMain,
     xdsPort: controlPlane.port,
     port,
     adminPort,
+    statusPort,
     role,
     logPath: join(runDir, `${profileName ?? "vireo"}.log`),
     where: onProxyCpu,

@@ -141,6 +141,11 @@ export interface ProxySpawn {
   readonly xdsPort: number;
   readonly port: number;
   readonly adminPort: number;
+  /**
+   * The status port (default 15020): given a free one, so that a second proxy (the profiled one,
+   * started while the measured one runs) or another run on the machine does not collide on it.
+   */
+  readonly statusPort: number;
   readonly role: "sidecar" | "gateway";
   readonly logPath: string;
   readonly where: Placement;
@@ -165,6 +170,8 @@ export function spawnProxy(o: ProxySpawn): ReturnType<typeof spawn> {
     ...listen,
     "--admin-port",
     String(o.adminPort),
+    "--status-port",
+    String(o.statusPort),
     "--log-level",
     "warn",
   ];
