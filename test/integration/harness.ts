@@ -151,7 +151,9 @@ export async function recordUntil<S>(
     async () => {
       const s = await read();
       if (key(seen.at(-1)) !== key(s)) seen.push(s);
-      return done(s) ? true : undefined;
+      if (done(s)) return true;
+      // What a timeout reports: the states seen so far, and the last one whole.
+      throw new Error(`states ${seen.map((x) => key(x)).join(" -> ")}; now ${JSON.stringify(s)}`);
     },
     timeoutMs,
     intervalMs,
