@@ -159,3 +159,19 @@ export async function startApiFaultProxy(real: KubeConfig = cluster().kc): Promi
   });
   return proxy;
 }
+
+/** A fresh fault proxy for each test of the calling suite, closed after it; get it in a test. */
+export function useApiFaultProxy(): () => ApiFaultProxy {
+  let proxy: ApiFaultProxy | undefined;
+  beforeEach(async () => {
+    proxy = await startApiFaultProxy();
+  });
+  afterEach(async () => {
+    await proxy?.close();
+    proxy = undefined;
+  });
+  return () => {
+    if (proxy === undefined) throw new Error("no fault proxy outside a test");
+    return proxy;
+  };
+}

@@ -8,9 +8,9 @@ import { retryApi } from "../../src/kube/api-retry.js";
 import { ControllerMetrics } from "../../src/observability/metrics.js";
 import { recordingLog } from "../support/recording-log.js";
 import type { ApiFaultProxy } from "./api-fault-proxy.js";
-import { lines, startApiFaultProxy } from "./api-fault-proxy.js";
-import { ensureCrd } from "./crds.js";
-import { cluster, useNamespace } from "./harness.js";
+import { lines, useApiFaultProxy } from "./api-fault-proxy.js";
+import { minimalRollout } from "./crds.js";
+import { useNamespace } from "./harness.js";
 
 const FAST = { attempts: 4, initialDelayMs: 5, maxDelayMs: 20 };
 const ROLLOUTS = { group: "vireo.dev", version: "v1alpha1", plural: "rollouts" };
@@ -25,33 +25,10 @@ async function failureCount(m: ControllerMetrics, outcome: string): Promise<numb
 describe("retryApi against the real API server, faults injected in front of it", function () {
   this.timeout(60_000);
   const ns = useNamespace("api-retry");
-  let proxy: ApiFaultProxy | undefined;
+  const faultProxy = useApiFaultProxy();
 
   before(async () => {
-    await ensureCrd("rollouts.vireo.dev.yaml");
-    await cluster()
-      .kc.makeApiClient(CustomObjectsApi)
-      .createNamespacedCustomObject({
-        ...ROLLOUTS,
-        namespace: ns(),
-        body: {
-          apiVersion: "vireo.dev/v1alpha1",
-          kind: "Rollout",
-          metadata: { name: "web" },
-          spec: {
-            targetRef: { kind: "Deployment", name: "web" },
-            service: { port: 80 },
-            strategy: { canary: { steps: [{ setWeight: 10 }] } },
-          },
-        },
-      });
-  });
-  beforeEach(async () => {
-    proxy = await startApiFaultProxy();
-  });
-  afterEach(async () => {
-    await proxy?.close();
-    proxy = undefined;
+    await minimalRollout(ns(), "web");
   });
 
   const get = (p: ApiFaultProxy) => (): Promise<{ metadata: { name: string } }> =>
@@ -62,7 +39,7 @@ describe("retryApi against the real API server, faults injected in front of it",
     }) as Promise<{ metadata: { name: string } }>;
 
   it("retries a GET whose connection is reset, then returns the real object; each failure counted", async () => {
-    const p = proxy ?? assert.fail("no proxy");
+    const p = faultProxy();
     p.fault = (_r, n) => (n <= 2 ? { kind: "reset" } : undefined);
     const metrics = new ControllerMetrics();
     const log = recordingLog();
@@ -88,7 +65,7 @@ describe("retryApi against the real API server, faults injected in front of it",
   });
 
   it("gives up after the attempts with an error line and resolves (never rejects)", async () => {
-    const p = proxy ?? assert.fail("no proxy");
+    const p = faultProxy();
     p.fault = () => ({ kind: "status", code: 500, message: "etcdserver: leader changed" });
     const counted: string[] = [];
     const failures: FailureCounter = { inc: (l) => counted.push(l.outcome) };
@@ -113,7 +90,7 @@ describe("retryApi against the real API server, faults injected in front of it",
   });
 
   it("stops retrying when its signal aborts (the controller is stopping)", async () => {
-    const p = proxy ?? assert.fail("no proxy");
+    const p = faultProxy();
     p.fault = () => ({ kind: "reset" });
     const stop = new AbortController();
     const counted: string[] = [];

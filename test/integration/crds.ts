@@ -60,3 +60,26 @@ export function apiMessage(err: unknown): string {
   }
   return err instanceof Error ? err.message : String(err);
 }
+
+/** A minimal Rollout (its CRD ensured): a real object for tests of API clients to read and write. */
+export async function minimalRollout(namespace: string, name: string): Promise<void> {
+  await ensureCrd("rollouts.vireo.dev.yaml");
+  await cluster()
+    .kc.makeApiClient(CustomObjectsApi)
+    .createNamespacedCustomObject({
+      group: "vireo.dev",
+      version: "v1alpha1",
+      plural: "rollouts",
+      namespace,
+      body: {
+        apiVersion: "vireo.dev/v1alpha1",
+        kind: "Rollout",
+        metadata: { name },
+        spec: {
+          targetRef: { kind: "Deployment", name },
+          service: { port: 80 },
+          strategy: { canary: { steps: [{ setWeight: 10 }] } },
+        },
+      },
+    });
+}

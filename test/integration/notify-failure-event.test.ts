@@ -10,42 +10,17 @@ import type { DeliveryFailure } from "../../src/notify/dispatcher.js";
 import { recordNotificationFailure } from "../../src/notify/failure-event.js";
 import { recordingLog } from "../support/recording-log.js";
 import type { ApiFaultProxy } from "./api-fault-proxy.js";
-import { lines, startApiFaultProxy } from "./api-fault-proxy.js";
-import { ensureCrd } from "./crds.js";
+import { lines, useApiFaultProxy } from "./api-fault-proxy.js";
+import { minimalRollout } from "./crds.js";
 import { cluster, useNamespace } from "./harness.js";
-
-const ROLLOUTS = { group: "vireo.dev", version: "v1alpha1", plural: "rollouts" };
 
 describe("recordNotificationFailure against the real API server, faults injected", function () {
   this.timeout(60_000);
   const ns = useNamespace("failure-event");
-  let proxy: ApiFaultProxy | undefined;
+  const faultProxy = useApiFaultProxy();
 
   before(async () => {
-    await ensureCrd("rollouts.vireo.dev.yaml");
-    await cluster()
-      .kc.makeApiClient(CustomObjectsApi)
-      .createNamespacedCustomObject({
-        ...ROLLOUTS,
-        namespace: ns(),
-        body: {
-          apiVersion: "vireo.dev/v1alpha1",
-          kind: "Rollout",
-          metadata: { name: "web" },
-          spec: {
-            targetRef: { kind: "Deployment", name: "web" },
-            service: { port: 80 },
-            strategy: { canary: { steps: [{ setWeight: 10 }] } },
-          },
-        },
-      });
-  });
-  beforeEach(async () => {
-    proxy = await startApiFaultProxy();
-  });
-  afterEach(async () => {
-    await proxy?.close();
-    proxy = undefined;
+    await minimalRollout(ns(), "web");
   });
 
   const failure = (name: string): DeliveryFailure => ({
@@ -80,7 +55,7 @@ describe("recordNotificationFailure against the real API server, faults injected
   });
 
   it("survives ECONNRESET on the Rollout's GET and records the Event on the real Rollout", async () => {
-    const p = proxy ?? assert.fail("no proxy");
+    const p = faultProxy();
     p.fault = (_r, n) => (n <= 2 ? { kind: "reset" } : undefined);
     const counted: string[] = [];
     await recordNotificationFailure(failure("web"), {
@@ -97,7 +72,7 @@ describe("recordNotificationFailure against the real API server, faults injected
   });
 
   it("records nothing for a Rollout already deleted (the real 404), without retrying", async () => {
-    const p = proxy ?? assert.fail("no proxy");
+    const p = faultProxy();
     const counted: string[] = [];
     await recordNotificationFailure(failure("gone"), {
       ...deps(p, 5, counted),
@@ -109,7 +84,7 @@ describe("recordNotificationFailure against the real API server, faults injected
   });
 
   it("gives up with an error line when the API server never answers, and resolves", async () => {
-    const p = proxy ?? assert.fail("no proxy");
+    const p = faultProxy();
     p.fault = () => ({ kind: "reset" });
     const counted: string[] = [];
     const log = recordingLog();
