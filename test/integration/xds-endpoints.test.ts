@@ -148,7 +148,7 @@ describe("xDS control plane on the local cluster", function () {
         `EndpointSlice ready counts seen ${JSON.stringify([...sliceAt.keys()])}; watch has ` +
         `Service ${String(svc)}, endpoints ${JSON.stringify(eps)}; builder ${JSON.stringify(builder.stats)}; ` +
         `server version ${String(server.version)}; clients saw ${JSON.stringify(seen)}; ` +
-        `server has streams ${JSON.stringify(server.clients().map((c) => [c.id, c.transport, c.types.map((t) => [t.typeUrl.split(".").pop(), t.ackedVersion])]))}; ` +
+        `server has streams ${JSON.stringify(server.clients().map((c) => [c.id, c.transport, c.types.map((t) => [t.typeUrl.split(".").pop(), t.subscribed, t.sentVersion, t.ackedVersion])]))}; ` +
         `client streams ended ${JSON.stringify(ended)}`
       );
     };

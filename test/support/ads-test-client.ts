@@ -61,7 +61,12 @@ function adsClient(port: number): grpc.Client & {
 } {
   const Ctor = loadXdsProtos().grpc.envoy.service.discovery.v3.AggregatedDiscoveryService;
   // The generated client type has no typed stream methods for the aggregated service.
-  const client: unknown = new Ctor(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  // A subchannel of its own: grpc-js shares subchannels by address across clients, so a client of
+  // a server that reuses an earlier test server's port could wait out that old connection's
+  // back-off (up to 2 minutes) before its first request goes anywhere.
+  const client: unknown = new Ctor(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
+    "grpc.use_local_subchannel_pool": 1,
+  });
   return client as ReturnType<typeof adsClient>;
 }
 
