@@ -18,9 +18,12 @@ import { cluster, eventually, useNamespace } from "./harness.js";
 
 const log = createLogger({ component: "xds-it", level: "warn" });
 
-/** Ready endpoint count in a decoded ClusterLoadAssignment (proto-loader decodes the Any). */
+/**
+ * Ready endpoint count in a decoded ClusterLoadAssignment (proto-loader decodes the Any); 0 when
+ * the response holds none (the first response of a type is sent even before the cluster exists).
+ */
 function endpointCount(cla: unknown): number {
-  const c = cla as { endpoints?: { lb_endpoints?: unknown[] }[] };
+  const c = (cla ?? {}) as { endpoints?: { lb_endpoints?: unknown[] }[] };
   return (c.endpoints ?? []).reduce((n, l) => n + (l.lb_endpoints?.length ?? 0), 0);
 }
 
@@ -104,6 +107,8 @@ describe("xDS control plane on the local cluster", function () {
     const seen = { sotw: [] as [number, number][], delta: [] as [number, number][] };
     // How each test client's stream ended, if it did (what a timeout reports).
     const ended: Record<string, string> = {};
+    // Why a follow loop stopped, if it did (a timeout reports it rather than going quiet).
+    let followFailed = "";
     void sotw.ended.then((st) => (ended.sotw = `${String(st.code)} ${st.details}`));
     const follow = async (): Promise<void> => {
       sotw.send({ type_url: TYPE.endpoint, resource_names: [name] });
@@ -124,7 +129,9 @@ describe("xDS control plane on the local cluster", function () {
       })();
       await Promise.race([loopSotw, loopDelta]);
     };
-    void follow().catch(() => undefined);
+    void follow().catch((e: unknown) => {
+      followFailed = e instanceof Error ? e.message : String(e);
+    });
 
     // Our own record of when the EndpointSlice showed n ready endpoints.
     const sliceAt = new Map<number, number>();
@@ -149,7 +156,7 @@ describe("xDS control plane on the local cluster", function () {
         `Service ${String(svc)}, endpoints ${JSON.stringify(eps)}; builder ${JSON.stringify(builder.stats)}; ` +
         `server version ${String(server.version)}; clients saw ${JSON.stringify(seen)}; ` +
         `server has streams ${JSON.stringify(server.clients().map((c) => [c.id, c.transport, c.types.map((t) => [t.typeUrl.split(".").pop(), t.subscribed, t.sentVersion, t.ackedVersion])]))}; ` +
-        `client streams ended ${JSON.stringify(ended)}`
+        `client streams ended ${JSON.stringify(ended)}; follow loop stopped: ${followFailed || "no"}`
       );
     };
     slices.on("add", record);
