@@ -23,7 +23,7 @@ import {
   repoRoot,
   useNamespace,
 } from "./harness.js";
-import { curlLoad, echoApp, GATEWAY } from "./mesh-pods.js";
+import { curlLoad, echoApp, failedRequests, GATEWAY } from "./mesh-pods.js";
 
 interface Status {
   phase?: string;
@@ -123,10 +123,13 @@ describe("the Rollout controller through vireo's mesh, under load", function () 
       .filter((l) => l !== "");
   }
 
-  /** Every 5xx the proxies reported in this namespace, by code and response flags. */
+  /**
+   * Every request the proxies reported in this namespace that did not end in 2xx (a 5xx, or 0 with
+   * flag DC when the caller gave up first), by code and response flags.
+   */
   async function failuresInPrometheus(): Promise<string> {
     const q = encodeURIComponent(
-      `sum by (reporter, destination_workload, response_code, response_flags) (vireo_requests_total{response_code=~"5..", source_workload_namespace="${ns()}"})`,
+      `sum by (reporter, destination_workload, response_code, response_flags) (vireo_requests_total{response_code!~"2..", source_workload_namespace="${ns()}"})`,
     );
     const res = (await (await fetch(`${prometheusURL}/api/v1/query?query=${q}`)).json()) as {
       data: { result: { metric: Record<string, string>; value: [number, string] }[] };
@@ -138,12 +141,12 @@ describe("the Rollout controller through vireo's mesh, under load", function () 
   async function assertNoneFailed(offset: number, what: string, min = 30): Promise<number> {
     const codes = await codesSince(offset);
     assert.ok(codes.length >= min, `only ${codes.length} requests during ${what}`);
-    const failed = codes.filter((c) => c !== "200");
+    const failed = failedRequests(codes);
     if (failed.length > 0) {
       // Give Prometheus a scrape to see them, then report their response flags.
       await new Promise((r) => setTimeout(r, 6000));
       assert.fail(
-        `${failed.length} of ${codes.length} requests failed during ${what}: ${failed.join(",")}; proxies report ${await failuresInPrometheus()}`,
+        `${failed.length} of ${codes.length} requests failed during ${what}: ${failed.join("; ")}; proxies report ${await failuresInPrometheus()}`,
       );
     }
     process.stdout.write(`      ${codes.length} requests during ${what}, all 200\n`);

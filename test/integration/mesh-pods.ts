@@ -91,11 +91,22 @@ export function echoApp(xds: string, args: readonly string[] = ["--version=v1"])
 }
 
 /**
+ * One line per request: the status (000 when curl got none), how long it took and curl's error,
+ * so that a failure says whether it was refused, reset or timed out.
+ */
+const CURL_FORMAT = "%{http_code} %{time_total}s %{errormsg}\\n";
+
+/** The lines of a `curlLoad` log whose request did not end in 200. */
+export function failedRequests(lines: readonly string[]): string[] {
+  return lines.filter((l) => !l.startsWith("200 "));
+}
+
+/**
  * Deployment `loadgen`: `loops` curl loops sending to `url` through the pod's sidecar, as an
  * application with HTTP_PROXY would; each prints one HTTP status per line (container `load`).
  */
 export function curlLoad(xds: string, url: string, loops = 1): V1Deployment {
-  const loop = `while true; do curl -s -o /dev/null -m 5 -w '%{http_code}\\n' -x http://127.0.0.1:15001 ${url}; sleep 0.03; done`;
+  const loop = `while true; do curl -s -o /dev/null -m 5 -w '${CURL_FORMAT}' -x http://127.0.0.1:15001 ${url}; sleep 0.03; done`;
   const command = Array.from({ length: loops }, () => loop).join(" & ");
   return meshDeployment(
     "loadgen",

@@ -21,7 +21,7 @@ import {
   rolloutStatus,
   useNamespace,
 } from "./harness.js";
-import { curlLoad, echoApp, GATEWAY } from "./mesh-pods.js";
+import { curlLoad, echoApp, failedRequests, GATEWAY } from "./mesh-pods.js";
 
 interface Status {
   phase?: string;
@@ -157,7 +157,7 @@ describe("releases through vireo's mesh on the local cluster", function () {
       .split("\n")
       .filter((l) => l !== "");
     assert.ok(codes.length > 50, `only ${codes.length} requests during the release`);
-    const failed = codes.filter((c) => c !== "200");
+    const failed = failedRequests(codes);
     assert.deepEqual(failed, [], `${failed.length} of ${codes.length} requests failed`);
     process.stdout.write(
       `      ${codes.length} requests through the proxies during the release, all 200\n`,
