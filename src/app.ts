@@ -167,7 +167,7 @@ export async function startController(
     log: log.child({ component: "gateway-api" }),
     clock,
     failures: metrics.kubeApiFailures,
-    services: () => watch?.state().services ?? [],
+    services: () => watch?.serviceModels() ?? [],
   });
   watch = new KubeClusterWatch(
     kc,
@@ -194,8 +194,8 @@ export async function startController(
       setRouting: (n, s, r) => {
         sink.setRouting(n, s, r);
       },
-      services: () => sink.state().services,
-      endpoints: () => sink.state().endpoints,
+      services: () => sink.serviceModels(),
+      endpoints: () => sink.endpointModels(),
     },
     xds,
     {

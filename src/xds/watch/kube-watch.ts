@@ -7,7 +7,7 @@ import type { Logger } from "../../common/logger.js";
 import type { ApiRetryDeps } from "../../kube/api-retry.js";
 import type { WatchRestart } from "../../kube/watch-restart.js";
 import { restartOnError } from "../../kube/watch-restart.js";
-import type { ClusterState, RoutingModel, ServiceModel } from "../model.js";
+import type { ClusterState, RoutingModel, ServiceEndpoints, ServiceModel } from "../model.js";
 import { mergeSlices, serviceModel } from "./convert.js";
 
 type Watched<T extends { metadata?: { name?: string } }> = Informer<T> & ObjectCache<T>;
@@ -87,12 +87,22 @@ export class KubeClusterWatch {
 
   state(): ClusterState {
     return {
-      services: this.services
-        .list()
-        .map(serviceModel)
-        .filter((s): s is ServiceModel => s !== undefined),
-      endpoints: mergeSlices(this.slices.list()),
+      services: this.serviceModels(),
+      endpoints: this.endpointModels(),
       routing: [...this.routing.values()],
     };
+  }
+
+  /** The Services alone, for readers that need no endpoints (no EndpointSlice is merged). */
+  serviceModels(): ServiceModel[] {
+    return this.services
+      .list()
+      .map(serviceModel)
+      .filter((s): s is ServiceModel => s !== undefined);
+  }
+
+  /** The endpoints alone, merged from the EndpointSlices of each Service. */
+  endpointModels(): ServiceEndpoints[] {
+    return mergeSlices(this.slices.list());
   }
 }
