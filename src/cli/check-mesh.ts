@@ -9,7 +9,7 @@ import type { InjectConfig } from "../inject/config.js";
 import { DEFAULT_INJECT_CONFIG } from "../inject/config.js";
 import { INJECT_LABEL, PROXY_CONTAINER, STATUS_ANNOTATION, STATUS_PORT } from "../inject/names.js";
 import type { CheckResult } from "./check-result.js";
-import { apiMessage } from "./check-result.js";
+import { apiMessage } from "../kube/api-errors.js";
 
 /** Proxies whose status port is read at once (in batches). */
 const CONCURRENCY = 8;

@@ -1,20 +1,5 @@
 // One line of `vireo check`: a named check that passed, failed or warns, and what it found.
-import { ApiException } from "@kubernetes/client-node";
-import { describeError } from "../common/errors.js";
-
-/** The API server's own message (`... "x" not found`) rather than the client's dump. */
-export function apiMessage(err: unknown): string {
-  if (err instanceof ApiException) {
-    try {
-      const m = (JSON.parse(String(err.body)) as { message?: string }).message;
-      if (m !== undefined) return m;
-    } catch {
-      // not a Status: fall through
-    }
-    return `HTTP ${String(err.code)}`;
-  }
-  return describeError(err);
-}
+import { apiMessage } from "../kube/api-errors.js";
 
 export interface CheckResult {
   readonly name: string;

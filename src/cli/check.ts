@@ -10,7 +10,8 @@ import type {
 } from "@kubernetes/client-node";
 import { meshChecks } from "./check-mesh.js";
 import type { CheckResult } from "./check-result.js";
-import { apiMessage, one } from "./check-result.js";
+import { apiMessage } from "../kube/api-errors.js";
+import { one } from "./check-result.js";
 
 export const CRDS = [
   "rollouts.vireo.dev",

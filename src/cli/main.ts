@@ -18,7 +18,7 @@ import {
 } from "@kubernetes/client-node";
 import { parseDuration } from "../api/duration.js";
 import { ROLLOUT_GROUP, ROLLOUT_PLURAL, ROLLOUT_VERSION } from "../api/rollout-wire.js";
-import { describeError } from "../common/errors.js";
+import { apiMessage } from "../kube/api-errors.js";
 import { ACTION_ANNOTATION, ACTION_ID_ANNOTATION } from "../reconciler/observe.js";
 import { DEFAULT_INJECT_CONFIG } from "../inject/config.js";
 import { rolloutTable, rolloutView, statusText, terminal } from "./format.js";
@@ -264,11 +264,8 @@ main(process.argv.slice(2)).then(
     const usage =
       err instanceof UsageError ||
       (err as { code?: string }).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION";
-    const body = (err as { body?: unknown }).body;
-    const apiMessage =
-      typeof body === "string" ? (JSON.parse(body) as { message?: string }).message : undefined;
     process.stderr.write(
-      `vireo: ${apiMessage ?? describeError(err)}\n${usage ? "run `vireo --help` for usage\n" : ""}`,
+      `vireo: ${apiMessage(err)}\n${usage ? "run `vireo --help` for usage\n" : ""}`,
     );
     process.exitCode = usage ? 2 : 1;
   },

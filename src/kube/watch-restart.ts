@@ -3,8 +3,8 @@
 // starts over once the watch has run for a while without error (client-node's "connect" event
 // fires before the list, so it cannot tell that a restart worked).
 import type { Clock, TimerHandle } from "../common/clock.js";
-import { describeError } from "../common/errors.js";
 import type { Logger } from "../common/logger.js";
+import { apiMessage, isNotFound } from "./api-errors.js";
 import type { FailureCounter, RetryPolicy } from "./api-retry.js";
 import { backoffDelay } from "./api-retry.js";
 
@@ -43,6 +43,9 @@ export function restartOnError(
   let failures = 0;
   let lastErrorAt = Number.NEGATIVE_INFINITY;
   let timer: TimerHandle | undefined;
+  // A resource type the API server does not serve (its CRD not installed) is said once, not at
+  // every back-off; another kind of failure, or the type appearing and going again, says it anew.
+  let notServedSaid = false;
   const operation = `watch ${resource}`;
   const onError = (err: unknown): void => {
     if (!deps.active()) return;
@@ -52,12 +55,19 @@ export function restartOnError(
     failures++;
     deps.failures.inc({ operation, outcome: "retried" });
     const delayMs = backoffDelay(policy, failures);
-    deps.log.warn("watch failed, restarting", {
-      resource,
-      attempt: failures,
-      retryInMs: delayMs,
-      error: describeError(err),
-    });
+    const fields = { resource, attempt: failures, retryInMs: delayMs, error: apiMessage(err) };
+    if (!isNotFound(err)) {
+      notServedSaid = false;
+      deps.log.warn("watch failed, restarting", fields);
+    } else if (!notServedSaid) {
+      notServedSaid = true;
+      deps.log.warn(
+        "the API server does not serve this resource (is its CRD installed?); watching again with back-off",
+        fields,
+      );
+    } else {
+      deps.log.debug("resource still not served", fields);
+    }
     timer?.cancel();
     timer = deps.clock.setTimer(delayMs, () => {
       timer = undefined;

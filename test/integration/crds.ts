@@ -1,7 +1,6 @@
 // Installs vireo's CRDs from crds/ into the local cluster for the tests that need them. Applied
 // server-side, so it is idempotent and concurrent runs agree; it returns once the resource is served.
 import {
-  ApiException,
   ApiextensionsV1Api,
   CustomObjectsApi,
   PatchStrategy,
@@ -49,17 +48,7 @@ export async function ensureCrd(file: string): Promise<void> {
 }
 
 /** The message of the API server's Status in a refused request (or the error's own message). */
-export function apiMessage(err: unknown): string {
-  if (err instanceof ApiException && typeof err.body === "string") {
-    try {
-      const status = JSON.parse(err.body) as { message?: unknown };
-      if (typeof status.message === "string") return status.message;
-    } catch {
-      return err.body;
-    }
-  }
-  return err instanceof Error ? err.message : String(err);
-}
+export { apiMessage } from "../../src/kube/api-errors.js";
 
 /** A minimal Rollout (its CRD ensured): a real object for tests of API clients to read and write. */
 export async function minimalRollout(namespace: string, name: string): Promise<void> {

@@ -1,7 +1,7 @@
 // restartOnError with a real informer on the real API server: our fault injector fails its first
 // lists with 500, the API server answers the rest, and a Service created while it watches arrives.
 import assert from "node:assert/strict";
-import { CoreV1Api, makeInformer } from "@kubernetes/client-node";
+import { CoreV1Api, CustomObjectsApi, makeInformer } from "@kubernetes/client-node";
 import { FakeClock, systemClock } from "../../src/common/clock.js";
 import { restartOnError } from "../../src/kube/watch-restart.js";
 import { recordingLog } from "../support/recording-log.js";
@@ -90,6 +90,49 @@ describe("restartOnError with a real informer on the real API server", function 
           ["warn", "watch failed, restarting", 20],
         ],
       );
+    } finally {
+      active = false;
+      restart.cancel();
+      await inf.stop();
+    }
+  });
+
+  it("says once that a resource type is not served (its CRD not installed), without the client's dump", async () => {
+    const { kc } = cluster();
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    const plural = "nosuchthings";
+    const inf = makeInformer(kc, `/apis/vireo.dev/v1alpha1/namespaces/${ns()}/${plural}`, () =>
+      custom.listNamespacedCustomObject({
+        group: "vireo.dev",
+        version: "v1alpha1",
+        namespace: ns(),
+        plural,
+      }),
+    );
+    const log = recordingLog();
+    let failures = 0;
+    let active = true;
+    const restart = restartOnError(
+      inf,
+      plural,
+      {
+        clock: systemClock,
+        log,
+        failures: { inc: () => failures++ },
+        active: () => active,
+      },
+      FAST,
+    );
+    try {
+      await inf.start();
+      await eventually("four refused lists", () => (failures >= 4 ? true : undefined));
+      const warned = log.lines.filter((l) => l.level === "warn");
+      assert.equal(warned.length, 1, JSON.stringify(log.lines));
+      assert.match(warned[0]?.message ?? "", /does not serve this resource/);
+      // The API server's answer in a few words, never the headers of the response.
+      const error = String(warned[0]?.fields.error);
+      assert.ok(error.length < 80 && !error.includes("audit-id"), error);
+      assert.ok(log.lines.filter((l) => l.level === "debug").length >= 3);
     } finally {
       active = false;
       restart.cancel();
