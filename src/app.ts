@@ -1,6 +1,6 @@
 // The controller's composition root: clients, the xDS control plane (served by the leader),
 // and the Rollout controller (run by the leader). main.ts and the integration tests start it.
-import { KubeProxyDirectory } from "./analysis/kube-proxy-directory.js";
+import { KubeProxyDirectory, listedPods } from "./analysis/kube-proxy-directory.js";
 import { ProxyCounts } from "./analysis/proxy-counts.js";
 import {
   AdmissionregistrationV1Api,
@@ -205,6 +205,7 @@ export async function startController(
     },
   );
 
+  const podCache = policies;
   const webhooks = new HttpWebhookRunner(log.child({ component: "webhooks" }));
   // Every Event recorded on a Rollout also goes to its `event` webhooks (fire-and-forget).
   const events = new EventWebhookRecorder(
@@ -268,7 +269,15 @@ export async function startController(
               : new PrometheusClient({ address: config.prometheusUrl, clock }),
           webhooks,
           // The judge reads the proxies themselves: no Prometheus needed, no scrape interval.
-          counts: new ProxyCounts(new KubeProxyDirectory(kc.makeApiClient(CoreV1Api))),
+          // From the pod informer the security translation keeps, rather than a list call per
+          // Rollout every 2 s; without mesh security there is no informer to read.
+          counts: new ProxyCounts(
+            new KubeProxyDirectory(
+              podCache === undefined
+                ? listedPods(kc.makeApiClient(CoreV1Api))
+                : (namespace) => podCache.podsIn(namespace),
+            ),
+          ),
           log: log.child({ component: "analysis" }),
         }),
         new KubeTemplateResolver(kc.makeApiClient(CustomObjectsApi), kc.makeApiClient(CoreV1Api))

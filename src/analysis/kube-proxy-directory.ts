@@ -1,5 +1,5 @@
-// The proxies of a workload, from the API server: its running pods that carry vireo's sidecar,
-// at their pod IP's status port. Pods are matched to the Deployment by name, as the proxy's own
+// The proxies of a workload: its running pods that carry vireo's sidecar, at their pod IP's
+// status port; from the controller's pod informer when it runs one, else listed from the API. Pods are matched to the Deployment by name, as the proxy's own
 // telemetry names its workload (mesh/telemetry/identity.ts): `<deployment>-<hash>-<suffix>`.
 import type { CoreV1Api, V1Pod } from "@kubernetes/client-node";
 import { STATUS_PORT } from "../inject/names.js";
@@ -32,11 +32,18 @@ export function proxyEndpoints(pods: readonly V1Pod[], scope: CountScope): Proxy
   return out;
 }
 
+/** The pods of a namespace: an informer's cache, or one list call. */
+export type PodSource = (namespace: string) => readonly V1Pod[] | Promise<readonly V1Pod[]>;
+
+/** Lists the namespace's pods from the API server at each call. */
+export function listedPods(core: CoreV1Api): PodSource {
+  return async (namespace) => (await core.listNamespacedPod({ namespace })).items;
+}
+
 export class KubeProxyDirectory implements ProxyDirectory {
-  constructor(private readonly core: CoreV1Api) {}
+  constructor(private readonly pods: PodSource) {}
 
   async proxies(scope: CountScope): Promise<readonly ProxyEndpoint[]> {
-    const list = await this.core.listNamespacedPod({ namespace: scope.namespace });
-    return proxyEndpoints(list.items, scope);
+    return proxyEndpoints(await this.pods(scope.namespace), scope);
   }
 }

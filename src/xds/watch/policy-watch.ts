@@ -88,6 +88,11 @@ export class PolicyWatch {
     await Promise.all(this.informers().map((i) => i.stop()));
   }
 
+  /** The pods of one namespace as last seen (what the judge asks for its proxies, every 2 s). */
+  podsIn(namespace: string): readonly V1Pod[] {
+    return this.pods.list(namespace);
+  }
+
   podModels(): PodModel[] {
     return this.pods
       .list()
