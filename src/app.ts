@@ -251,6 +251,7 @@ export async function startController(
     kc,
     metrics,
     watchNamespace: config.watchNamespace,
+    ...(config.workers === undefined ? {} : { workers: config.workers }),
     deps: {
       clock,
       log: log.child({ component: "reconciler" }),

@@ -58,6 +58,8 @@ export interface ControllerConfig {
    * absent); 0 turns the wait off, as the integration tests do.
    */
   readonly xdsReconnectGraceMs?: number;
+  /** Rollouts reconciled at once (default 2). */
+  readonly workers?: number;
 }
 
 const OPTIONS = {
@@ -95,6 +97,7 @@ const OPTIONS = {
     default: "vireo-sidecar-injector",
   },
   "injection-config": { type: "string", env: "VIREO_INJECTION_CONFIG", default: "{}" },
+  workers: { type: "string", env: "VIREO_WORKERS", default: "2" },
 } as const;
 
 type Name = keyof typeof OPTIONS;
@@ -103,6 +106,14 @@ function port(name: string, value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) {
     throw new VireoError("BadConfig", `--${name}: "${value}" is not a port number (0-65535)`);
+  }
+  return n;
+}
+
+function workers(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 64) {
+    throw new VireoError("BadConfig", `--workers: "${value}" is not a number of workers (1-64)`);
   }
   return n;
 }
@@ -169,6 +180,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     webhookServiceName: required("webhook-service-name"),
     webhookConfigurationName: required("webhook-configuration-name"),
     injection: parseInjectionConfig(required("injection-config"), required("namespace")),
+    workers: workers(required("workers")),
   };
 }
 

@@ -18,6 +18,12 @@ describe("controller config", () => {
     assert.equal(c.watchNamespace, undefined);
     assert.equal(c.podName, "vireo-0");
     assert.equal(parseConfig([], {}).podName, undefined);
+    assert.equal(c.workers, 2);
+  });
+
+  it("reconciles as many Rollouts at once as --workers says", () => {
+    assert.equal(parseConfig(["--workers", "8"], {}).workers, 8);
+    assert.equal(parseConfig([], { VIREO_WORKERS: "4" }).workers, 4);
   });
 
   it("watches one namespace when asked", () => {
@@ -40,6 +46,8 @@ describe("controller config", () => {
     [["--log-level", "loud"], /--log-level: unknown log level "loud"/],
     [["--leader-elect", "yes"], /--leader-elect: "yes" must be true or false/],
     [["--nope", "1"], /Unknown option '--nope'/],
+    [["--workers", "0"], /--workers: "0" is not a number of workers \(1-64\)/],
+    [["--workers", "two"], /--workers: "two" is not a number of workers/],
   ];
   for (const [argv, message] of bad) {
     it(`refuses ${argv.join(" ")} with a message naming the setting`, () => {
