@@ -1,0 +1,115 @@
+// What a forwarding route changes on the way, for the routes that change something (the others
+// never come here): the request's headers, path (prefix_rewrite) and Host before the mirrors and
+// the router see it, and the response's headers, whether upstream's or the router's own reply.
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
+import { assertNever } from "../../src/common/assert-never.js";
+import type { HeaderAdd, HeaderEdits, PathMatcher, RouteEdits } from "../routing/model.js";
+import type { ProxyRequest, ProxyResponse, Routed, RoutedHandler } from "./pipeline.js";
+
+type HeaderValue = string | string[] | number;
+
+/** Another value beside those there: one more header line, as Envoy's `addReferenceKey`. */
+function appended(existing: HeaderValue | undefined, value: string): HeaderValue {
+  if (existing === undefined) return value;
+  if (Array.isArray(existing)) return [...existing, value];
+  return [String(existing), value];
+}
+
+/**
+ * Applies the levels in order to `out`, in place. Within a level, as Envoy's HeaderParser:
+ * removals, then each add's condition read against the headers as they are then, then the
+ * overwrites, then the appends.
+ */
+export function applyHeaderEdits(
+  out: Record<string, HeaderValue | undefined>,
+  levels: readonly HeaderEdits[],
+): void {
+  for (const level of levels) {
+    for (const name of level.remove) Reflect.deleteProperty(out, name);
+    const overwrite: HeaderAdd[] = [];
+    const append: HeaderAdd[] = [];
+    for (const a of level.add) {
+      const present = out[a.name] !== undefined;
+      switch (a.action) {
+        case "append":
+          append.push(a);
+          break;
+        case "add-if-absent":
+          if (!present) append.push(a);
+          break;
+        case "overwrite-if-exists":
+          if (present) overwrite.push(a);
+          break;
+        case "overwrite":
+          overwrite.push(a);
+          break;
+        default:
+          assertNever(a.action);
+      }
+    }
+    for (const a of overwrite) out[a.name] = a.value;
+    for (const a of append) out[a.name] = appended(out[a.name], a.value);
+  }
+}
+
+/** How much of `path` the route's path matcher matched: Envoy's prefix_rewrite replaces that. */
+function matchedLength(m: PathMatcher, path: string): number {
+  switch (m.kind) {
+    case "prefix":
+    case "exact":
+      return m.value.length;
+    case "regex": {
+      const q = path.indexOf("?");
+      return q < 0 ? path.length : q;
+    }
+    default:
+      return assertNever(m);
+  }
+}
+
+/** `path` with what `m` matched replaced by `prefix`; the rest (query included) kept. */
+export function rewritePrefix(m: PathMatcher, path: string, prefix: string): string {
+  return prefix + path.slice(matchedLength(m, path));
+}
+
+function editRequest(x: Routed, edits: RouteEdits): ProxyRequest {
+  const req = x.request;
+  let headers = req.headers;
+  if (edits.request.length > 0) {
+    const copy: IncomingHttpHeaders = { ...req.headers };
+    applyHeaderEdits(copy, edits.request);
+    headers = copy;
+  }
+  const path =
+    edits.prefixRewrite === undefined
+      ? req.path
+      : rewritePrefix(x.route.match.path, req.path, edits.prefixRewrite);
+  return { ...req, headers, path, authority: edits.hostRewrite ?? req.authority };
+}
+
+export function editResponse(r: ProxyResponse, levels: readonly HeaderEdits[]): ProxyResponse {
+  switch (r.kind) {
+    case "local": {
+      const headers: OutgoingHttpHeaders = { ...r.headers };
+      applyHeaderEdits(headers, levels);
+      return { ...r, headers };
+    }
+    case "upstream": {
+      const headers: OutgoingHttpHeaders = { ...r.response.headers };
+      applyHeaderEdits(headers, levels);
+      return { kind: "upstream", response: { ...r.response, headers } };
+    }
+    default:
+      return assertNever(r);
+  }
+}
+
+/** The request path for a route with edits: `next` sees the edited request. */
+export function forwardEdited(
+  next: RoutedHandler,
+  x: Routed,
+  edits: RouteEdits,
+): Promise<ProxyResponse> {
+  const sent = next({ ...x, request: editRequest(x, edits) });
+  return edits.response.length === 0 ? sent : sent.then((r) => editResponse(r, edits.response));
+}
