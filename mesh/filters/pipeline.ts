@@ -1,5 +1,5 @@
-// The request path as data: a request goes through `(next) => next` filters (route, fault,
-// mirror) to the router, and comes back as a response that is either local or from upstream.
+// The request path as data: a request goes through `(next) => next` filters (route, fault, route
+// edits, mirror) to the router, and comes back as a response that is either local or upstream's.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import type { ConnectionSecurity } from "../listeners/inbound-guard.js";
 import type { ForwardRoute } from "../routing/model.js";

@@ -1,10 +1,16 @@
-// What a forwarding route changes on the way, for the routes that change something (the others
-// never come here): the request's headers, path (prefix_rewrite) and Host before the mirrors and
-// the router see it, and the response's headers, whether upstream's or the router's own reply.
+// What a forwarding route changes on the way, after fault injection as Envoy's router does it:
+// the request's headers, path (prefix_rewrite) and Host before the mirrors and the router see it,
+// and the response's headers, whether upstream's or the router's own reply.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import { assertNever } from "../../src/common/assert-never.js";
 import type { HeaderAdd, HeaderEdits, PathMatcher, RouteEdits } from "../routing/model.js";
-import type { ProxyRequest, ProxyResponse, Routed, RoutedHandler } from "./pipeline.js";
+import type {
+  ProxyRequest,
+  ProxyResponse,
+  Routed,
+  RoutedFilter,
+  RoutedHandler,
+} from "./pipeline.js";
 
 type HeaderValue = string | string[] | number;
 
@@ -104,12 +110,14 @@ export function editResponse(r: ProxyResponse, levels: readonly HeaderEdits[]): 
   }
 }
 
+/** Routes that change nothing (nearly all) pass straight through, without a frame of their own. */
+export function editFilter(): RoutedFilter {
+  return (next) => (x) =>
+    x.route.edits === undefined ? next(x) : forwardEdited(next, x, x.route.edits);
+}
+
 /** The request path for a route with edits: `next` sees the edited request. */
-export function forwardEdited(
-  next: RoutedHandler,
-  x: Routed,
-  edits: RouteEdits,
-): Promise<ProxyResponse> {
+function forwardEdited(next: RoutedHandler, x: Routed, edits: RouteEdits): Promise<ProxyResponse> {
   const sent = next({ ...x, request: editRequest(x, edits) });
   return edits.response.length === 0 ? sent : sent.then((r) => editResponse(r, edits.response));
 }

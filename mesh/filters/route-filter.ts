@@ -1,7 +1,7 @@
 // The first step of the request path: find the route for the request in the listener's route
 // table (404 NR without one; a redirect or direct response answered here), draw its cluster from
-// the weighted set (503 NC if the snapshot has no such cluster), decide whether the body must be
-// kept for retries or mirrors, and apply the route's edits if it has any.
+// the weighted set (503 NC if the snapshot has no such cluster), and decide whether the body must
+// be kept for retries or mirrors.
 import type { RoutingSnapshot } from "../routing/model.js";
 import { pickCluster, selectRoute, selectVirtualHost } from "../routing/router.js";
 import type { UpstreamCluster } from "../upstream/cluster.js";
@@ -9,7 +9,6 @@ import type { ClusterManager } from "../upstream/cluster-manager.js";
 import { localReply } from "./local-reply.js";
 import { localRouteReply } from "./local-route.js";
 import type { Handler, ProxyRequest, RoutedHandler } from "./pipeline.js";
-import { forwardEdited } from "./route-edits.js";
 
 export interface RouteDeps {
   readonly snapshot: () => RoutingSnapshot;
@@ -49,9 +48,7 @@ export function routeStep(deps: RouteDeps): (next: RoutedHandler) => Handler {
     if (cluster.mutualTls) record.mutualTls = true;
     if (route.action.retry !== undefined || route.action.mirrors.length > 0) request.body.retain();
     const http2For = (c: UpstreamCluster): boolean => speaksHttp2(c, request, deps);
-    const routed = { request, record, route, cluster, clusterNamed, http2For };
-    // Routes that change nothing (nearly all) go straight on.
-    return route.edits === undefined ? next(routed) : forwardEdited(next, routed, route.edits);
+    return next({ request, record, route, cluster, clusterNamed, http2For });
   };
 }
 

@@ -11,7 +11,7 @@ import type { RoutingSnapshot } from "../../../mesh/routing/model.js";
 import type { Reply, SendOptions, TestProxy, Upstream } from "./harness.js";
 import { blackholePort, send, startProxy, startUpstream } from "./harness.js";
 import { buildSnapshot } from "./snapshot-builder.js";
-import { ok, table } from "./xds-client-convert-helpers.js";
+import { ok, packFault, table } from "./xds-client-convert-helpers.js";
 
 interface Seen {
   readonly url: string;
@@ -160,6 +160,22 @@ describe("mesh route filters through a running proxy", function () {
     assert.equal(failed.status, 503);
     assert.equal(failed.headers["x-resp"], "route");
     assert.equal(failed.headers["x-up"], "vhost");
+  });
+
+  it("a fault abort comes first, as Envoy's fault filter before the router: no route edits on it", async () => {
+    const { port } = await proxy({
+      routes: [
+        to({
+          match: { prefix: "/" },
+          response_headers_to_add: [hv("x-resp", "route")],
+          typed_per_filter_config: packFault({
+            abort: { http_status: 418, percentage: { numerator: 100 } },
+          }),
+        }),
+      ],
+    });
+    const r = await send(port);
+    assert.deepEqual([r.status, r.headers["x-resp"]], [418, undefined]);
   });
 
   it("prefix_rewrite replaces what the route matched: trailing slashes as Envoy's docs say", async () => {
