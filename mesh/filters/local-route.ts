@@ -4,7 +4,7 @@ import type { OutgoingHttpHeaders } from "node:http";
 import type { LocalRoute, Redirect } from "../routing/model.js";
 import { localReply } from "./local-reply.js";
 import type { ProxyRequest, ProxyResponse } from "./pipeline.js";
-import { applyHeaderEdits, rewritePrefix } from "./route-edits.js";
+import { applyHeaderEdits, rewritePath } from "./route-edits.js";
 
 function firstValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
@@ -46,8 +46,9 @@ export function redirectLocation(
   r: Redirect | undefined,
   req: ProxyRequest,
 ): string {
+  const rw = r?.path;
   const current =
-    r?.path?.kind === "prefix" ? rewritePrefix(route.match.path, req.path, r.path.value) : req.path;
+    rw === undefined || rw.kind === "path" ? req.path : rewritePath(route.match.path, req.path, rw);
   const scheme = r?.scheme ?? requestScheme(req);
   const port = r !== undefined && r.port > 0 ? `:${String(r.port)}` : "";
   const proto = firstValue(req.headers["x-forwarded-proto"]) ?? requestScheme(req);

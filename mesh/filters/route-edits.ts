@@ -3,7 +3,13 @@
 // and the response's headers, whether upstream's or the router's own reply.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import { assertNever } from "../../src/common/assert-never.js";
-import type { HeaderAdd, HeaderEdits, PathMatcher, RouteEdits } from "../routing/model.js";
+import type {
+  HeaderAdd,
+  HeaderEdits,
+  PathMatcher,
+  PathRewrite,
+  RouteEdits,
+} from "../routing/model.js";
 import type {
   ProxyRequest,
   ProxyResponse,
@@ -73,9 +79,43 @@ function matchedLength(m: PathMatcher, path: string): number {
   }
 }
 
-/** `path` with what `m` matched replaced by `prefix`; the rest (query included) kept. */
-export function rewritePrefix(m: PathMatcher, path: string, prefix: string): string {
-  return prefix + path.slice(matchedLength(m, path));
+function substitute(parts: readonly (string | number)[], m: RegExpExecArray): string {
+  let out = "";
+  for (const p of parts) out += typeof p === "string" ? p : (m[p] ?? "");
+  return out;
+}
+
+/** RE2's GlobalReplace: every match, but no empty match right after a non-empty one. */
+function replaceAll(s: string, rw: Extract<PathRewrite, { kind: "regex" }>): string {
+  let out = "";
+  let last = 0;
+  let nonEmptyEnd = -1;
+  for (const m of s.matchAll(rw.pattern)) {
+    if (m[0] === "" && m.index === nonEmptyEnd) continue;
+    out += s.slice(last, m.index) + substitute(rw.substitution, m);
+    last = m.index + m[0].length;
+    if (m[0] !== "") nonEmptyEnd = last;
+  }
+  return out + s.slice(last);
+}
+
+/**
+ * `path` rewritten: a prefix rewrite replaces what `m` matched and keeps the rest (query
+ * included); a regex rewrite replaces every match in the path without its query.
+ */
+export function rewritePath(m: PathMatcher, path: string, rw: PathRewrite): string {
+  switch (rw.kind) {
+    case "prefix":
+      return rw.value + path.slice(matchedLength(m, path));
+    case "regex": {
+      const q = path.indexOf("?");
+      const bare = q < 0 ? path : path.slice(0, q);
+      const replaced = replaceAll(bare, rw);
+      return q < 0 ? replaced : replaced + path.slice(q);
+    }
+    default:
+      return assertNever(rw);
+  }
 }
 
 function editRequest(x: Routed, edits: RouteEdits): ProxyRequest {
@@ -87,9 +127,7 @@ function editRequest(x: Routed, edits: RouteEdits): ProxyRequest {
     headers = copy;
   }
   const path =
-    edits.prefixRewrite === undefined
-      ? req.path
-      : rewritePrefix(x.route.match.path, req.path, edits.prefixRewrite);
+    edits.path === undefined ? req.path : rewritePath(x.route.match.path, req.path, edits.path);
   return { ...req, headers, path, authority: edits.hostRewrite ?? req.authority };
 }
 

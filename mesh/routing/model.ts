@@ -93,13 +93,23 @@ export interface HeaderEdits {
   readonly add: readonly HeaderAdd[];
 }
 
+/** A path rewrite: what the path matcher matched replaced, or every match of a regex. */
+export type PathRewrite =
+  /** prefix_rewrite */
+  | { readonly kind: "prefix"; readonly value: string }
+  /** regex_rewrite, on the path without its query; numbers are the groups to substitute. */
+  | {
+      readonly kind: "regex";
+      readonly pattern: RegExp;
+      readonly substitution: readonly (string | number)[];
+    };
+
 /** What a route changes on the way: the request it forwards, and the response it returns. */
 export interface RouteEdits {
   /** Levels in the order they apply (a later one overrides an earlier one); may be empty. */
   readonly request: readonly HeaderEdits[];
   readonly response: readonly HeaderEdits[];
-  /** prefix_rewrite: replaces what the route's path matcher matched. */
-  readonly prefixRewrite?: string;
+  readonly path?: PathRewrite;
   /** host_rewrite_literal: the Host (:authority) sent upstream. */
   readonly hostRewrite?: string;
 }
@@ -128,9 +138,7 @@ export interface Redirect {
   readonly host?: string;
   /** 0: none. */
   readonly port: number;
-  readonly path?:
-    | { readonly kind: "path"; readonly value: string }
-    | { readonly kind: "prefix"; readonly value: string };
+  readonly path?: { readonly kind: "path"; readonly value: string } | PathRewrite;
   readonly stripQuery: boolean;
 }
 

@@ -3,6 +3,7 @@
 import type { DirectResponseAction__Output } from "../../src/xds/generated/envoy/config/route/v3/DirectResponseAction.js";
 import type { RedirectAction__Output } from "../../src/xds/generated/envoy/config/route/v3/RedirectAction.js";
 import type { DirectResponse, Redirect, RedirectCode } from "../routing/model.js";
+import { prefixRewrite, regexRewrite } from "./convert-rewrite.js";
 import { fail } from "./proto-values.js";
 
 const CODES: Readonly<Record<string, RedirectCode>> = {
@@ -39,10 +40,11 @@ export function redirect(r: RedirectAction__Output): Redirect {
       break;
     case "prefix_rewrite":
       if (r.prefix_rewrite !== undefined && r.prefix_rewrite !== "")
-        path = { kind: "prefix", value: checkValue(r.prefix_rewrite, "prefix_rewrite") };
+        path = prefixRewrite(r.prefix_rewrite, "redirect prefix_rewrite");
       break;
     case "regex_rewrite":
-      return fail("redirect regex_rewrite is not supported");
+      path = regexRewrite(r.regex_rewrite, "redirect regex_rewrite");
+      break;
     case undefined:
       break;
   }

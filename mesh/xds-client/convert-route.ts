@@ -19,6 +19,7 @@ import { headerLevels, levelEdits } from "./convert-headers.js";
 import { routeMatch } from "./convert-match.js";
 import { FAULT_FILTER, faultPolicy, mirrorPolicy, retryPolicy } from "./convert-policy.js";
 import { DEFAULT_MAX_DIRECT_BODY, directResponse, redirect } from "./convert-reply.js";
+import { prefixRewrite, regexRewrite } from "./convert-rewrite.js";
 import { durationMs, fail, InvalidResource, lower, u32 } from "./proto-values.js";
 
 /** Envoy's route timeout when none is given; our translator always sets one (0 = none). */
@@ -83,7 +84,6 @@ function mutations(m: HeaderMutations): string[] {
 /** Fields that would change the request in ways the proxy does not implement: refuse, not ignore. */
 function checkUnsupported(a: RouteAction__Output): void {
   const bad = [
-    a.regex_rewrite !== null && "regex_rewrite",
     a.host_rewrite_specifier !== undefined &&
       a.host_rewrite_specifier !== "host_rewrite_literal" &&
       a.host_rewrite_specifier,
@@ -107,13 +107,20 @@ function routeEdits(
     a.host_rewrite_specifier === "host_rewrite_literal" ? (a.host_rewrite_literal ?? "") : "";
   if (/[\r\n\0/?#@\s]/u.test(host))
     fail(`host_rewrite_literal ${JSON.stringify(host)} is not a valid authority`);
-  if (/[\r\n\0]/u.test(a.prefix_rewrite)) fail("prefix_rewrite is not a valid path");
-  if (request.length === 0 && response.length === 0 && a.prefix_rewrite === "" && host === "")
+  if (a.prefix_rewrite !== "" && a.regex_rewrite !== null)
+    fail("only one of prefix_rewrite and regex_rewrite may be set");
+  const path =
+    a.regex_rewrite !== null
+      ? regexRewrite(a.regex_rewrite, "regex_rewrite")
+      : a.prefix_rewrite !== ""
+        ? prefixRewrite(a.prefix_rewrite, "prefix_rewrite")
+        : undefined;
+  if (request.length === 0 && response.length === 0 && path === undefined && host === "")
     return undefined;
   return {
     request,
     response,
-    ...(a.prefix_rewrite !== "" && { prefixRewrite: a.prefix_rewrite }),
+    ...(path !== undefined && { path }),
     ...(host !== "" && { hostRewrite: host }),
   };
 }

@@ -206,6 +206,30 @@ describe("mesh route filters through a running proxy", function () {
     for (const [path, want] of cases) assert.equal((await seen(port, { path })).url, want, path);
   });
 
+  it("regex_rewrite replaces every match in the path (RE2's examples), the query kept", async () => {
+    const regex = (regex: string, substitution: string) => ({
+      cluster: "c",
+      regex_rewrite: { pattern: { regex }, substitution },
+    });
+    const { port } = await proxy({
+      routes: [
+        to({
+          match: { prefix: "/service/" },
+          route: regex("^/service/([^/]+)(/.*)$", "\\2/instance/\\1"),
+        }),
+        to({ match: { prefix: "/xxx/" }, route: regex("one", "two") }),
+        to({ match: { prefix: "/full" }, route: regex(".*", "/replaced") }),
+      ],
+    });
+    const cases: [string, string][] = [
+      ["/service/foo/v1/api?q=1", "/v1/api/instance/foo?q=1"],
+      ["/xxx/one/yyy/one/zzz", "/xxx/two/yyy/two/zzz"],
+      // RE2 replaces no empty match right after a non-empty one: one substitution, not two.
+      ["/full/path?x", "/replaced?x"],
+    ];
+    for (const [path, want] of cases) assert.equal((await seen(port, { path })).url, want, path);
+  });
+
   it("host_rewrite_literal sets the Host sent upstream", async () => {
     const { port } = await proxy({
       routes: [
@@ -240,6 +264,9 @@ describe("mesh route filters through a running proxy", function () {
       redirect("/pre/", { prefix_rewrite: "/post/" }),
       redirect("/pre-strip/", { prefix_rewrite: "/post/", strip_query: true }),
       redirect("/host", { host_redirect: "b.example" }),
+      redirect("/regex/", {
+        regex_rewrite: { pattern: { regex: "^/regex/(.*)$" }, substitution: "/to/\\1" },
+      }),
       redirect("/port", { port_redirect: 9090 }),
       redirect("/302", { response_code: "FOUND" }),
       redirect("/303", { response_code: "SEE_OTHER" }),
@@ -262,6 +289,7 @@ describe("mesh route filters through a running proxy", function () {
       // Envoy drops the request's port with its host (envoyproxy/envoy#17318).
       ["a.example:8080", "/host", 301, "http://b.example/host"],
       ["a.example:8080", "/port", 301, "http://a.example:9090/port"],
+      ["a.example", "/regex/a/b?c", 301, "http://a.example/to/a/b?c"],
       ["a.example", "/302", 302, "http://a.example/302"],
       ["a.example", "/303", 303, "http://a.example/303"],
       ["a.example", "/307", 307, "http://a.example/307"],

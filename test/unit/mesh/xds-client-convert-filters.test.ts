@@ -158,9 +158,61 @@ describe("xDS client conversion: rewrites", () => {
           route: { ...defaultAction, prefix_rewrite: "/v2/", host_rewrite_literal: "b.example:81" },
         }),
       ).edits,
-      { request: [], response: [], prefixRewrite: "/v2/", hostRewrite: "b.example:81" },
+      {
+        request: [],
+        response: [],
+        path: { kind: "prefix", value: "/v2/" },
+        hostRewrite: "b.example:81",
+      },
     );
   });
+
+  it("regex_rewrite: RE2's substitution, with groups by number and \\\\ for a backslash", () => {
+    const path = ok(
+      convert({
+        route: {
+          ...defaultAction,
+          regex_rewrite: {
+            pattern: { regex: "^/svc/([^/]+)(/.*)$" },
+            substitution: "\\2/i\\\\/\\1",
+          },
+        },
+      }),
+    ).edits?.path;
+    assert.ok(path?.kind === "regex");
+    assert.deepEqual(path.substitution, [2, "/i\\/", 1]);
+  });
+
+  const bad: [string, object, string][] = [
+    [
+      "a group the pattern lacks",
+      { regex_rewrite: { pattern: { regex: "/(a)" }, substitution: "\\2" } },
+      "regex_rewrite substitution names group \\2; the pattern has 1",
+    ],
+    [
+      "an escape RE2 refuses",
+      { regex_rewrite: { pattern: { regex: "/a" }, substitution: "\\n" } },
+      "regex_rewrite substitution has an invalid escape \\n",
+    ],
+    [
+      "a pattern RE2 refuses",
+      { regex_rewrite: { pattern: { regex: "(?=a)" }, substitution: "" } },
+      'regex "(?=a)": lookaround assertions are not supported (RE2)',
+    ],
+    [
+      "both prefix_rewrite and regex_rewrite",
+      { prefix_rewrite: "/", regex_rewrite: { pattern: { regex: "a" }, substitution: "b" } },
+      "only one of prefix_rewrite and regex_rewrite may be set",
+    ],
+  ];
+  for (const [what, action, message] of bad) {
+    it(`rejects a rewrite with ${what}`, () => {
+      assert.equal(
+        rejected(convert({ route: { ...defaultAction, ...action } })),
+        `RouteConfiguration r: ${message} (virtual host vh, route x)`,
+      );
+    });
+  }
 
   it("rejects a Host rewrite that is not an authority, and append_x_forwarded_host", () => {
     assert.equal(

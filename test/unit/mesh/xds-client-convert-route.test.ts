@@ -125,22 +125,14 @@ describe("xDS client conversion: actions and policies", () => {
       "RouteConfiguration r: weighted_clusters total_weight 100 differs from the weights' sum 60 (virtual host vh, route x)",
     ],
     [
-      "a regex redirect",
-      {
-        route: null,
-        redirect: { regex_rewrite: { pattern: { regex: "a" }, substitution: "b" } },
-      },
-      "RouteConfiguration r: redirect regex_rewrite is not supported (virtual host vh, route x)",
-    ],
-    [
-      "a regex rewrite",
+      "a path_rewrite_policy",
       {
         route: {
           ...defaultAction,
-          regex_rewrite: { pattern: { regex: "a" }, substitution: "b" },
+          path_rewrite_policy: { name: "envoy.path.rewrite.uri_template.uri_template_rewriter" },
         },
       },
-      "RouteConfiguration r: regex_rewrite not supported (virtual host vh, route x)",
+      "RouteConfiguration r: path_rewrite_policy not supported (virtual host vh, route x)",
     ],
     [
       "auto_host_rewrite",
