@@ -9,7 +9,7 @@ import type { VirtualHost as EnvoyVirtualHost } from "../../../src/xds/generated
 import { OUTBOUND_HTTP_LISTENER } from "../../../src/xds/names.js";
 import type { RoutingSnapshot } from "../../../mesh/routing/model.js";
 import type { Reply, SendOptions, TestProxy, Upstream } from "./harness.js";
-import { blackholePort, send, startProxy, startUpstream } from "./harness.js";
+import { blackholePort, send, sleep, startProxy, startUpstream } from "./harness.js";
 import { buildSnapshot } from "./snapshot-builder.js";
 import { ok, packFault, table } from "./xds-client-convert-helpers.js";
 
@@ -66,9 +66,14 @@ describe("mesh route filters through a running proxy", function () {
     vh: Partial<EnvoyVirtualHost>,
     rc: Partial<EnvoyRouteConfiguration> = {},
     port = up.port,
+    mirrorPort?: number,
   ): RoutingSnapshot {
     const t = ok(table([{ name: "vh", domains: ["*"], ...vh }], rc));
-    const base = buildSnapshot({ vhosts: [], clusters: { c: { endpoints: [port] } } });
+    const clusters = {
+      c: { endpoints: [port] },
+      ...(mirrorPort !== undefined && { m: { endpoints: [mirrorPort] } }),
+    };
+    const base = buildSnapshot({ vhosts: [], clusters });
     return { ...base, routeTables: new Map([[OUTBOUND_HTTP_LISTENER, t]]) };
   }
 
@@ -160,6 +165,42 @@ describe("mesh route filters through a running proxy", function () {
     assert.equal(failed.status, 503);
     assert.equal(failed.headers["x-resp"], "route");
     assert.equal(failed.headers["x-up"], "vhost");
+  });
+
+  it("mirrors get the edited request, as Envoy's shadows do, with -shadow on the new Host", async () => {
+    const copies: Seen[] = [];
+    const mirror = await startUpstream((req, res) => {
+      req.resume();
+      copies.push({
+        url: req.url ?? "",
+        headers: { host: [req.headers.host ?? ""], "x-added": [String(req.headers["x-added"])] },
+      });
+      res.end();
+    });
+    try {
+      const vh: Partial<EnvoyVirtualHost> = {
+        routes: [
+          to({
+            match: { prefix: "/old/" },
+            route: {
+              cluster: "c",
+              prefix_rewrite: "/new/",
+              host_rewrite_literal: "b.example",
+              request_mirror_policies: [{ cluster: "m" }],
+            },
+            request_headers_to_add: [hv("x-added", "1")],
+          }),
+        ],
+      };
+      p = await startProxy(snapshot(vh, {}, up.port, mirror.port));
+      assert.equal((await seen(p.port, { path: "/old/x" })).url, "/new/x");
+      for (let i = 0; i < 100 && copies.length === 0; i++) await sleep(10);
+      assert.deepEqual(copies, [
+        { url: "/new/x", headers: { host: ["b.example-shadow"], "x-added": ["1"] } },
+      ]);
+    } finally {
+      await mirror.close();
+    }
   });
 
   it("a fault abort comes first, as Envoy's fault filter before the router: no route edits on it", async () => {
