@@ -131,7 +131,7 @@ function editRequest(x: Routed, edits: RouteEdits): ProxyRequest {
   return { ...req, headers, path, authority: edits.hostRewrite ?? req.authority };
 }
 
-export function editResponse(r: ProxyResponse, levels: readonly HeaderEdits[]): ProxyResponse {
+function editResponse(r: ProxyResponse, levels: readonly HeaderEdits[]): ProxyResponse {
   switch (r.kind) {
     case "local": {
       const headers: OutgoingHttpHeaders = { ...r.headers };
@@ -148,7 +148,7 @@ export function editResponse(r: ProxyResponse, levels: readonly HeaderEdits[]): 
   }
 }
 
-/** Routes that change nothing (nearly all) pass straight through, without a frame of their own. */
+/** Routes that change nothing (nearly all) pass straight through, without an async frame. */
 export function editFilter(): RoutedFilter {
   return (next) => (x) =>
     x.route.edits === undefined ? next(x) : forwardEdited(next, x, x.route.edits);
