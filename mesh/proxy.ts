@@ -8,6 +8,7 @@ import { DEFAULT_DOMAIN } from "../src/xds/model.js";
 import { OUTBOUND_HTTP_LISTENER } from "../src/xds/names.js";
 import { faultFilter } from "./filters/fault-filter.js";
 import { mirrorFilter } from "./filters/mirror-filter.js";
+import { editFilter } from "./filters/route-edits.js";
 import type { Handler } from "./filters/pipeline.js";
 import { chain } from "./filters/pipeline.js";
 import { rbacFilter } from "./filters/rbac-filter.js";
@@ -147,7 +148,7 @@ export function createProxy(options: ProxyOptions): Proxy {
     ...(security !== undefined && { tls: security.material }),
   });
   const routed = chain(
-    [faultFilter({ clock, random }), mirrorFilter({ clock, random, log })],
+    [faultFilter({ clock, random }), editFilter(), mirrorFilter({ clock, random, log })],
     routerHandler({ clock, random }),
   );
   const listeners: HttpListener[] = [];

@@ -1,8 +1,8 @@
-// The request path as data: a request goes through `(next) => next` filters (route, fault,
-// mirror) to the router, and comes back as a response that is either local or from upstream.
+// The request path as data: a request goes through `(next) => next` filters (route, fault, route
+// edits, mirror) to the router, and comes back as a response that is either local or upstream's.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import type { ConnectionSecurity } from "../listeners/inbound-guard.js";
-import type { Route } from "../routing/model.js";
+import type { ForwardRoute } from "../routing/model.js";
 import type { Cancel } from "../upstream/cancel.js";
 import type { UpstreamCluster } from "../upstream/cluster.js";
 import type { UpstreamResponse } from "../upstream/outcome.js";
@@ -37,7 +37,7 @@ export interface Exchange {
 
 /** An exchange with its route, and the upstream cluster chosen from the route's weighted set. */
 export interface Routed extends Exchange {
-  readonly route: Route;
+  readonly route: ForwardRoute;
   readonly cluster: UpstreamCluster;
   /** Other clusters of the same snapshot by name (mirrors), if they exist. */
   readonly clusterNamed: (name: string) => UpstreamCluster | undefined;

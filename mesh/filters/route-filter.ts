@@ -1,11 +1,13 @@
 // The first step of the request path: find the route for the request in the listener's route
-// table (404 NR without one), draw its cluster from the weighted set (503 NC if the snapshot has
-// no such cluster), and decide whether the body must be kept for retries or mirrors.
+// table (404 NR without one; a redirect or direct response answered here), draw its cluster from
+// the weighted set (503 NC if the snapshot has no such cluster), and decide whether the body must
+// be kept for retries or mirrors.
 import type { RoutingSnapshot } from "../routing/model.js";
 import { pickCluster, selectRoute, selectVirtualHost } from "../routing/router.js";
 import type { UpstreamCluster } from "../upstream/cluster.js";
 import type { ClusterManager } from "../upstream/cluster-manager.js";
 import { localReply } from "./local-reply.js";
+import { localRouteReply } from "./local-route.js";
 import type { Handler, ProxyRequest, RoutedHandler } from "./pipeline.js";
 
 export interface RouteDeps {
@@ -30,6 +32,7 @@ export function routeStep(deps: RouteDeps): (next: RoutedHandler) => Handler {
       record.flag("NR");
       return Promise.resolve(localReply(404, ""));
     }
+    if (route.kind === "local") return Promise.resolve(localRouteReply(route, request));
     const name = pickCluster(route.action, deps.random);
     record.upstreamCluster = name;
     const clusterNamed = (n: string): UpstreamCluster | undefined => {

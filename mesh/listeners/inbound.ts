@@ -17,6 +17,7 @@ export function inboundSnapshot(port: number, targetPort: number): RoutingSnapsh
   const cluster = inboundClusterName(port);
   const listener = INBOUND_LISTENER;
   const route: Route = {
+    kind: "forward",
     name: "default",
     match: {
       path: { kind: "prefix", value: "/" },

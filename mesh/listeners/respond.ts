@@ -94,7 +94,9 @@ function writeLocal(
   res.statusCode = r.status;
   const length = Buffer.byteLength(r.body);
   res.setHeader("content-length", length);
-  if (length > 0) res.setHeader("content-type", "text/plain");
+  // A route's response_headers_to_add may have set its own.
+  if (length > 0 && r.headers?.["content-type"] === undefined)
+    res.setHeader("content-type", "text/plain");
   if (ctx.head || length === 0) {
     res.end();
     return;

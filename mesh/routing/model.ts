@@ -64,12 +64,99 @@ export interface RouteAction {
   readonly mirrors: readonly MirrorPolicy[];
 }
 
-export interface Route {
+/** Envoy's HeaderAppendAction (the deprecated `append` bool is one of the first and third). */
+export type AppendAction =
+  /** APPEND_IF_EXISTS_OR_ADD: one more value, whatever is there. */
+  | "append"
+  /** ADD_IF_ABSENT */
+  | "add-if-absent"
+  /** OVERWRITE_IF_EXISTS_OR_ADD */
+  | "overwrite"
+  /** OVERWRITE_IF_EXISTS: nothing when the header is absent. */
+  | "overwrite-if-exists";
+
+export interface HeaderAdd {
+  /** Lower case. */
+  readonly name: string;
+  readonly value: string;
+  readonly action: AppendAction;
+}
+
+/**
+ * The header changes of one level (route, virtual host or route configuration), applied as
+ * Envoy's HeaderParser does: removals first, then every add's condition is read, then
+ * overwrites, then appends.
+ */
+export interface HeaderEdits {
+  /** Lower case. */
+  readonly remove: readonly string[];
+  readonly add: readonly HeaderAdd[];
+}
+
+/** A path rewrite: what the path matcher matched replaced, or every match of a regex. */
+export type PathRewrite =
+  /** prefix_rewrite */
+  | { readonly kind: "prefix"; readonly value: string }
+  /** regex_rewrite, on the path without its query; numbers are the groups to substitute. */
+  | {
+      readonly kind: "regex";
+      readonly pattern: RegExp;
+      readonly substitution: readonly (string | number)[];
+    };
+
+/** What a route changes on the way: the request it forwards, and the response it returns. */
+export interface RouteEdits {
+  /** Levels in the order they apply (a later one overrides an earlier one); may be empty. */
+  readonly request: readonly HeaderEdits[];
+  readonly response: readonly HeaderEdits[];
+  readonly path?: PathRewrite;
+  /** host_rewrite_literal: the Host (:authority) sent upstream. */
+  readonly hostRewrite?: string;
+}
+
+interface RouteBase {
   readonly name: string;
   readonly match: RouteMatch;
+}
+
+/** A route that forwards to its clusters. */
+export interface ForwardRoute extends RouteBase {
+  readonly kind: "forward";
   readonly action: RouteAction;
   readonly fault?: FaultPolicy;
+  /** Absent when the route changes nothing, so the request path skips the step entirely. */
+  readonly edits?: RouteEdits;
 }
+
+export type RedirectCode = 301 | 302 | 303 | 307 | 308;
+
+/** Envoy's RedirectAction: each part of the Location the request's unless replaced. */
+export interface Redirect {
+  readonly kind: "redirect";
+  readonly status: RedirectCode;
+  readonly scheme?: string;
+  readonly host?: string;
+  /** 0: none. */
+  readonly port: number;
+  readonly path?: { readonly kind: "path"; readonly value: string } | PathRewrite;
+  readonly stripQuery: boolean;
+}
+
+export interface DirectResponse {
+  readonly kind: "direct";
+  readonly status: number;
+  readonly body: string;
+}
+
+/** A route the proxy answers itself (redirect or direct_response). */
+export interface LocalRoute extends RouteBase {
+  readonly kind: "local";
+  readonly reply: Redirect | DirectResponse;
+  /** Response header levels, as in RouteEdits; may be empty. */
+  readonly response: readonly HeaderEdits[];
+}
+
+export type Route = ForwardRoute | LocalRoute;
 
 export interface VirtualHost {
   readonly name: string;

@@ -9,13 +9,18 @@ import type {
   FaultPolicy,
   Route,
   RouteAction,
+  RouteEdits,
   RouteTable,
   VirtualHost,
   WeightedCluster,
 } from "../routing/model.js";
+import type { HeaderMutations, LevelEdits } from "./convert-headers.js";
+import { headerLevels, levelEdits } from "./convert-headers.js";
 import { routeMatch } from "./convert-match.js";
 import { FAULT_FILTER, faultPolicy, mirrorPolicy, retryPolicy } from "./convert-policy.js";
-import { durationMs, fail, InvalidResource, lower } from "./proto-values.js";
+import { DEFAULT_MAX_DIRECT_BODY, directResponse, redirect } from "./convert-reply.js";
+import { prefixRewrite, regexRewrite } from "./convert-rewrite.js";
+import { durationMs, fail, InvalidResource, lower, u32 } from "./proto-values.js";
 
 /** Envoy's route timeout when none is given; our translator always sets one (0 = none). */
 export const DEFAULT_ROUTE_TIMEOUT_MS = 15_000;
@@ -24,6 +29,8 @@ export const DEFAULT_ROUTE_TIMEOUT_MS = 15_000;
 interface Scope {
   readonly rc: RouteConfiguration__Output;
   readonly vh: VirtualHost__Output;
+  /** The virtual host's and the route configuration's header changes, in that order. */
+  readonly outer: readonly LevelEdits[];
 }
 
 function clusters(a: RouteAction__Output): { list: WeightedCluster[]; total: number } {
@@ -38,6 +45,12 @@ function clusters(a: RouteAction__Output): { list: WeightedCluster[]; total: num
       if (wc.header_name !== undefined) fail("weighted_clusters header_name is not supported");
       const list = wc.clusters.map((c) => {
         if (c.name === "") fail("weighted_clusters entry without a cluster name");
+        const bad = [
+          ...mutations(c),
+          c.host_rewrite_specifier !== undefined && c.host_rewrite_specifier,
+        ].filter((x): x is string => typeof x === "string");
+        if (bad.length > 0)
+          fail(`weighted_clusters entry ${c.name}: ${bad.join(", ")} not supported`);
         return { cluster: c.name, weight: c.weight?.value ?? 0 };
       });
       const sum = list.reduce((n, c) => n + c.weight, 0);
@@ -56,14 +69,7 @@ function clusters(a: RouteAction__Output): { list: WeightedCluster[]; total: num
   }
 }
 
-interface HeaderMutations {
-  readonly request_headers_to_add: readonly unknown[];
-  readonly request_headers_to_remove: readonly unknown[];
-  readonly response_headers_to_add: readonly unknown[];
-  readonly response_headers_to_remove: readonly unknown[];
-}
-
-/** Header mutations, at any level, are not implemented by the proxy. */
+/** The header mutation lists a weighted cluster entry sets: not implemented there. */
 function mutations(m: HeaderMutations): string[] {
   return (
     [
@@ -76,22 +82,51 @@ function mutations(m: HeaderMutations): string[] {
 }
 
 /** Fields that would change the request in ways the proxy does not implement: refuse, not ignore. */
-function checkUnsupported(r: Route__Output, a: RouteAction__Output): void {
+function checkUnsupported(a: RouteAction__Output): void {
   const bad = [
-    a.prefix_rewrite !== "" && "prefix_rewrite",
-    a.regex_rewrite !== null && "regex_rewrite",
-    a.host_rewrite_specifier !== undefined && a.host_rewrite_specifier,
+    a.host_rewrite_specifier !== undefined &&
+      a.host_rewrite_specifier !== "host_rewrite_literal" &&
+      a.host_rewrite_specifier,
     a.path_rewrite_policy !== null && "path_rewrite_policy",
-    ...mutations(r),
+    a.append_x_forwarded_host && "append_x_forwarded_host",
   ].filter((x): x is string => typeof x === "string");
   if (bad.length > 0) fail(`${bad.join(", ")} not supported`);
 }
 
-function routeAction(r: Route__Output, scope: Scope): RouteAction {
-  if (r.action !== "route" || r.route === null || r.route === undefined)
-    fail(`route action ${r.action ?? "(none)"} is not supported`);
-  const a = r.route;
-  checkUnsupported(r, a);
+/** The route's edits with the outer levels', or undefined when nothing changes. */
+function routeEdits(
+  r: Route__Output,
+  a: RouteAction__Output,
+  scope: Scope,
+): RouteEdits | undefined {
+  const { request, response } = headerLevels(
+    [levelEdits(r, "route"), ...scope.outer],
+    scope.rc.most_specific_header_mutations_wins,
+  );
+  const host =
+    a.host_rewrite_specifier === "host_rewrite_literal" ? (a.host_rewrite_literal ?? "") : "";
+  if (/[\r\n\0/?#@\s]/u.test(host))
+    fail(`host_rewrite_literal ${JSON.stringify(host)} is not a valid authority`);
+  if (a.prefix_rewrite !== "" && a.regex_rewrite !== null)
+    fail("only one of prefix_rewrite and regex_rewrite may be set");
+  const path =
+    a.regex_rewrite !== null
+      ? regexRewrite(a.regex_rewrite, "regex_rewrite")
+      : a.prefix_rewrite !== ""
+        ? prefixRewrite(a.prefix_rewrite, "prefix_rewrite")
+        : undefined;
+  if (request.length === 0 && response.length === 0 && path === undefined && host === "")
+    return undefined;
+  return {
+    request,
+    response,
+    ...(path !== undefined && { path }),
+    ...(host !== "" && { hostRewrite: host }),
+  };
+}
+
+function routeAction(a: RouteAction__Output, scope: Scope): RouteAction {
+  checkUnsupported(a);
   const { list, total } = clusters(a);
   const mirrors =
     a.request_mirror_policies.length > 0
@@ -120,15 +155,44 @@ function fault(r: Route__Output, scope: Scope): FaultPolicy | undefined {
   return config === undefined ? undefined : faultPolicy(config);
 }
 
+/** A redirect or a direct response: the proxy answers, with the response header levels. */
+function localRoute(r: Route__Output, scope: Scope): Route {
+  if (fault(r, scope) !== undefined)
+    fail(`fault injection on a ${r.action ?? ""} route is not supported`);
+  const reply =
+    r.action === "redirect" && r.redirect
+      ? redirect(r.redirect)
+      : r.action === "direct_response" && r.direct_response
+        ? directResponse(
+            r.direct_response,
+            u32(scope.rc.max_direct_response_body_size_bytes, DEFAULT_MAX_DIRECT_BODY),
+          )
+        : fail(`route action ${r.action ?? "(none)"} is not supported`);
+  const { response } = headerLevels(
+    [levelEdits(r, "route"), ...scope.outer],
+    scope.rc.most_specific_header_mutations_wins,
+  );
+  return { kind: "local", name: r.name, match: routeMatch(r.match), reply, response };
+}
+
+function forwardRoute(r: Route__Output, a: RouteAction__Output, scope: Scope): Route {
+  const f = fault(r, scope);
+  const action = routeAction(a, scope);
+  const edits = routeEdits(r, a, scope);
+  return {
+    kind: "forward",
+    name: r.name,
+    match: routeMatch(r.match),
+    action,
+    ...(f !== undefined && { fault: f }),
+    ...(edits !== undefined && { edits }),
+  };
+}
+
 function route(r: Route__Output, index: number, scope: Scope): Route {
   try {
-    const f = fault(r, scope);
-    return {
-      name: r.name,
-      match: routeMatch(r.match),
-      action: routeAction(r, scope),
-      ...(f !== undefined && { fault: f }),
-    };
+    if (r.action === "route" && r.route) return forwardRoute(r, r.route, scope);
+    return localRoute(r, scope);
   } catch (err) {
     if (!(err instanceof InvalidResource)) throw err;
     const where = `virtual host ${scope.vh.name}, route ${r.name === "" ? `#${index}` : r.name}`;
@@ -156,20 +220,17 @@ function wildcardRank(p: string): [number, number] {
 export function routeTable(rc: RouteConfiguration__Output): RouteTable {
   if (rc.vhds !== null) fail("vhds is not supported");
   if (rc.ignore_port_in_host_matching) fail("ignore_port_in_host_matching is not supported");
-  const rcMutations = mutations(rc);
-  if (rcMutations.length > 0) fail(`${rcMutations.join(", ")} not supported`);
+  const rcEdits = levelEdits(rc, "route configuration");
   const byDomain = new Map<string, VirtualHost>();
   const wildcards: { pattern: string; host: VirtualHost }[] = [];
   const seen = new Map<string, string>();
   const virtualHosts = rc.virtual_hosts.map((vh): VirtualHost => {
     if (vh.domains.length === 0) fail(`virtual host ${vh.name} has no domains`);
-    const vhMutations = mutations(vh);
-    if (vhMutations.length > 0)
-      fail(`virtual host ${vh.name}: ${vhMutations.join(", ")} not supported`);
+    const outer = [levelEdits(vh, `virtual host ${vh.name}`), rcEdits];
     const host: VirtualHost = {
       name: vh.name,
       domains: vh.domains.map(lower),
-      routes: vh.routes.map((r, i) => route(r, i, { rc, vh })),
+      routes: vh.routes.map((r, i) => route(r, i, { rc, vh, outer })),
     };
     for (const d of host.domains) {
       checkDomain(d, vh.name);

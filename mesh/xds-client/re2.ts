@@ -210,3 +210,17 @@ export function compileRe2(pattern: string): RegExp {
     fail(`regex ${JSON.stringify(pattern)}: ${reason}`);
   }
 }
+
+/** An RE2 pattern as a global RegExp finding every match, and its number of groups. */
+export function compileRe2Global(pattern: string): { regex: RegExp; groups: number } {
+  try {
+    const { source, flags } = translateRe2(pattern);
+    const regex = new RegExp(source, `${flags}gu`);
+    // An alternative that matches the empty string shows the groups as undefined entries.
+    const groups = (new RegExp(`${source}|`, `${flags}u`).exec("")?.length ?? 1) - 1;
+    return { regex, groups };
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    fail(`regex ${JSON.stringify(pattern)}: ${reason}`);
+  }
+}

@@ -31,6 +31,7 @@ export function routeTableClusters(table: RouteTable): Set<string> {
   const out = new Set<string>();
   for (const vh of table.virtualHosts) {
     for (const r of vh.routes) {
+      if (r.kind === "local") continue;
       for (const c of r.action.clusters) out.add(c.cluster);
       for (const m of r.action.mirrors) out.add(m.cluster);
     }

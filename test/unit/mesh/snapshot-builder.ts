@@ -70,6 +70,7 @@ function route(spec: RouteSpec, i: number): Route {
           backoffMaxMs: spec.retry.backoffMaxMs ?? 5,
         };
   return {
+    kind: "forward",
     name: `route-${i}`,
     match: {
       path: spec.path ?? { kind: "prefix", value: "/" },

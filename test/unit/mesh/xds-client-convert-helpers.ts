@@ -5,7 +5,7 @@ import type { RouteAction as EnvoyRouteAction } from "../../../src/xds/generated
 import type { VirtualHost as EnvoyVirtualHost } from "../../../src/xds/generated/envoy/config/route/v3/VirtualHost.js";
 import type { HTTPFault } from "../../../src/xds/generated/envoy/extensions/filters/http/fault/v3/HTTPFault.js";
 import { typeUrlOf } from "../../../src/xds/protos.js";
-import type { Route, RouteTable } from "../../../mesh/routing/model.js";
+import type { ForwardRoute, Route, RouteTable } from "../../../mesh/routing/model.js";
 import type { ConvertResult } from "../../../mesh/xds-client/convert.js";
 import { convertRouteConfiguration } from "../../../mesh/xds-client/convert.js";
 import { codecs, decoded } from "./xds-client-fixtures.js";
@@ -28,21 +28,36 @@ export function table(vhs: EnvoyVirtualHost[], extra = {}): ConvertResult<RouteT
 export const defaultAction: EnvoyRouteAction = { cluster: "c", timeout: { seconds: 1 } };
 
 /** One route in one virtual host; fields override a prefix-"/" route to cluster c. */
-export function convert(
+export function convertAny(
   route: EnvoyRoute,
   vh: Partial<EnvoyVirtualHost> = {},
+  rc = {},
 ): ConvertResult<Route> {
-  const r = table([
-    {
-      name: "vh",
-      domains: ["a.example"],
-      routes: [{ name: "x", match: { prefix: "/" }, route: defaultAction, ...route }],
-      ...vh,
-    },
-  ]);
+  const r = table(
+    [
+      {
+        name: "vh",
+        domains: ["a.example"],
+        routes: [{ name: "x", match: { prefix: "/" }, route: defaultAction, ...route }],
+        ...vh,
+      },
+    ],
+    rc,
+  );
   if (!r.ok) return r;
   const first = r.value.virtualHosts[0]?.routes[0];
   return first === undefined ? assert.fail("no route") : { ok: true, value: first };
+}
+
+/** As convertAny, for a route that forwards. */
+export function convert(
+  route: EnvoyRoute,
+  vh: Partial<EnvoyVirtualHost> = {},
+  rc = {},
+): ConvertResult<ForwardRoute> {
+  const r = convertAny(route, vh, rc);
+  if (!r.ok) return r;
+  return r.value.kind === "forward" ? { ok: true, value: r.value } : assert.fail("a local route");
 }
 
 export const packFault = (f: HTTPFault) => ({

@@ -151,5 +151,6 @@ export async function eventually<T>(
 /** Cluster to weight of the last (default) route of a route table. */
 export function weights(s: RoutingSnapshot, table = ROUTE): Record<string, number> {
   const route = s.routeTables.get(table)?.virtualHosts[0]?.routes.at(-1);
-  return Object.fromEntries((route?.action.clusters ?? []).map((c) => [c.cluster, c.weight]));
+  const clusters = route?.kind === "forward" ? route.action.clusters : [];
+  return Object.fromEntries(clusters.map((c) => [c.cluster, c.weight]));
 }

@@ -55,7 +55,8 @@ describe("xDS client (delta) against the vireo server", function () {
     assert.equal(s.listeners.get(`podinfo.${NS}:9898`)?.routeConfig, ROUTE);
     assert.deepEqual(weights(s), { [PRIMARY]: 90, [CANARY]: 10 });
     assert.deepEqual(weights(s, OUTBOUND_HTTP_ROUTE), { [PRIMARY]: 90, [CANARY]: 10 });
-    assert.equal(s.routeTables.get(ROUTE)?.virtualHosts[0]?.routes.at(-1)?.action.timeoutMs, 5000);
+    const last = s.routeTables.get(ROUTE)?.virtualHosts[0]?.routes.at(-1);
+    assert.equal(last?.kind === "forward" && last.action.timeoutMs, 5000);
     assert.deepEqual(
       s.endpoints.get(PRIMARY)?.endpoints.map((e) => `${e.zone}/${e.address}:${e.port}`),
       ["z1/10.0.0.1:8080", "z2/10.0.0.2:8080"],
