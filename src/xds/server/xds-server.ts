@@ -89,7 +89,7 @@ export class XdsServer {
         });
       },
       StreamClientStatus: (call) => {
-        guardStream(deps.auth, call, () => (req) => {
+        guardStream(deps.auth, call, "optional", () => (req) => {
           csds.respond(call, req);
         });
         call.on("end", () => {
@@ -261,7 +261,7 @@ export class XdsServer {
     return {
       StreamAggregatedResources: (call) => {
         if (this.refusedAsStandby(call)) return;
-        guardStream(this.deps.auth, call, () => {
+        guardStream(this.deps.auth, call, "required", () => {
           const stream = this.open("sotw", call, (c) => new SotwStream(call, c, this.ctx));
           return (req) => {
             stream.onRequest(req as Parameters<SotwStream["onRequest"]>[0]);
@@ -270,7 +270,7 @@ export class XdsServer {
       },
       DeltaAggregatedResources: (call) => {
         if (this.refusedAsStandby(call)) return;
-        guardStream(this.deps.auth, call, () => {
+        guardStream(this.deps.auth, call, "required", () => {
           const stream = this.open("delta", call, (c) => new DeltaStream(call, c, this.ctx));
           return (req) => {
             stream.onRequest(req as Parameters<DeltaStream["onRequest"]>[0]);
