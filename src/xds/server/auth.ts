@@ -85,19 +85,22 @@ export function guardStream(
     });
 }
 
-/** Authenticates a unary call before `run`; refuses it with UNAUTHENTICATED otherwise. */
+/**
+ * Authenticates a unary call before `run` (given the caller; undefined without `auth`); refuses it
+ * with UNAUTHENTICATED otherwise.
+ */
 export function guardUnary<Res>(
   auth: XdsAuth | undefined,
   call: CallCredentials,
   cb: grpc.sendUnaryData<Res>,
-  run: () => void,
+  run: (caller: Caller | undefined) => void,
 ): void {
   if (auth === undefined) {
-    run();
+    run(undefined);
     return;
   }
   void auth.authenticate(call).then((a) => {
-    if (a.ok) run();
+    if (a.ok) run(a.caller);
     else
       cb({
         code: grpc.status.UNAUTHENTICATED,
