@@ -116,6 +116,9 @@ export async function startController(
     log: log.child({ component: "xds" }),
     clock,
     ...(security === undefined ? {} : { auth: security.authenticator }),
+    ...(config.serviceAccount === undefined
+      ? {}
+      : { admin: { namespace: config.namespace, serviceAccount: config.serviceAccount } }),
   });
   if (security !== undefined) {
     xds.addService(

@@ -26,6 +26,11 @@ export interface ControllerConfig {
   readonly prometheusUrl: string | undefined;
   /** Namespace of the leader-election Lease. */
   readonly namespace: string;
+  /**
+   * This controller's service account (in `namespace`): its token, or a certificate issued to it,
+   * reads every namespace's clients through CSDS (docs/security.md). Absent: no caller does.
+   */
+  readonly serviceAccount?: string;
   readonly leaderElection: boolean;
   /** Only Rollouts in this namespace; every namespace when absent. */
   readonly watchNamespace: string | undefined;
@@ -74,6 +79,7 @@ const OPTIONS = {
   "trust-domain": { type: "string", env: "VIREO_TRUST_DOMAIN", default: "cluster.local" },
   "prometheus-url": { type: "string", env: "VIREO_PROMETHEUS_URL" },
   namespace: { type: "string", env: "POD_NAMESPACE", default: "vireo-system" },
+  "service-account": { type: "string", env: "POD_SERVICE_ACCOUNT", default: "vireo" },
   "watch-namespace": { type: "string", env: "VIREO_WATCH_NAMESPACE" },
   "leader-elect": { type: "string", env: "VIREO_LEADER_ELECT", default: "true" },
   identity: { type: "string", env: "POD_NAME" },
@@ -163,6 +169,7 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Co
     trustDomain: required("trust-domain"),
     prometheusUrl: get("prometheus-url"),
     namespace: required("namespace"),
+    serviceAccount: required("service-account"),
     leaderElection: bool("leader-elect", required("leader-elect")),
     watchNamespace: get("watch-namespace") === "" ? undefined : get("watch-namespace"),
     identity: get("identity") ?? `vireo-${process.pid}`,

@@ -33,6 +33,10 @@ export function callerNamespace(c: Caller): string {
   return c.kind === "token" ? c.namespace : c.identity.namespace;
 }
 
+export function callerServiceAccount(c: Caller): string {
+  return c.kind === "token" ? c.serviceAccount : c.identity.serviceAccount;
+}
+
 export function describeCaller(c: Caller): string {
   return c.kind === "token"
     ? `service account ${c.namespace}/${c.serviceAccount} (token)`

@@ -1,6 +1,7 @@
 // The control plane's port on the real API server: certificates only for the service account a
 // real token proves (TokenReview, audience "vireo"), and no configuration or config dump for
-// anonymous callers, callers of another namespace, or certificates from a foreign CA.
+// anonymous callers, callers of another namespace, or certificates from a foreign CA; a stream
+// that never names its node is refused, and CSDS shows a caller its own namespace's clients only.
 import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
 import { AuthenticationV1Api } from "@kubernetes/client-node";
@@ -98,11 +99,14 @@ describe("control plane port authentication (TokenReview on the local cluster)",
     });
   };
 
-  /** Opens ADS, sends one request for clusters and reports the first response or the status. */
+  /**
+   * Opens ADS, sends one request for clusters and reports the first response or the status;
+   * `nodeNamespace` undefined sends no node at all.
+   */
   const ads = (
     channel: grpc.ChannelCredentials,
     md: grpc.Metadata,
-    nodeNamespace: string,
+    nodeNamespace: string | undefined,
   ): Promise<AdsOutcome> => {
     const svc = loadXdsProtos().grpc.envoy.service.discovery.v3.AggregatedDiscoveryService;
     const client = new svc(`127.0.0.1:${port}`, channel);
@@ -120,14 +124,59 @@ describe("control plane port authentication (TokenReview on the local cluster)",
         done({ code: e.code, details: e.details });
       });
       call.write({
-        node: {
-          id: "sidecar~10.0.0.1~p.x~x.svc.cluster.local",
-          metadata: { fields: { NAMESPACE: { stringValue: nodeNamespace } } },
-        },
+        ...(nodeNamespace === undefined
+          ? {}
+          : {
+              node: {
+                id: "sidecar~10.0.0.1~p.x~x.svc.cluster.local",
+                metadata: { fields: { NAMESPACE: { stringValue: nodeNamespace } } },
+              },
+            }),
         type_url: TYPE.cluster,
         resource_names: [],
       });
     });
+  };
+
+  /** A proxy that stays connected (from `namespace`, with a token of it) until closed. */
+  const connectProxy = async (namespace: string, nodeId: string): Promise<() => void> => {
+    const svc = loadXdsProtos().grpc.envoy.service.discovery.v3.AggregatedDiscoveryService;
+    const client = new svc(`127.0.0.1:${port}`, creds());
+    const call = client.StreamAggregatedResources(bearer(await token(namespace, "cart")));
+    const close = (): void => {
+      call.cancel();
+      client.close();
+    };
+    await new Promise<void>((resolve, reject) => {
+      call.once("data", () => {
+        resolve();
+      });
+      call.on("error", (e: grpc.ServiceError) => {
+        if (e.code !== grpc.status.CANCELLED) reject(e);
+      });
+      call.write({
+        node: { id: nodeId, metadata: { fields: { NAMESPACE: { stringValue: namespace } } } },
+        type_url: TYPE.cluster,
+        resource_names: [],
+      });
+    });
+    return close;
+  };
+
+  /** The node ids a CSDS FetchClientStatus with `md` reports. */
+  const csdsNodes = async (md: grpc.Metadata): Promise<string[]> => {
+    const svc = loadXdsProtos().grpc.envoy.service.status.v3.ClientStatusDiscoveryService;
+    const client = new svc(`127.0.0.1:${port}`, creds());
+    try {
+      return await new Promise((resolve, reject) => {
+        client.FetchClientStatus({}, md, (err, res) => {
+          if (err !== null) reject(err);
+          else resolve((res?.config ?? []).map((c) => c.node?.id ?? "").sort());
+        });
+      });
+    } finally {
+      client.close();
+    }
   };
 
   before(async () => {
@@ -139,7 +188,14 @@ describe("control plane port authentication (TokenReview on the local cluster)",
       new KubeTokenReviewer(kc.makeApiClient(AuthenticationV1Api)),
       TD,
     );
-    server = new XdsServer({ log, clock: systemClock, auth: authenticator });
+    // The admin identity: a service account "vireo" of the other namespace stands for the
+    // controller's own.
+    server = new XdsServer({
+      log,
+      clock: systemClock,
+      auth: authenticator,
+      admin: { namespace: otherNs(), serviceAccount: "vireo" },
+    });
     server.addService(
       certificateServiceDefinition(),
       certificateServiceHandlers({ authority: ca, authenticator, trustDomain: TD, log }),
@@ -204,6 +260,28 @@ describe("control plane port authentication (TokenReview on the local cluster)",
     const r = await ads(creds(), bearer(await token(otherNs(), "cart")), ns());
     assert.equal(r.code, grpc.status.PERMISSION_DENIED);
     assert.match(r.details, /claims namespace/);
+  });
+
+  it("refuses a token-authenticated stream that never names a node", async () => {
+    const r = await ads(creds(), bearer(await token(ns(), "cart")), undefined);
+    assert.equal(r.code, grpc.status.INVALID_ARGUMENT);
+    assert.match(r.details, /must name a node with NAMESPACE metadata/);
+  });
+
+  it("shows a CSDS caller its own namespace's clients only, the admin every client", async () => {
+    const closeMine = await connectProxy(ns(), "proxy-mine");
+    const closeOther = await connectProxy(otherNs(), "proxy-other");
+    try {
+      assert.deepEqual(await csdsNodes(bearer(await token(otherNs(), "cart"))), ["proxy-other"]);
+      assert.deepEqual(await csdsNodes(bearer(await token(ns(), "reader"))), ["proxy-mine"]);
+      assert.deepEqual(await csdsNodes(bearer(await token(otherNs(), "vireo"))), [
+        "proxy-mine",
+        "proxy-other",
+      ]);
+    } finally {
+      closeMine();
+      closeOther();
+    }
   });
 
   it("serves a client certificate from our CA and refuses one from a foreign CA", async () => {

@@ -50,10 +50,9 @@ class Queue<T> {
 }
 
 function adsClient(port: number): grpc.Client & {
-  StreamAggregatedResources: () => grpc.ClientDuplexStream<
-    DiscoveryRequest,
-    DiscoveryResponse__Output
-  >;
+  StreamAggregatedResources: (
+    md?: grpc.Metadata,
+  ) => grpc.ClientDuplexStream<DiscoveryRequest, DiscoveryResponse__Output>;
   DeltaAggregatedResources: () => grpc.ClientDuplexStream<
     DeltaDiscoveryRequest,
     DeltaDiscoveryResponse__Output
@@ -70,19 +69,38 @@ function adsClient(port: number): grpc.Client & {
   return client as ReturnType<typeof adsClient>;
 }
 
+/** Credentials and the node's NAMESPACE, for servers that authenticate their callers. */
+export interface TestClientIdentity {
+  readonly metadata?: grpc.Metadata;
+  readonly namespace?: string;
+}
+
+function testNode(id: string, cluster: string, namespace: string | undefined): object {
+  return {
+    id,
+    cluster,
+    ...(namespace === undefined
+      ? {}
+      : { metadata: { fields: { NAMESPACE: { stringValue: namespace } } } }),
+  };
+}
+
 export class SotwTestClient {
   readonly responses = new Queue<DiscoveryResponse__Output>();
   /** The status the stream ended with. */
   readonly ended: Promise<{ code: number; details: string }>;
   private readonly client;
   private readonly call;
+  private readonly node: object;
 
   constructor(
     port: number,
     readonly nodeId = "test-node",
+    identity: TestClientIdentity = {},
   ) {
+    this.node = testNode(nodeId, "test", identity.namespace);
     this.client = adsClient(port);
-    this.call = this.client.StreamAggregatedResources();
+    this.call = this.client.StreamAggregatedResources(identity.metadata ?? new grpc.Metadata());
     this.call.on("data", (r: DiscoveryResponse__Output) => {
       this.responses.push(r);
     });
@@ -96,7 +114,12 @@ export class SotwTestClient {
   }
 
   send(req: DiscoveryRequest): void {
-    this.call.write({ node: { id: this.nodeId, cluster: "test" }, ...req });
+    this.call.write({ node: this.node, ...req });
+  }
+
+  /** A request as a client that never names its node sends it. */
+  sendWithoutNode(req: DiscoveryRequest): void {
+    this.call.write(req);
   }
 
   ack(r: DiscoveryResponse__Output, names: string[] = []): void {

@@ -23,12 +23,19 @@ export function refuse(call: GuardedCall, code: grpc.status, details: string): v
 }
 
 /**
+ * Whether a stream's first request must carry a Node: ADS requires it (the xDS protocol does, and
+ * the namespace check needs it); a CSDS request's node is optional.
+ */
+export type NodeRule = "required" | "optional";
+
+/**
  * Holds a stream's requests until its caller is authenticated, then hands them to the handler
  * `start` returns; without `auth` the stream starts at once (the --xds-insecure mode).
  */
 export function guardStream(
   auth: XdsAuth | undefined,
   call: GuardedCall,
+  node: NodeRule,
   start: (caller: Caller | undefined) => (req: unknown) => void,
 ): void {
   if (auth === undefined) {
@@ -62,9 +69,9 @@ export function guardStream(
         return;
       }
       const inner = start(a.caller);
-      const checked = nodeNamespaceCheck(a.caller, (details) => {
+      const checked = nodeNamespaceCheck(a.caller, node, (code, details) => {
         refused = true;
-        refuse(call, grpc.status.PERMISSION_DENIED, details);
+        refuse(call, code, details);
       });
       handle = (req) => {
         if (!refused && checked(req)) inner(req);
@@ -78,19 +85,22 @@ export function guardStream(
     });
 }
 
-/** Authenticates a unary call before `run`; refuses it with UNAUTHENTICATED otherwise. */
+/**
+ * Authenticates a unary call before `run` (given the caller; undefined without `auth`); refuses it
+ * with UNAUTHENTICATED otherwise.
+ */
 export function guardUnary<Res>(
   auth: XdsAuth | undefined,
   call: CallCredentials,
   cb: grpc.sendUnaryData<Res>,
-  run: () => void,
+  run: (caller: Caller | undefined) => void,
 ): void {
   if (auth === undefined) {
-    run();
+    run(undefined);
     return;
   }
   void auth.authenticate(call).then((a) => {
-    if (a.ok) run();
+    if (a.ok) run(a.caller);
     else
       cb({
         code: grpc.status.UNAUTHENTICATED,
@@ -102,22 +112,34 @@ export function guardUnary<Res>(
 }
 
 /**
- * The first request that names a node must name the caller's namespace in the node metadata
- * (NAMESPACE, as Istio's proxies send it): a token of namespace A gets no configuration for B.
+ * The node's metadata must name the caller's namespace (NAMESPACE, as Istio's proxies send it): a
+ * token of namespace A gets no configuration for B. Under "required" the first request must name
+ * the node, or a caller that never names one would be served without this check; under
+ * "optional" the first request that names a node is checked.
  */
-function nodeNamespaceCheck(
+export function nodeNamespaceCheck(
   caller: Caller,
-  fail: (details: string) => void,
+  rule: NodeRule,
+  fail: (code: grpc.status, details: string) => void,
 ): (req: unknown) => boolean {
   let checked = false;
   return (req) => {
     if (checked) return true;
     const node = (req as { node?: Node__Output | null }).node;
-    if (node === undefined || node === null) return true;
+    if (node === undefined || node === null) {
+      if (rule === "optional") return true;
+      checked = true;
+      fail(
+        grpc.status.INVALID_ARGUMENT,
+        `the first request of a stream must name a node with NAMESPACE metadata (authenticated as ${describeCaller(caller)})`,
+      );
+      return false;
+    }
     checked = true;
     const ns = structToObject(node.metadata as Parameters<typeof structToObject>[0]).NAMESPACE;
     if (ns === callerNamespace(caller)) return true;
     fail(
+      grpc.status.PERMISSION_DENIED,
       `node ${node.id} claims namespace ${typeof ns === "string" ? ns : "(none)"} but authenticated as ${describeCaller(caller)}`,
     );
     return false;

@@ -103,6 +103,8 @@ export class ClientConnection {
     readonly id: number,
     readonly transport: "sotw" | "delta",
     readonly connectedAt: number,
+    /** The namespace its credentials proved; undefined when the server authenticates no one. */
+    readonly namespace: string | undefined,
   ) {}
 
   nextNonce(): string {

@@ -3,6 +3,8 @@
 import * as grpc from "@grpc/grpc-js";
 import type { Clock } from "../../common/clock.js";
 import type { Logger } from "../../common/logger.js";
+import type { Caller } from "../../pki/caller.js";
+import { callerNamespace } from "../../pki/caller.js";
 import type { ClientStatusDiscoveryServiceHandlers } from "../generated/envoy/service/status/v3/ClientStatusDiscoveryService.js";
 import type { AggregatedDiscoveryServiceHandlers } from "../generated/envoy/service/discovery/v3/AggregatedDiscoveryService.js";
 import { loadXdsProtos } from "../protos.js";
@@ -11,7 +13,8 @@ import type { XdsAuth } from "./auth.js";
 import { guardStream, guardUnary, refuse } from "./auth.js";
 import type { ClientSummary } from "./connection.js";
 import { ClientConnection } from "./connection.js";
-import { csdsHandlers } from "./csds.js";
+import type { ServiceAccountRef } from "./csds.js";
+import { csdsHandlers, csdsScope } from "./csds.js";
 import { DeltaStream } from "./delta.js";
 import { SnapshotHistory } from "./history.js";
 import { SelectionCache } from "./selection.js";
@@ -28,6 +31,11 @@ export interface XdsServerDeps {
    * (the controller's --xds-insecure mode, and tests of the protocol alone).
    */
   readonly auth?: XdsAuth;
+  /**
+   * The controller's own service account: with `auth`, its CSDS calls read every namespace's
+   * clients, and any other caller reads its own namespace's only (csds.ts, `csdsScope`).
+   */
+  readonly admin?: ServiceAccountRef;
 }
 
 /** Which clients hold a resource and which of them have ACKed its current content. */
@@ -84,13 +92,16 @@ export class XdsServer {
     const csds = csdsHandlers(() => [...this.streams.values()].map((s) => s.client), this.history);
     const csdsGuarded: ClientStatusDiscoveryServiceHandlers = {
       FetchClientStatus: (call, cb) => {
-        guardUnary(deps.auth, call, cb, () => {
-          csds.FetchClientStatus(call, cb);
+        guardUnary(deps.auth, call, cb, (caller) => {
+          csds.FetchClientStatus(call, cb, csdsScope(caller, deps.admin));
         });
       },
       StreamClientStatus: (call) => {
-        guardStream(deps.auth, call, () => (req) => {
-          csds.respond(call, req);
+        guardStream(deps.auth, call, "optional", (caller) => {
+          const scope = csdsScope(caller, deps.admin);
+          return (req) => {
+            csds.respond(call, req, scope);
+          };
         });
         call.on("end", () => {
           call.end();
@@ -234,9 +245,15 @@ export class XdsServer {
   private open<S extends Stream>(
     transport: "sotw" | "delta",
     call: grpc.ServerDuplexStream<unknown, unknown>,
+    caller: Caller | undefined,
     make: (client: ClientConnection) => S,
   ): S {
-    const client = new ClientConnection(this.nextId++, transport, this.deps.clock.now());
+    const client = new ClientConnection(
+      this.nextId++,
+      transport,
+      this.deps.clock.now(),
+      caller === undefined ? undefined : callerNamespace(caller),
+    );
     const stream = make(client);
     this.streams.set(client.id, stream);
     this.calls.set(client.id, call);
@@ -261,8 +278,8 @@ export class XdsServer {
     return {
       StreamAggregatedResources: (call) => {
         if (this.refusedAsStandby(call)) return;
-        guardStream(this.deps.auth, call, () => {
-          const stream = this.open("sotw", call, (c) => new SotwStream(call, c, this.ctx));
+        guardStream(this.deps.auth, call, "required", (caller) => {
+          const stream = this.open("sotw", call, caller, (c) => new SotwStream(call, c, this.ctx));
           return (req) => {
             stream.onRequest(req as Parameters<SotwStream["onRequest"]>[0]);
           };
@@ -270,8 +287,13 @@ export class XdsServer {
       },
       DeltaAggregatedResources: (call) => {
         if (this.refusedAsStandby(call)) return;
-        guardStream(this.deps.auth, call, () => {
-          const stream = this.open("delta", call, (c) => new DeltaStream(call, c, this.ctx));
+        guardStream(this.deps.auth, call, "required", (caller) => {
+          const stream = this.open(
+            "delta",
+            call,
+            caller,
+            (c) => new DeltaStream(call, c, this.ctx),
+          );
           return (req) => {
             stream.onRequest(req as Parameters<DeltaStream["onRequest"]>[0]);
           };

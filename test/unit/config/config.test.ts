@@ -32,6 +32,12 @@ describe("controller config", () => {
     assert.equal(parseConfig([], { VIREO_WATCH_NAMESPACE: "" }).watchNamespace, undefined);
   });
 
+  it("knows its own service account, the CSDS admin identity, from POD_SERVICE_ACCOUNT", () => {
+    assert.equal(parseConfig([], {}).serviceAccount, "vireo");
+    assert.equal(parseConfig([], { POD_SERVICE_ACCOUNT: "ctl" }).serviceAccount, "ctl");
+    assert.equal(parseConfig(["--service-account", "x"], {}).serviceAccount, "x");
+  });
+
   it("serves xDS with authentication unless --xds-insecure says otherwise", () => {
     assert.equal(parseConfig([], {}).xdsInsecure, false);
     assert.equal(parseConfig(["--xds-insecure"], {}).xdsInsecure, true);
