@@ -148,11 +148,14 @@ function redirectAction(
 ): RedirectAction {
   const scheme = a.scheme ?? "http";
   // The proxy, as Envoy, writes an explicit port_redirect into the Location: leave the scheme's own
-  // out (Gateway API: "SHOULD NOT add the port number" for http:80 and https:443).
+  // out (Gateway API: "SHOULD NOT add the port number" for http:80 and https:443). Without one the
+  // Location keeps the request's port unless the scheme changes from that port's default, so a
+  // request to `web:8080` redirected to port 80 (or to https with no port) still names 8080.
   const port = a.port !== undefined && a.port !== DEFAULT_PORTS[scheme] ? a.port : undefined;
   const rewrite =
     a.path?.type === "ReplacePrefixMatch" ? prefixRewrite(match, a.path.value) : undefined;
   return {
+    // parse-route.ts admits only the five codes; 302 is Gateway API's default.
     response_code: RESPONSE_CODES[a.statusCode] ?? "FOUND",
     ...(a.scheme !== undefined && { scheme_redirect: a.scheme }),
     ...(a.hostname !== undefined && { host_redirect: a.hostname }),
@@ -279,6 +282,9 @@ function envoyRoute(c: CompiledRoute, match: EnvoyRouteMatch, clusterOf: Cluster
     case "status":
       return { ...base, direct_response: { status: c.action.code } };
     case "forward":
+      // compile.ts answers such a rule with a status itself; an empty weighted_clusters is NACKed.
+      if (!c.action.backends.some((b) => b.weight > 0) && !(c.action.failedWeight > 0))
+        return { ...base, direct_response: { status: 500 } };
       return {
         ...base,
         ...(request.add.length > 0 && { request_headers_to_add: request.add }),

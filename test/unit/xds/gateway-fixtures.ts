@@ -259,6 +259,11 @@ export const cases: { name: string; route: CompiledRoute; want: Route[] }[] = [
     ],
   },
   {
+    name: "forward with nothing weighted: the direct 500 compile would have given",
+    route: compiled({ action: { kind: "forward", backends: [backend("a", 0)], failedWeight: 0 } }),
+    want: [{ name: NAME, match: { prefix: "/" }, direct_response: { status: 500 } }],
+  },
+  {
     name: "status: a direct response",
     route: compiled({
       action: { kind: "status", code: 500, reason: "no backend can be resolved" },
