@@ -148,9 +148,9 @@ function redirectAction(
 ): RedirectAction {
   const scheme = a.scheme ?? "http";
   // The proxy, as Envoy, writes an explicit port_redirect into the Location: leave the scheme's own
-  // out (Gateway API: "SHOULD NOT add the port number" for http:80 and https:443). Without one the
-  // Location keeps the request's port unless the scheme changes from that port's default, so a
-  // request to `web:8080` redirected to port 80 (or to https with no port) still names 8080.
+  // out (Gateway API: "SHOULD NOT add the port number" for http:80 and https:443). Without one and
+  // without a hostname, the Location keeps the request's port unless the scheme changes from that
+  // port's default, so a request to `web:8080` redirected to port 80 (or to https) still names 8080.
   const port = a.port !== undefined && a.port !== DEFAULT_PORTS[scheme] ? a.port : undefined;
   const rewrite =
     a.path?.type === "ReplacePrefixMatch" ? prefixRewrite(match, a.path.value) : undefined;
