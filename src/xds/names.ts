@@ -63,3 +63,9 @@ export function inboundClusterName(port: number): string {
 /** SDS names, Istio's: the trust bundle from the control plane, the proxy's own certificate. */
 export const ROOTCA_SECRET = "ROOTCA";
 export const DEFAULT_SECRET = "default";
+
+/**
+ * The cluster a route sends the share of its invalid backends to. It is never in CDS, so the
+ * request fails as the route's cluster_not_found_response_code says (500 for Gateway API routes).
+ */
+export const INVALID_BACKEND_CLUSTER = "vireo|invalid-backend";

@@ -8,7 +8,7 @@ import type { HttpMatch, StringMatch } from "../model.js";
 import { compareStrings } from "./proto-values.js";
 
 /** `google_re2` is deprecated but older Envoys and gRPC C-core require the engine to be named. */
-function regex(re: string): RegexMatcher {
+export function regex(re: string): RegexMatcher {
   return { google_re2: {}, regex: re };
 }
 
