@@ -1,7 +1,7 @@
 // The first step of the request path: find the route for the request in the listener's route
 // table (404 NR without one; a redirect or direct response answered here), draw its cluster from
-// the weighted set (503 NC if the snapshot has no such cluster), and decide whether the body must
-// be kept for retries or mirrors.
+// the weighted set (NC if the snapshot has no such cluster: 503, or the route's own code), and
+// decide whether the body must be kept for retries or mirrors.
 import type { RoutingSnapshot } from "../routing/model.js";
 import { pickCluster, selectRoute, selectVirtualHost } from "../routing/router.js";
 import type { UpstreamCluster } from "../upstream/cluster.js";
@@ -42,7 +42,7 @@ export function routeStep(deps: RouteDeps): (next: RoutedHandler) => Handler {
     const cluster = name === undefined ? undefined : clusterNamed(name);
     if (cluster === undefined) {
       record.flag("NC");
-      return Promise.resolve(localReply(503, ""));
+      return Promise.resolve(localReply(route.action.clusterNotFoundStatus ?? 503, ""));
     }
     // The source reporter's source_principal is the proxy's own identity over mutual TLS.
     if (cluster.mutualTls) record.mutualTls = true;

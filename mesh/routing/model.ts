@@ -62,6 +62,11 @@ export interface RouteAction {
   readonly timeoutMs: number;
   readonly retry?: RetryPolicy;
   readonly mirrors: readonly MirrorPolicy[];
+  /**
+   * The status when the drawn cluster is not in the snapshot (cluster_not_found_response_code):
+   * 503 when absent; 500 for the share of a Gateway API route's invalid backends.
+   */
+  readonly clusterNotFoundStatus?: number;
 }
 
 /** Envoy's HeaderAppendAction (the deprecated `append` bool is one of the first and third). */

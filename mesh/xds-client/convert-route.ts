@@ -135,14 +135,25 @@ function routeAction(a: RouteAction__Output, scope: Scope): RouteAction {
         ? scope.vh.request_mirror_policies
         : scope.rc.request_mirror_policies;
   const retry = retryPolicy(a.retry_policy ?? scope.vh.retry_policy);
+  const notFound = CLUSTER_NOT_FOUND[a.cluster_not_found_response_code];
+  if (notFound === undefined)
+    fail(`cluster_not_found_response_code ${a.cluster_not_found_response_code} is not supported`);
   return {
     clusters: list,
     totalWeight: total,
     timeoutMs: durationMs(a.timeout, "timeout") ?? DEFAULT_ROUTE_TIMEOUT_MS,
     ...(retry !== undefined && { retry }),
     mirrors: mirrors.map(mirrorPolicy),
+    ...(notFound !== 503 && { clusterNotFoundStatus: notFound }),
   };
 }
+
+/** RouteAction.ClusterNotFoundResponseCode, as the decoder names it. */
+const CLUSTER_NOT_FOUND: Readonly<Record<string, number>> = {
+  SERVICE_UNAVAILABLE: 503,
+  NOT_FOUND: 404,
+  INTERNAL_SERVER_ERROR: 500,
+};
 
 /** The most specific fault configuration: route, then virtual host, then route configuration. */
 function fault(r: Route__Output, scope: Scope): FaultPolicy | undefined {

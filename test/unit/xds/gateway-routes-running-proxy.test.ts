@@ -1,5 +1,6 @@
 // Translated Gateway API routes served by a running proxy with a real upstream: a redirect, header
-// modifiers with a prefix rewrite, and the direct 500 of a rule with nothing to send to.
+// modifiers with a prefix rewrite, the 500 share of an invalid backend, and the direct 500 of a
+// rule with nothing to send to.
 import assert from "node:assert/strict";
 import { OUTBOUND_HTTP_LISTENER } from "../../../src/xds/names.js";
 import { gatewayRoutes } from "../../../src/xds/translate/gateway-routes.js";
@@ -28,7 +29,7 @@ describe("xds gateway routes in a running proxy", function () {
     await up.close();
   });
 
-  it("serves the redirect, the header modifiers and the direct 500", async () => {
+  it("serves the redirect, the header modifiers, the invalid share's 500 and the direct 500", async () => {
     const routes = gatewayRoutes(
       [
         compiled({
@@ -56,7 +57,13 @@ describe("xds gateway routes in a running proxy", function () {
           },
           rewrite: { path: { type: "ReplacePrefixMatch", value: "/" } },
         }),
-        compiled({ rule: 2, action: { kind: "status", code: 500, reason: "no backend" } }),
+        compiled({
+          rule: 2,
+          match: path({ type: "PathPrefix", value: "/half" }),
+          // Half the weight names a backend that cannot be resolved.
+          action: { kind: "forward", backends: [backend("a", 100)], failedWeight: 100 },
+        }),
+        compiled({ rule: 3, action: { kind: "status", code: 500, reason: "no backend" } }),
       ],
       clusterOf,
     );
@@ -84,6 +91,14 @@ describe("xds gateway routes in a running proxy", function () {
     );
     assert.equal(api.headers["x-resp"], "1");
     assert.equal(api.headers["x-internal"], undefined);
+
+    // The invalid backend's share is answered 500, the rest reaches the upstream.
+    const statuses = new Map<number, number>();
+    for (let i = 0; i < 60; i++) {
+      const { status } = await send(p.port, { path: "/half" });
+      statuses.set(status, (statuses.get(status) ?? 0) + 1);
+    }
+    assert.deepEqual([...statuses.keys()].sort(), [200, 500], JSON.stringify([...statuses]));
 
     // /apix is not below /api/: it falls through to the last rule.
     assert.equal((await send(p.port, { path: "/apix" })).status, 500);

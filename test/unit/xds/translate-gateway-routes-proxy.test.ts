@@ -168,9 +168,16 @@ describe("xds gateway routes through the proxy's converter", () => {
     ]);
     const r = vh.routes[0];
     assert.equal(r?.kind, "forward");
-    const { clusters, totalWeight, timeoutMs, retry, mirrors } = r.action;
+    const { clusters, totalWeight, timeoutMs, retry, mirrors, clusterNotFoundStatus } = r.action;
     assert.deepEqual(
-      { clusters, totalWeight, timeoutMs, perTry: retry?.perTryTimeoutMs, mirrors },
+      {
+        clusters,
+        totalWeight,
+        timeoutMs,
+        perTry: retry?.perTryTimeoutMs,
+        mirrors,
+        clusterNotFoundStatus,
+      },
       {
         clusters: [
           { cluster: A, weight: 2 },
@@ -180,6 +187,8 @@ describe("xds gateway routes through the proxy's converter", () => {
         timeoutMs: 2000,
         perTry: 500,
         mirrors: [{ cluster: clusterOf(backend("b")), fraction: 0.25 }],
+        // The invalid share is answered 500, as Gateway API requires.
+        clusterNotFoundStatus: 500,
       },
     );
   });
