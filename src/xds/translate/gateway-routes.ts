@@ -13,7 +13,7 @@ import type { HeaderModifier, PathModifier, RouteMatch, ValueMatch } from "../..
 import { INVALID_BACKEND_CLUSTER } from "../names.js";
 import { regex } from "./matches.js";
 import { duration, fraction } from "./proto-values.js";
-import { DEFAULT_RETRY } from "./routes.js";
+import { DEFAULT_RETRY, timeoutFields } from "./routes.js";
 
 /** The xDS cluster of a backend Service port (usually `clusterName` of its namespace, name, port). */
 export type ClusterOf = (b: CompiledBackend) => string;
@@ -210,16 +210,9 @@ function clusterSpecifier(
 function policy(
   c: CompiledRoute,
 ): Pick<RouteAction, "timeout" | "max_stream_duration" | "retry_policy"> {
-  const timeoutMs = c.timeoutMs ?? 0;
   const perTry = c.perTryTimeoutMs ?? 0;
   return {
-    timeout: duration(timeoutMs),
-    ...(timeoutMs >= 1 && {
-      max_stream_duration: {
-        max_stream_duration: duration(timeoutMs),
-        grpc_timeout_header_max: duration(timeoutMs),
-      },
-    }),
+    ...timeoutFields(c.timeoutMs ?? 0),
     retry_policy: {
       ...DEFAULT_RETRY,
       ...(perTry >= 1 && { per_try_timeout: duration(perTry) }),

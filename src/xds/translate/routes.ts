@@ -53,16 +53,10 @@ export const DEFAULT_RETRY: RetryPolicy = {
   retriable_status_codes: [503],
 };
 
-/**
- * Route-level policy. With no timeout the route has none (timeout 0), as in Istio, instead of
- * Envoy's 15 s default. gRPC clients read only max_stream_duration (gRFC A31), capped per call
- * like Istio does through grpc_timeout_header_max.
- */
-function policyFields(
-  routing: RoutingModel | undefined,
-): Pick<RouteAction, "timeout" | "max_stream_duration" | "retry_policy"> {
-  const timeoutMs = routing?.timeoutMs ?? 0;
-  const retry = routing?.retries === undefined ? DEFAULT_RETRY : retryPolicy(routing.retries);
+/** A route's timeout (0: none), also as max_stream_duration for gRPC clients when set. */
+export function timeoutFields(
+  timeoutMs: number,
+): Pick<RouteAction, "timeout" | "max_stream_duration"> {
   return {
     timeout: duration(timeoutMs),
     ...(timeoutMs >= 1 && {
@@ -71,6 +65,20 @@ function policyFields(
         grpc_timeout_header_max: duration(timeoutMs),
       },
     }),
+  };
+}
+
+/**
+ * Route-level policy. With no timeout the route has none (timeout 0), as in Istio, instead of
+ * Envoy's 15 s default. gRPC clients read only max_stream_duration (gRFC A31), capped per call
+ * like Istio does through grpc_timeout_header_max.
+ */
+function policyFields(
+  routing: RoutingModel | undefined,
+): Pick<RouteAction, "timeout" | "max_stream_duration" | "retry_policy"> {
+  const retry = routing?.retries === undefined ? DEFAULT_RETRY : retryPolicy(routing.retries);
+  return {
+    ...timeoutFields(routing?.timeoutMs ?? 0),
     ...(retry !== undefined && { retry_policy: retry }),
   };
 }
