@@ -357,7 +357,7 @@ export async function startController(
     routeStatus.lead();
     builder.build();
     xds.setStandby(undefined);
-    if (pod !== undefined) void markServing(core, pod, true, log);
+    if (pod !== undefined) void markServing(core, pod, true, { ...retry, log }, stopped.signal);
   }
 
   const elector = config.leaderElection
@@ -406,7 +406,7 @@ export async function startController(
       await dispatcher.close();
       await Promise.race([events.idle(), clock.sleep(3000)]);
       xds.setStandby("shutting down");
-      if (pod !== undefined) await markServing(core, pod, false, log);
+      if (pod !== undefined) await markServing(core, pod, false, { ...retry, log }, stopped.signal); // one attempt: stopping
       await elector?.stop();
       await electing;
       builder.stop();

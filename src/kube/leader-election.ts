@@ -6,6 +6,7 @@ import { V1MicroTime } from "@kubernetes/client-node";
 import type { Clock } from "../common/clock.js";
 import type { Logger } from "../common/logger.js";
 import { isConflict, readOrUndefined } from "./apply.js";
+import { withDeadline } from "./deadline.js";
 
 export interface LeaderElectionOptions {
   readonly api: CoordinationV1Api;
@@ -45,7 +46,7 @@ export class LeaderElector {
     while (!this.stopped) {
       let held: boolean;
       try {
-        held = await this.withDeadline(this.tryAcquireOrRenew(), deadline);
+        held = await withDeadline(this.tryAcquireOrRenew(), deadline, this.o.clock);
       } catch (err) {
         this.o.log.warn("leader election attempt failed", {
           error: err instanceof Error ? err : String(err),
@@ -54,21 +55,6 @@ export class LeaderElector {
       }
       this.setLeading(held);
       await this.o.clock.sleep(every, this.abort.signal).catch(() => undefined);
-    }
-  }
-
-  /** `attempt`, or a failure once `ms` passed without its answer (the request is left to end). */
-  private async withDeadline<T>(attempt: Promise<T>, ms: number): Promise<T> {
-    const timer = new AbortController();
-    const late = this.o.clock.sleep(ms, timer.signal).then(() => {
-      throw new Error(`no answer from the API server within ${String(ms)} ms`);
-    });
-    try {
-      return await Promise.race([attempt, late]);
-    } finally {
-      timer.abort();
-      late.catch(() => undefined);
-      attempt.catch(() => undefined);
     }
   }
 

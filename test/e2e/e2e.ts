@@ -155,6 +155,37 @@ export async function controllerPod(): Promise<string> {
   return running[0]?.metadata?.name ?? "";
 }
 
+/**
+ * Who the chart's xDS Service sends proxies to (ready endpoints' pods) and, beside it, every
+ * controller pod's readiness and serving label: what a hand-over failure needs to be told apart
+ * (no label, not ready, or an EndpointSlice not updated).
+ */
+export async function xdsServing(): Promise<{ ready: string[]; described: string }> {
+  const slices = await cluster().discovery.listNamespacedEndpointSlice({
+    namespace: SYSTEM_NS,
+    labelSelector: `kubernetes.io/service-name=${RELEASE}`,
+  });
+  const ready = slices.items.flatMap((s) =>
+    s.endpoints
+      .filter((e) => e.conditions?.ready === true)
+      .map((e) => e.targetRef?.name ?? e.addresses.join(",")),
+  );
+  const pods = await cluster().core.listNamespacedPod({
+    namespace: SYSTEM_NS,
+    labelSelector: "app.kubernetes.io/name=vireo",
+  });
+  const podLines = pods.items.map((p) => {
+    const readyCond = p.status?.conditions?.find((c) => c.type === "Ready");
+    return `${p.metadata?.name ?? "?"} Ready=${readyCond?.status ?? "?"} serving=${
+      p.metadata?.labels?.["vireo.dev/xds-serving"] ?? "-"
+    }${p.metadata?.deletionTimestamp === undefined ? "" : " (deleting)"}`;
+  });
+  return {
+    ready,
+    described: `xDS Service endpoints ready: [${ready.join(", ")}]; pods: ${podLines.join("; ")}`,
+  };
+}
+
 export async function killController(): Promise<string> {
   const pod = await controllerPod();
   await cluster().core.deleteNamespacedPod({

@@ -26,6 +26,7 @@ import {
   SYSTEM_NS,
   until,
   vireo,
+  xdsServing,
 } from "./e2e.js";
 import { cluster, eventually, podLogPath, prometheusURL } from "../integration/harness.js";
 
@@ -286,7 +287,22 @@ describe("end to end: releases of the example app, installed with the chart", fu
     await release("v6");
     await until("v6 at 30 %", (s) => s.verifiedWeight === 30);
     const killed = await killController();
+    const killedAt = Date.now();
     log(`killed controller pod ${killed} at 30 %`);
+    // The proxies reconnect only once the Service sends them to the new leader; saying so apart
+    // from the release's own outcome tells a hand-over fault from a routing one.
+    const leader = await eventually(
+      "the xDS Service to send proxies to a new controller pod",
+      async () => {
+        const s = await xdsServing();
+        const other = s.ready.find((p) => p !== killed);
+        if (other === undefined) throw new Error(s.described);
+        return other;
+      },
+      90_000,
+      500,
+    );
+    log(`xDS served by ${leader} ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill`);
     const verified: number[] = [];
     const last = await until("the release to finish", (s) => {
       const w = s.verifiedWeight ?? 0;

@@ -14,6 +14,8 @@ import { cluster } from "./harness.js";
 export type Fault =
   /** End the connection without an answer: the client sees ECONNRESET or "socket hang up". */
   | { readonly kind: "reset" }
+  /** Never answer (a frozen API server, a half-open connection); the socket stays open. */
+  | { readonly kind: "hang" }
   /** Answer with this status and a Kubernetes Status body, as an API server in trouble does. */
   | { readonly kind: "status"; readonly code: number; readonly message: string };
 
@@ -123,6 +125,8 @@ export async function startApiFaultProxy(real: KubeConfig = cluster().kc): Promi
             forward(req, res, body);
           } else if (f.kind === "reset") {
             req.socket.destroy();
+          } else if (f.kind === "hang") {
+            // No answer: the client waits until it gives up; close() ends the socket.
           } else {
             res.writeHead(f.code, { "content-type": "application/json" });
             res.end(
