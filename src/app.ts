@@ -17,6 +17,7 @@ import { systemClock } from "./common/clock.js";
 import { createLogger } from "./common/logger.js";
 import type { ControllerConfig } from "./config/config.js";
 import { LeaderElector } from "./kube/leader-election.js";
+import { Inquiries } from "./reconciler/inquiries.js";
 import { markServing } from "./kube/serving-label.js";
 import { KubeRolloutEvents } from "./kube/rollout-events.js";
 import { EventWebhookRecorder } from "./kube/event-webhooks.js";
@@ -56,6 +57,12 @@ import { KubeWorkload } from "./workloads/workload.js";
 import { Injector } from "./inject/injector.js";
 import { WEBHOOK_CONFIGURATION } from "./inject/ca-bundle.js";
 import { DEFAULT_INJECT_CONFIG } from "./inject/config.js";
+
+/**
+ * Checks and gate webhooks running at once across all Rollouts (each Prometheus query and webhook
+ * has its own timeout); past it they wait their turn, never holding a reconcile worker.
+ */
+const INQUIRY_CONCURRENCY = 16;
 
 export interface RunningController {
   readonly xdsPort: number;
@@ -288,6 +295,14 @@ export async function startController(
           .resolve,
       ),
       webhooks,
+      inquiries: new Inquiries({
+        clock,
+        concurrency: INQUIRY_CONCURRENCY,
+        answered: (rollout) => {
+          const [namespace = "", name = ""] = rollout.split("/");
+          requeue(namespace, name);
+        },
+      }),
       notifier,
       sentLog,
       events,

@@ -149,6 +149,7 @@ export class RolloutController {
         const r = await this.o.deps.store.get(namespace, name);
         if (r === undefined) {
           this.queue.forget(key);
+          this.o.deps.inquiries.forget(key);
           this.o.metrics.rolloutGone(namespace, name, PHASES);
           continue;
         }

@@ -10,6 +10,7 @@ import type { Notifier } from "../notify/notifier.js";
 import type { StatusSentLog } from "../notify/sent-log.js";
 import type { TrafficRouter } from "../routing/traffic-router.js";
 import type { WebhookRunner } from "../analysis/webhooks.js";
+import type { Inquiries } from "./inquiries.js";
 import type { MetricProvider } from "../analysis/prometheus.js";
 import type { AnalysisInput, AnalysisRunner } from "../analysis/runner.js";
 import { checkResults } from "../analysis/check-results.js";
@@ -87,6 +88,8 @@ export interface ReconcilerDeps {
   readonly traffic: TrafficRouter;
   readonly analysis: AnalysisPort;
   readonly webhooks: WebhookRunner;
+  /** Where the checks and gate webhooks run, off the reconcile path. */
+  readonly inquiries: Inquiries;
   readonly notifier: Notifier;
   /** Which notifications were settled or handed over, so that each is sent once (the outbox). */
   readonly sentLog: Pick<StatusSentLog, "observed" | "settled" | "claim">;

@@ -27,6 +27,7 @@ export { routingModel } from "./routing-model.js";
 
 const MAX_QUERY_ROUNDS = 3;
 const DEFAULT_RESYNC_MS = 30_000;
+const ANSWER_WAIT_MS = 5_000;
 
 /**
  * The routing a Rollout's status records (status.route): what a controller taking over serves
@@ -51,10 +52,14 @@ export async function reconcile(r: RolloutWire, deps: ReconcilerDeps): Promise<R
   // What the status already holds was recorded with its transition: it can go now.
   await deliverOutbox(r, specOf(observed), observed.status, deps);
   let p = plan(observed, now);
+  let pending = false;
   for (let round = 0; round < MAX_QUERY_ROUNDS; round++) {
     const queries = p.actions.filter(isQuery);
     if (queries.length === 0) break;
-    observed = await answer(observed, queries, r, deps, now);
+    const answered = answer(observed, queries, r, deps, now);
+    pending = answered.pending;
+    if (answered.observed === observed) break; // nothing new: the rest is still being asked
+    observed = answered.observed;
     p = plan(observed, now);
   }
   const spec = isInvalidSpec(observed.spec) ? undefined : observed.spec;
@@ -93,51 +98,72 @@ export async function reconcile(r: RolloutWire, deps: ReconcilerDeps): Promise<R
     await deps.store.writeStatus(r.metadata.namespace ?? "default", r.metadata.name ?? "", status);
   }
   await deliverOutbox(r, spec, status, deps);
-  return { plan: p, requeueAfterMs: requeueAfterMs ?? DEFAULT_RESYNC_MS };
+  // An answer still to come requeues the Rollout when it arrives; until then, look in now and
+  // then (deadlines) rather than at once (an analysis due now would otherwise spin).
+  const after = requeueAfterMs ?? DEFAULT_RESYNC_MS;
+  return { plan: p, requeueAfterMs: pending ? Math.max(after, ANSWER_WAIT_MS) : after };
 }
 
-async function answer(
+/**
+ * The planner's queries answered from `deps.inquiries`: an answer that arrived since the last
+ * reconcile is used; one not asked yet is started there, and the plan goes on without it.
+ */
+function answer(
   observed: Observed,
   queries: readonly Action[],
   r: RolloutWire,
   deps: ReconcilerDeps,
   now: number,
-): Promise<Observed> {
-  if (isInvalidSpec(observed.spec)) return observed;
+): { observed: Observed; pending: boolean } {
+  if (isInvalidSpec(observed.spec)) return { observed, pending: false };
   const spec = observed.spec;
   const namespace = r.metadata.namespace ?? "default";
   const name = r.metadata.name ?? "";
+  const rollout = `${namespace}/${name}`;
+  const checksum = observed.target.exists ? observed.target.revision : "";
   let next = observed;
+  let pending = false;
   for (const q of queries) {
     if (q.kind === "runAnalysis") {
-      const analysis = await deps.analysis.run({
-        namespace,
-        name,
-        targetName: spec.targetRef.name,
-        spec,
-        now,
-        phase: observed.status?.phase ?? "Progressing",
-        revision: q.revision,
-        judge: {
-          state: observed.status?.judge,
-          weight: observed.traffic.verified?.canaryWeight ?? 0,
-          step: q.step,
-        },
-      });
-      next = { ...next, analysis };
+      const weight = observed.traffic.verified?.canaryWeight ?? 0;
+      // The judge's state and the split are those of the step it started at; a later step asks anew.
+      const got = deps.inquiries.take(
+        rollout,
+        `analysis ${q.revision} step ${String(q.step)} weight ${String(weight)}`,
+        () =>
+          deps.analysis.run({
+            namespace,
+            name,
+            targetName: spec.targetRef.name,
+            spec,
+            now,
+            phase: observed.status?.phase ?? "Progressing",
+            revision: q.revision,
+            judge: { state: observed.status?.judge, weight, step: q.step },
+          }),
+      );
+      if (got.kind === "answered") next = { ...next, analysis: got.value };
+      else pending = true;
     } else if (q.kind === "runWebhooks") {
-      const out = await deps.webhooks.call(spec.analysis.webhooks, q.type, {
-        name,
-        namespace,
-        phase: observed.status?.phase ?? "Initializing",
-        checksum: observed.target.exists ? observed.target.revision : "",
-      });
+      const got = deps.inquiries.take(rollout, `gate ${q.type} ${checksum}`, () =>
+        deps.webhooks.call(spec.analysis.webhooks, q.type, {
+          name,
+          namespace,
+          phase: observed.status?.phase ?? "Initializing",
+          checksum,
+        }),
+      );
+      if (got.kind === "pending") {
+        pending = true;
+        continue;
+      }
+      const out = got.value;
       // No answer (timeout, 5xx after retries) is a failed check; a refusal keeps the gate closed.
       const state: GateState = out.ok ? "open" : out.errored ? "failed" : "closed";
       next = { ...next, gates: { ...next.gates, [q.type]: state } };
     }
   }
-  return next;
+  return { observed: next, pending };
 }
 
 async function applyAction(

@@ -11,6 +11,7 @@ import type { RolloutStatus } from "../../../src/domain/rollout.js";
 import type { RolloutEventRecorder } from "../../../src/kube/rollout-events.js";
 import { NopNotifier } from "../../../src/notify/notifier.js";
 import { StatusSentLog } from "../../../src/notify/sent-log.js";
+import { Inquiries } from "../../../src/reconciler/inquiries.js";
 import type { ReconcilerDeps } from "../../../src/reconciler/ports.js";
 import { XdsTrafficRouter } from "../../../src/routing/xds-router.js";
 import type { RoutingSink } from "../../../src/routing/xds-router.js";
@@ -121,9 +122,15 @@ export interface Env {
   readonly finalizer: string[];
   /** Publishes a snapshot of what the router gave the sink, as the cluster watch does. */
   readonly publish: () => void;
+  /** Rollouts (`namespace/name`) requeued because a check or gate webhook answered. */
+  readonly answered: string[];
 }
 
-export function env(server: XdsServer, workload: Workload): Env {
+const openGates: WebhookRunner = {
+  call: () => Promise.resolve({ ok: true, errored: false, details: [] }),
+};
+
+export function env(server: XdsServer, workload: Workload, webhooks = openGates): Env {
   const sink = new MemorySink();
   const traffic = new XdsTrafficRouter(sink, server);
   const written: RolloutStatus[] = [];
@@ -136,11 +143,10 @@ export function env(server: XdsServer, workload: Workload): Env {
       return Promise.resolve();
     },
   };
-  const webhooks: WebhookRunner = {
-    call: () => Promise.resolve({ ok: true, errored: false, details: [] }),
-  };
+  const answered: string[] = [];
+  const clock = new FakeClock();
   const deps: ReconcilerDeps = {
-    clock: new FakeClock(),
+    clock,
     log,
     store: {
       get: () => Promise.resolve(undefined),
@@ -157,6 +163,7 @@ export function env(server: XdsServer, workload: Workload): Env {
     traffic,
     analysis: { run: () => assert.fail("these tests run no analysis") },
     webhooks,
+    inquiries: new Inquiries({ clock, concurrency: 4, answered: (r) => answered.push(r) }),
     notifier: new NopNotifier(),
     sentLog: new StatusSentLog(),
     events: recorder,
@@ -166,7 +173,7 @@ export function env(server: XdsServer, workload: Workload): Env {
     server.setSnapshot(s);
     traffic.published(s);
   };
-  return { deps, written, events, finalizer, publish };
+  return { deps, written, events, finalizer, publish, answered };
 }
 
 /** Rollout ns/app as the API server would hand it over. */
