@@ -34,7 +34,13 @@ export type { ParseFailureReason } from "./field.js";
 
 export type ParseResult =
   | { readonly ok: true; readonly spec: RolloutSpec }
-  | { readonly ok: false; readonly reason: ParseFailureReason; readonly message: string };
+  | {
+      readonly ok: false;
+      readonly reason: ParseFailureReason;
+      readonly message: string;
+      /** The spec without its strategy and analysis, when that much parses (for a rollback). */
+      readonly fallback?: RolloutSpec;
+    };
 
 /** A DNS-1035 label: what a Service name must be. */
 const DNS_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
@@ -48,9 +54,37 @@ export function parseRollout(obj: unknown): ParseResult {
   try {
     return { ok: true, spec: readSpec(Field.root(obj).at("spec").object()) };
   } catch (err) {
-    if (err instanceof WireError) return { ok: false, reason: err.reason, message: err.message };
-    throw err;
+    if (!(err instanceof WireError)) throw err;
+    const fallback = fallbackSpec(obj);
+    return {
+      ok: false,
+      reason: err.reason,
+      message: err.message,
+      ...(fallback === undefined ? {} : { fallback }),
+    };
   }
+}
+
+/**
+ * What a refused spec still says about where traffic goes: the target, the Service and its
+ * policy, the progress deadline. Tried with only the strategy and analysis left out, then with
+ * alerts, fault and promotion windows left out too; undefined when even that does not parse.
+ */
+function fallbackSpec(obj: unknown): RolloutSpec | undefined {
+  const wire = (obj as { spec?: unknown } | null)?.spec;
+  if (typeof wire !== "object" || wire === null) return undefined;
+  const bare = { ...wire, strategy: { canary: { steps: [{ pause: {} }] } }, analysis: undefined };
+  for (const spec of [
+    bare,
+    { ...bare, alerts: undefined, fault: undefined, promotionWindows: undefined },
+  ]) {
+    try {
+      return readSpec(Field.root({ spec }).at("spec").object());
+    } catch (err) {
+      if (!(err instanceof WireError)) throw err;
+    }
+  }
+  return undefined;
 }
 
 function readSpec(spec: Field): RolloutSpec {

@@ -13,11 +13,15 @@ import type {
   WebhookType,
 } from "./rollout.js";
 
-/** A spec the parser refused; the planner only reports it. */
+/**
+ * A spec the parser refused. The planner reports it and holds; `fallback` is the same spec with
+ * its strategy and analysis left out (when the rest parses), enough to roll a release back.
+ */
 export interface InvalidSpec {
   readonly invalid: true;
   readonly reason: string;
   readonly message: string;
+  readonly fallback?: RolloutSpec;
 }
 
 /** The target Deployment, which is also the canary. */

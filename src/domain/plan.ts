@@ -26,6 +26,7 @@ import { planPaused, planWaiting, planWaitingPromotion } from "./plan-waiting.js
 import type { RolloutStatus, WaitReason } from "./rollout.js";
 import { runSteps } from "./run-steps.js";
 import { carriesTraffic, PRIMARY_ONLY, sameRoute } from "./traffic-route.js";
+import { rollback } from "./transitions.js";
 
 export function plan(observed: Observed, now: number): Plan {
   const nowIso = iso(now);
@@ -36,7 +37,7 @@ export function plan(observed: Observed, now: number): Plan {
     effects.push(event("Normal", "Initializing", "New Rollout: taking over its target"));
   }
   const spec = observed.spec;
-  if (isInvalidSpec(spec)) return planInvalid(observed, s, spec, nowIso);
+  if (isInvalidSpec(spec)) return planInvalid(observed, prev, s, spec, now);
 
   const base: BaseCtx = { o: observed, spec, steps: runSteps(spec), now, nowIso };
   if (observed.deleting) {
@@ -119,40 +120,120 @@ function initialStatus(generation: number, nowIso: string): RolloutStatus {
   };
 }
 
+/** Phases in which a release holds canary replicas or traffic. */
+const IN_RELEASE: ReadonlySet<RolloutStatus["phase"]> = new Set([
+  "Waiting",
+  "Progressing",
+  "Paused",
+  "WaitingPromotion",
+]);
+
 /**
- * Nothing is touched while the spec is invalid, and the phase stays as it was; only deletion goes
- * on (without a revert: an invalid spec does not say what to revert to).
+ * An invalid spec: reported once (Ready and Stalled, a Warning Event) and nothing moved, the
+ * phase as it was; deletion goes on (without a revert: an invalid spec does not say what to
+ * revert to). In the middle of a release, traffic holds where it is until the progress deadline,
+ * then the release is rolled back through the spec's fallback (its Service and target, which
+ * still parse) and finished like any rollback: weight 0 confirmed, the canary scaled down.
  */
-function planInvalid(o: Observed, s: RolloutStatus, spec: InvalidSpec, nowIso: string): Plan {
+function planInvalid(
+  o: Observed,
+  prev: RolloutStatus | undefined,
+  s: RolloutStatus,
+  spec: InvalidSpec,
+  now: number,
+): Plan {
+  const nowIso = iso(now);
   const message = `Invalid spec: ${spec.message}`;
-  const deleting = o.deleting;
-  const status: RolloutStatus = {
-    ...s,
-    ...(deleting ? { phase: "Terminating" as const } : {}),
+  const ready = getCondition(s.conditions, "Ready");
+  const told =
+    refusalSince(s, spec) !== undefined ||
+    (ready?.reason === spec.reason && ready.message === message);
+  const report = (st: RolloutStatus): RolloutStatus => ({
+    ...st,
     observedGeneration: o.generation,
-    message,
     conditions: stampGeneration(
       setProgress(
-        setCondition(
-          s.conditions,
-          "Ready",
-          { status: "False", reason: spec.reason, message },
-          nowIso,
-        ),
+        // A new refusal starts its own clock (Stalled may have been True for another reason).
+        told ? st.conditions : st.conditions.filter((c) => c.type !== "Stalled"),
         invalidProgress(spec.reason, message),
         nowIso,
       ),
       o.generation,
     ),
+  });
+  const tell: Action[] = told || o.deleting ? [] : [event("Warning", spec.reason, message)];
+  const fallback = spec.fallback;
+  const target = o.target;
+  const c: Ctx | undefined =
+    fallback === undefined || o.deleting || !target.exists
+      ? undefined
+      : {
+          o: { ...o, spec: fallback },
+          spec: fallback,
+          steps: runSteps(fallback),
+          now,
+          nowIso,
+          target,
+        };
+  if (c !== undefined && s.phase === "Failed" && c.target.revision === s.canaryRevision) {
+    // A rollback, this one or an earlier, is finished as ever: weight 0 confirmed, canary down.
+    const failed = planFailed(c, s);
+    if (failed.kind === "stay") {
+      const p = finish(c, prev, failed, tell, false);
+      return { actions: p.actions, status: compact(report(p.status)) };
+    }
+  }
+  if (c !== undefined && IN_RELEASE.has(s.phase)) {
+    const deadlineMs = c.spec.progressDeadlineSeconds * 1000;
+    const dueAt = (refusalSince(s, spec) ?? now) + deadlineMs;
+    if (now >= dueAt) {
+      const text = `the spec was invalid for ${String(c.spec.progressDeadlineSeconds)}s (progressDeadlineSeconds): ${spec.message}`;
+      const g = rollback(c, s, "InvalidSpec", text);
+      const p = finish(c, prev, settle(c, g), [...tell, ...g.effects], false);
+      return { actions: p.actions, status: compact(report(p.status)) };
+    }
+    const held = holdInvalid(o, s, spec, report, tell, nowIso);
+    return { ...held, actions: [...held.actions, { kind: "requeueAfter", ms: dueAt - now }] };
+  }
+  return holdInvalid(o, s, spec, report, tell, nowIso);
+}
+
+/** Nothing moves; Ready says why (Terminating while deleted). */
+function holdInvalid(
+  o: Observed,
+  s: RolloutStatus,
+  spec: InvalidSpec,
+  report: (st: RolloutStatus) => RolloutStatus,
+  tell: readonly Action[],
+  nowIso: string,
+): Plan {
+  const message = `Invalid spec: ${spec.message}`;
+  const deleting = o.deleting;
+  const status = report({
+    ...s,
+    ...(deleting ? { phase: "Terminating" as const } : {}),
+    message,
+    conditions: setCondition(
+      s.conditions,
+      "Ready",
+      { status: "False", reason: spec.reason, message },
+      nowIso,
+    ),
+  });
+  return {
+    actions: [...tell, ...(deleting ? [{ kind: "removeFinalizer" } as const] : [])],
+    status: compact(status),
   };
-  // Said once per refusal: the next plan finds Ready already saying it.
-  const ready = getCondition(s.conditions, "Ready");
-  const told = ready?.reason === spec.reason && ready.message === message;
-  const actions: Action[] = [
-    ...(told || deleting ? [] : [event("Warning", spec.reason, message)]),
-    ...(deleting ? [{ kind: "removeFinalizer" } as const] : []),
-  ];
-  return { actions, status: compact(status) };
+}
+
+/** When the controller first refused this spec (Stalled says so), undefined if it has not. */
+function refusalSince(s: RolloutStatus, spec: InvalidSpec): number | undefined {
+  const stalled = getCondition(s.conditions, "Stalled");
+  const same =
+    stalled?.status === "True" &&
+    stalled.reason === spec.reason &&
+    stalled.message === `Invalid spec: ${spec.message}`;
+  return same ? Date.parse(stalled.lastTransitionTime) : undefined;
 }
 
 /** The target is gone: report it, and send nothing to a canary that no longer exists. */

@@ -20,7 +20,12 @@ import { describeStep, stepAt } from "./run-steps.js";
 
 /** Why a release was rolled back: the Ready condition's reason while Failed. */
 export type RollbackReason =
-  "FailedChecks" | "ProgressDeadlineExceeded" | "Aborted" | "GateFailed" | "RollbackWebhook";
+  | "FailedChecks"
+  | "ProgressDeadlineExceeded"
+  | "Aborted"
+  | "GateFailed"
+  | "RollbackWebhook"
+  | "InvalidSpec";
 
 function postRollout(c: Ctx): Action[] {
   return hasWebhooks(c.spec, "post-rollout") ? [{ kind: "runWebhooks", type: "post-rollout" }] : [];

@@ -2,9 +2,10 @@
 // primary and Services, the traffic the proxies have confirmed, and a pending manual request.
 import { isDeepStrictEqual } from "node:util";
 import { CronTime } from "cron";
+import type { ParseResult } from "../api/parse.js";
 import { parseRollout, parseStatus } from "../api/parse.js";
 import type { RolloutWire } from "../api/rollout-wire.js";
-import type { ManualRequest, Observed, TrafficRoute } from "../domain/plan-model.js";
+import type { InvalidSpec, ManualRequest, Observed, TrafficRoute } from "../domain/plan-model.js";
 import type { RolloutSpec } from "../domain/rollout.js";
 import { FINALIZER } from "../kube/rollout-store.js";
 import type { RoutingModel } from "../xds/model.js";
@@ -67,10 +68,11 @@ export async function observe(
       r.metadata.deletionTimestamp !== undefined &&
       (r.metadata.finalizers ?? []).includes(FINALIZER),
   };
-  if (!parsed.ok) {
+  const { spec, refused } = specToObserve(parsed);
+  if (spec === undefined) {
     const observed: Observed = {
       ...base,
-      spec: { invalid: true, reason: parsed.reason, message: parsed.message },
+      spec: refused,
       target: { exists: false },
       primary: { exists: false },
       services: { apex: false, primary: false, canary: false },
@@ -79,7 +81,6 @@ export async function observe(
     };
     return { observed, desiredReplicas: 1 };
   }
-  const spec = parsed.spec;
   const w = await deps.workload.observe({
     namespace,
     name,
@@ -95,7 +96,8 @@ export async function observe(
     !isDeepStrictEqual(t.requested, routingModel(namespace, name, spec, requested));
   const observed: Observed = {
     ...base,
-    spec,
+    // A refused spec with a fallback: the world observed through the fallback, for a rollback.
+    spec: refused === undefined ? spec : { ...refused, fallback: spec },
     target:
       w.target.exists && w.target.revision !== undefined
         ? {
@@ -124,4 +126,17 @@ export async function observe(
     inPromotionWindow: inPromotionWindow(spec, now),
   };
   return { observed, desiredReplicas: w.desiredReplicas };
+}
+
+/** The spec the world is observed through: the spec, or a refused spec's fallback, or none. */
+function specToObserve(
+  parsed: ParseResult,
+):
+  | { readonly spec: RolloutSpec; readonly refused?: InvalidSpec }
+  | { readonly spec: undefined; readonly refused: InvalidSpec } {
+  if (parsed.ok) return { spec: parsed.spec };
+  const refused: InvalidSpec = { invalid: true, reason: parsed.reason, message: parsed.message };
+  return parsed.fallback === undefined
+    ? { spec: undefined, refused }
+    : { spec: parsed.fallback, refused };
 }

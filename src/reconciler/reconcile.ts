@@ -62,7 +62,7 @@ export async function reconcile(r: RolloutWire, deps: ReconcilerDeps): Promise<R
     observed = answered.observed;
     p = plan(observed, now);
   }
-  const spec = isInvalidSpec(observed.spec) ? undefined : observed.spec;
+  const spec = specOf(observed);
   let requeueAfterMs: number | undefined;
   const outgoing: OutboxEntry[] = [];
   for (const action of p.actions) {
@@ -71,7 +71,8 @@ export async function reconcile(r: RolloutWire, deps: ReconcilerDeps): Promise<R
       requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, action.ms);
       continue;
     }
-    // An invalid spec still gets its Events and, when deleted, loses its finalizer: neither needs it.
+    // An invalid spec without a fallback still gets its Events and, when deleted, loses its
+    // finalizer: neither needs it.
     if (spec === undefined) {
       if (action.kind === "recordEvent") {
         await deps.events.record(r, action.type, action.reason, action.message);
@@ -268,6 +269,7 @@ function checksBehind(event: NotifyEvent, s: RolloutStatus): { checks?: RolloutS
   return ready?.reason === "FailedChecks" ? { checks: s.checks } : {};
 }
 
+/** The spec to act through: the Rollout's, or a refused spec's fallback (a rollback needs it). */
 function specOf(o: Observed): RolloutSpec | undefined {
-  return isInvalidSpec(o.spec) ? undefined : o.spec;
+  return isInvalidSpec(o.spec) ? o.spec.fallback : o.spec;
 }

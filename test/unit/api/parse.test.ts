@@ -783,13 +783,47 @@ describe("parseRollout", () => {
     ];
     for (const c of cases) {
       it(c.name, () => {
-        assert.deepEqual(parseRollout(c.obj), {
+        const got = parseRollout(c.obj);
+        // The fallback (what a rollback needs) is tested below.
+        assert.deepEqual(got.ok ? got : { ok: got.ok, reason: got.reason, message: got.message }, {
           ok: false,
           reason: c.reason ?? "InvalidSpec",
           message: c.message,
         });
       });
     }
+  });
+
+  describe("a refused spec's fallback: its Service and target, for a rollback", () => {
+    const fallbackOf = (obj: unknown) => {
+      const got = parseRollout(obj);
+      assert.equal(got.ok, false);
+      return got.ok ? undefined : got.fallback;
+    };
+
+    it("steps that decrease: the rest stands, the strategy and analysis left out", () => {
+      const fb = fallbackOf(
+        withSpec({
+          service: { port: 9898, timeout: "7s" },
+          progressDeadlineSeconds: 90,
+          strategy: { canary: { steps: [{ setWeight: 50 }, { setWeight: 10 }] } },
+          analysis: { metrics: [{ name: "request-success-rate" }] },
+        }),
+      );
+      assert.equal(fb?.service.port, 9898);
+      assert.equal(fb.service.timeoutMs, 7000);
+      assert.equal(fb.progressDeadlineSeconds, 90);
+      assert.deepEqual(fb.analysis.metrics, []);
+    });
+
+    it("a bad alert: the fallback leaves the alerts out too", () => {
+      const fb = fallbackOf(withSpec({ alerts: [{ name: "x" }] }));
+      assert.deepEqual(fb?.alerts, []);
+    });
+
+    it("a bad Service timeout: no fallback (nothing says where traffic goes)", () => {
+      assert.equal(fallbackOf(withSpec({ service: { port: 80, timeout: "5x" } })), undefined);
+    });
   });
 });
 
