@@ -183,3 +183,23 @@ export class Field {
     return only;
   }
 }
+
+/** The entries of a list of named objects, refusing a name used twice. */
+export function uniqueNames(list: Field, what: string, max: number): Field[] {
+  const seen = new Set<string>();
+  const items = list.items({ max });
+  for (const item of items) {
+    const name = item.object().at("name").string();
+    if (seen.has(name)) item.at("name").fail(`${what} names must be unique, ${name} is used twice`);
+    seen.add(name);
+  }
+  return items;
+}
+
+export function readObjectRef(r: Field): { readonly name: string; readonly namespace?: string } {
+  const namespace = r
+    .object()
+    .at("namespace")
+    .optional((n) => n.string());
+  return { name: r.at("name").string(), ...(namespace === undefined ? {} : { namespace }) };
+}

@@ -5,7 +5,7 @@ import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { ROLLOUT_GROUP, ROLLOUT_PLURAL, ROLLOUT_VERSION } from "../api/rollout-wire.js";
 import type { RolloutWire } from "../api/rollout-wire.js";
 import type { RolloutStatus } from "../domain/rollout.js";
-import { statusToWire } from "../api/parse.js";
+import { statusToWire } from "../api/parse-status.js";
 import { readOrUndefined } from "./apply.js";
 
 export const FINALIZER = "vireo.dev/revert-on-deletion";

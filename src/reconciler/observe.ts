@@ -3,7 +3,8 @@
 import { isDeepStrictEqual } from "node:util";
 import { CronTime } from "cron";
 import type { ParseResult } from "../api/parse.js";
-import { parseRollout, parseStatus } from "../api/parse.js";
+import { parseRollout } from "../api/parse.js";
+import { parseStatus } from "../api/parse-status.js";
 import type { RolloutWire } from "../api/rollout-wire.js";
 import type { InvalidSpec, ManualRequest, Observed, TrafficRoute } from "../domain/plan-model.js";
 import type { RolloutSpec } from "../domain/rollout.js";

@@ -1,7 +1,8 @@
 // One reconcile of one Rollout: observe, plan (answering the planner's queries and planning again),
 // apply the actions through the ports, and write the status once if it changed.
 import { isDeepStrictEqual } from "node:util";
-import { parseRollout, parseStatus } from "../api/parse.js";
+import { parseRollout } from "../api/parse.js";
+import { parseStatus } from "../api/parse-status.js";
 import type { RolloutWire } from "../api/rollout-wire.js";
 import type { Action, GateState, NotifyEvent, Observed, Plan } from "../domain/plan-model.js";
 import { isInvalidSpec, isQuery } from "../domain/plan-model.js";

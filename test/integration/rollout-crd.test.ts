@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
-import { parseRollout, parseStatus, statusToWire } from "../../src/api/parse.js";
+import { parseRollout } from "../../src/api/parse.js";
+import { parseStatus, statusToWire } from "../../src/api/parse-status.js";
 import {
   ROLLOUT_GROUP,
   ROLLOUT_PLURAL,

@@ -1,7 +1,7 @@
 // status.checks through the wire: written whole, read back equal, malformed entries dropped, and
 // every field the controller writes declared in the CRD's schema (the API server prunes the rest).
 import assert from "node:assert/strict";
-import { parseStatus, statusToWire } from "../../../src/api/parse.js";
+import { parseStatus, statusToWire } from "../../../src/api/parse-status.js";
 import type { CheckStatus, RolloutStatus } from "../../../src/domain/rollout.js";
 import { readCrdFile } from "../../support/crd-file.js";
 

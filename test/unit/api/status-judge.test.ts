@@ -1,7 +1,7 @@
 // status.judge and status.checks[].judge through the wire: read back equal, a malformed state
 // dropped (the judge then starts afresh), and the fields declared in the CRD's schema.
 import assert from "node:assert/strict";
-import { parseStatus, statusToWire } from "../../../src/api/parse.js";
+import { parseStatus, statusToWire } from "../../../src/api/parse-status.js";
 import type { CheckStatus, JudgeStatus, RolloutStatus } from "../../../src/domain/rollout.js";
 import { readCrdFile } from "../../support/crd-file.js";
 

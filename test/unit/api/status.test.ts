@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseStatus, statusToWire } from "../../../src/api/parse.js";
+import { parseStatus, statusToWire } from "../../../src/api/parse-status.js";
 import type { RolloutStatusWire } from "../../../src/api/rollout-wire.js";
 import type { RolloutStatus } from "../../../src/domain/rollout.js";
 

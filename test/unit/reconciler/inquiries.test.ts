@@ -3,7 +3,7 @@
 // asked once, and its answer, when it comes, requeues the Rollout and opens the gate.
 import assert from "node:assert/strict";
 import type { WebhookOutcome, WebhookRunner } from "../../../src/analysis/webhooks.js";
-import { statusToWire } from "../../../src/api/parse.js";
+import { statusToWire } from "../../../src/api/parse-status.js";
 import { FakeClock } from "../../../src/common/clock.js";
 import type { RolloutStatus } from "../../../src/domain/rollout.js";
 import { Inquiries } from "../../../src/reconciler/inquiries.js";

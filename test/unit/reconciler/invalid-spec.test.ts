@@ -7,7 +7,7 @@ import { reconcile } from "../../../src/reconciler/reconcile.js";
 import { FINALIZER } from "../../../src/kube/rollout-store.js";
 import { XdsServer } from "../../../src/xds/server/xds-server.js";
 import { FakeClock } from "../../../src/common/clock.js";
-import { statusToWire } from "../../../src/api/parse.js";
+import { statusToWire } from "../../../src/api/parse-status.js";
 import type { RolloutStatus } from "../../../src/domain/rollout.js";
 import { env, log, MemoryWorkload, rolloutWire } from "./memory-ports.js";
 

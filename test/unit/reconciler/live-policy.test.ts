@@ -3,7 +3,7 @@
 // server, and an ADS client that reads the route configuration a proxy would get. Before the fix
 // the control plane kept the old policy until the next weight change (issue 17: 5 s stayed 5 s).
 import assert from "node:assert/strict";
-import { statusToWire } from "../../../src/api/parse.js";
+import { statusToWire } from "../../../src/api/parse-status.js";
 import type { RolloutSpecWire, RolloutWire } from "../../../src/api/rollout-wire.js";
 import { FakeClock } from "../../../src/common/clock.js";
 import type { RolloutStatus } from "../../../src/domain/rollout.js";
