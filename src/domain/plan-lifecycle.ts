@@ -11,6 +11,7 @@ import {
   primaryName,
   stay,
   targetName,
+  unconfirmed,
 } from "./plan-support.js";
 import type { RolloutStatus } from "./rollout.js";
 import { APEX_ONLY, CANARY_ONLY, PRIMARY_ONLY, sameRoute } from "./traffic-route.js";
@@ -108,7 +109,10 @@ export function planFailed(c: Ctx, s: RolloutStatus): Step {
     // Already Stalled with the rollback's reason; past the deadline it says the proxies are why.
     const wait = "trafficVerified" as const;
     if (!pastProgressDeadline(c, s, wait)) {
-      return stay(s, `${text}; waiting for every proxy to confirm`, { route, wait });
+      return stay(s, `${text}; waiting for every proxy to confirm${unconfirmed(c, route)}`, {
+        route,
+        wait,
+      });
     }
     const late = `proxies did not confirm the rollback within ${deadlineText(c)}`;
     const told = s.message.endsWith(late);

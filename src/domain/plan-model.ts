@@ -71,6 +71,8 @@ export interface ObservedTraffic {
    * than the spec's: the spec was edited since. Absent: false.
    */
   readonly policyStale?: boolean;
+  /** While `requested` is not yet `verified`: which proxies it waits for (TrafficState.waitingOn). */
+  readonly waitingOn?: string;
 }
 
 export type AnalysisOutcome = CheckOutcome;

@@ -14,6 +14,7 @@ import {
   stay,
   targetName,
   withEffects,
+  unconfirmed,
 } from "./plan-support.js";
 import type { RolloutStatus } from "./rollout.js";
 import type { RunStep } from "./run-steps.js";
@@ -115,14 +116,18 @@ function planScaleUp(c: Ctx, s: RolloutStatus, actions: readonly Action[]): Step
         c,
         s,
         "ProgressDeadlineExceeded",
-        `proxies did not confirm weight 0 within ${deadlineText(c)}`,
+        `proxies did not confirm weight 0 within ${deadlineText(c)}${unconfirmed(c, route)}`,
       );
     }
-    return stay(s, "Canary ready; waiting for every proxy to confirm weight 0 %", {
-      actions,
-      route,
-      wait: "trafficVerified",
-    });
+    return stay(
+      s,
+      `Canary ready; waiting for every proxy to confirm weight 0 %${unconfirmed(c, route)}`,
+      {
+        actions,
+        route,
+        wait: "trafficVerified",
+      },
+    );
   }
   let cur = s;
   const effects: Action[] = [];

@@ -10,6 +10,7 @@ import {
   primaryName,
   stay,
   targetName,
+  unconfirmed,
 } from "./plan-support.js";
 import type { RolloutStatus } from "./rollout.js";
 import { routeAt, stepIndex } from "./run-steps.js";
@@ -89,7 +90,7 @@ function switchToCanary(c: Ctx, s: RolloutStatus): Step | undefined {
       c,
       s,
       "ProgressDeadlineExceeded",
-      `proxies did not confirm the switch to ${targetName(c)} within ${deadlineText(c)}`,
+      `proxies did not confirm the switch to ${targetName(c)} within ${deadlineText(c)}${unconfirmed(c, CANARY_ONLY)}`,
     );
   }
   return stay(s, `Switching all traffic to ${targetName(c)} before promotion`, {

@@ -13,6 +13,7 @@ import {
   stay,
   targetName,
   withEffects,
+  unconfirmed,
 } from "./plan-support.js";
 import type { RolloutStatus } from "./rollout.js";
 import { analysed, routeAt, stepAt } from "./run-steps.js";
@@ -69,14 +70,18 @@ export function supervise(
         c,
         s,
         "ProgressDeadlineExceeded",
-        `proxies did not confirm ${describeRoute(route)} within ${deadlineText(c)}`,
+        `proxies did not confirm ${describeRoute(route)} within ${deadlineText(c)}${unconfirmed(c, route)}`,
       );
     }
-    return stay(s, `${where}: waiting for every proxy to confirm ${describeRoute(route)}`, {
-      actions: options.actions,
-      route,
-      ...(options.paused === true ? {} : { wait: "trafficVerified" as const }),
-    });
+    return stay(
+      s,
+      `${where}: waiting for every proxy to confirm ${describeRoute(route)}${unconfirmed(c, route)}`,
+      {
+        actions: options.actions,
+        route,
+        ...(options.paused === true ? {} : { wait: "trafficVerified" as const }),
+      },
+    );
   }
   const stepStartedAt = s.stepStartedAt ?? c.nowIso;
   let cur: RolloutStatus = { ...s, stepStartedAt };

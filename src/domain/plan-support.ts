@@ -14,6 +14,7 @@ import type {
 import type { RolloutSpec, RolloutStatus, WaitReason } from "./rollout.js";
 import type { RunStep } from "./run-steps.js";
 import { formatDuration } from "./run-steps.js";
+import { sameRoute } from "./traffic-route.js";
 
 /** Polls for what happens on its own (readiness, proxies' acknowledgements). */
 export const WAIT_POLL_MS = 2_000;
@@ -135,6 +136,15 @@ export function pastProgressDeadline(
   reason: WaitReason,
 ): boolean {
   return waitedMs(c, status, reason) > progressDeadlineMs(c);
+}
+
+/**
+ * Who the proxies' confirmation of `route` still waits for, as " (...)", when `route` is the one
+ * already requested (a route asked for just now has nobody to wait for yet); else "".
+ */
+export function unconfirmed(c: BaseCtx, route: TrafficRoute): string {
+  const t = c.o.traffic;
+  return t.waitingOn !== undefined && sameRoute(t.requested, route) ? ` (${t.waitingOn})` : "";
 }
 
 export function deadlineText(c: BaseCtx): string {

@@ -123,6 +123,7 @@ export async function observe(
       requested,
       verified: t.confirmed ? requested : undefined,
       ...(policyStale ? { policyStale } : {}),
+      ...(t.confirmed || t.waitingOn === undefined ? {} : { waitingOn: t.waitingOn }),
     },
     inPromotionWindow: inPromotionWindow(spec, now),
   };

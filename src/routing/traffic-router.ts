@@ -10,6 +10,11 @@ export interface TrafficState {
   /** Proxies that route to the Service, and how many of them still have to confirm. */
   readonly proxies: number;
   readonly pending: number;
+  /**
+   * While not confirmed, who it waits for, for people: the proxies that have not ACKed (by node
+   * id), or that no proxy has reconnected since this replica began serving.
+   */
+  readonly waitingOn?: string;
 }
 
 export interface TrafficRouter {

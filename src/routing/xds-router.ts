@@ -120,14 +120,21 @@ export class XdsTrafficRouter implements TrafficRouter {
   state(namespace: string, service: string): TrafficState {
     const r = this.requested.get(`${namespace}/${service}`);
     if (r === undefined) return { requested: undefined, confirmed: false, proxies: 0, pending: 0 };
-    if (r.held || r.version === undefined)
-      return { requested: r.model, confirmed: false, proxies: 0, pending: 0 };
+    if (r.held || r.version === undefined) {
+      const waiting = r.held
+        ? "routing held until every Service it sends to has a ready endpoint"
+        : "routing not yet published";
+      return { requested: r.model, confirmed: false, proxies: 0, pending: 0, waitingOn: waiting };
+    }
     const c = this.server.confirmationFor(this.routeRefs(namespace, service), r.version);
+    const settled = this.settled(c.holders);
+    const confirmed = settled && c.pending.length === 0;
     return {
       requested: r.model,
-      confirmed: this.settled(c.holders) && c.pending.length === 0,
+      confirmed,
       proxies: c.holders,
       pending: c.pending.length,
+      ...(confirmed ? {} : { waitingOn: waitingOn(c.holders, c.pending) }),
     };
   }
 
@@ -148,4 +155,24 @@ function receivers(routing: RoutingModel): string[] {
     ...(routing.canaryWeight < 100 ? [routing.primary] : []),
     ...(canary ? [routing.canary] : []),
   ];
+}
+
+/** Names shown of the proxies a confirmation waits for; the rest are counted. */
+const NAMED = 3;
+
+/** Why a routing is not confirmed: the proxies that have not ACKed it, or not reconnected yet. */
+function waitingOn(holders: number, pending: readonly { readonly nodeId: string }[]): string {
+  if (pending.length === 0) {
+    return `proxies reconnecting to this controller (${String(holders)} back so far)`;
+  }
+  const names = pending.map((p) => proxyName(p.nodeId)).sort();
+  const shown = names.slice(0, NAMED).join(", ");
+  const more = names.length > NAMED ? ` and ${String(names.length - NAMED)} more` : "";
+  return `not yet ACKed by ${shown}${more} (${String(pending.length)} of ${String(holders)} proxies)`;
+}
+
+/** `pod.namespace` of an Istio-style node id (`sidecar~10.0.0.1~pod.ns~ns.svc.cluster.local`). */
+function proxyName(nodeId: string): string {
+  const parts = nodeId.split("~");
+  return parts.length === 4 && parts[2] !== "" ? (parts[2] ?? nodeId) : nodeId || "(no node id)";
 }

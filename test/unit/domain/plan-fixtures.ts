@@ -142,11 +142,13 @@ export type ObservedOverrides = Partial<Omit<Observed, "target" | "primary" | "t
   verified?: TrafficRoute | undefined;
   /** The control plane holds a policy other than the spec's. */
   policyStale?: boolean;
+  /** Who the requested route's confirmation waits for. */
+  waitingOn?: string;
 };
 
 /** The world at rest: primary on r1 and ready, target r1 at zero, everything on the primary. */
 export function observed(o: ObservedOverrides = {}): Observed {
-  const { target, primary, route, requested, verified, policyStale, ...rest } = o;
+  const { target, primary, route, requested, verified, policyStale, waitingOn, ...rest } = o;
   const t = {
     exists: true,
     revision: "r1",
@@ -195,6 +197,7 @@ export function observed(o: ObservedOverrides = {}): Observed {
       requested: "requested" in o ? requested : r,
       verified: "verified" in o ? verified : r,
       ...(policyStale === undefined ? {} : { policyStale }),
+      ...(waitingOn === undefined ? {} : { waitingOn }),
     },
   };
 }

@@ -386,17 +386,19 @@ describe("plan: Progressing through the steps", () => {
       status: { stepStartedAt: undefined, ...waitingFor("trafficVerified") },
     },
     {
-      name: "weight never confirmed: rolled back at the progress deadline",
+      name: "weight never confirmed: rolled back at the progress deadline, naming who did not",
       o: releasing({
         status: running(waitingFor("trafficVerified")),
         requested: { canaryWeight: 10 },
         verified: { canaryWeight: 0 },
+        waitingOn: "not yet ACKed by loadgen-7d9.demo (1 of 4 proxies)",
       }),
       at: DEADLINE + 1,
       phase: "Failed",
       actions: ROLLED_BACK,
       ready: ["False", "ProgressDeadlineExceeded"],
-      message: /proxies did not confirm weight 10 % within 10m/,
+      message:
+        /proxies did not confirm weight 10 % within 10m \(not yet ACKed by loadgen-7d9\.demo \(1 of 4 proxies\)\)/,
     },
     {
       name: "weight confirmed: the step's clock starts now, analysis due an interval later",

@@ -83,10 +83,14 @@ describe("XdsTrafficRouter", function () {
       canaryWeight: 10,
     };
     router.setRouting(model);
-    assert.equal(router.state("ns", "app").confirmed, false, "not yet in any snapshot");
+    assert.deepEqual(
+      [router.state("ns", "app").confirmed, router.state("ns", "app").waitingOn],
+      [false, "routing not yet published"],
+      "not yet in any snapshot",
+    );
     publish();
     const a = new SotwTestClient(listenPort, "a");
-    const b = new SotwTestClient(listenPort, "b");
+    const b = new SotwTestClient(listenPort, "sidecar~10.0.0.2~b-5f7c.ns~ns.svc.cluster.local");
     a.send({ type_url: TYPE.route, resource_names: [rc] });
     b.send({ type_url: TYPE.route, resource_names: [rc] });
     const ra = await a.responses.next();
@@ -98,6 +102,7 @@ describe("XdsTrafficRouter", function () {
       confirmed: false,
       proxies: 2,
       pending: 1,
+      waitingOn: "not yet ACKed by b-5f7c.ns (1 of 2 proxies)",
     });
     b.ack(rb, [rc]);
     await b.responses.quiet(100);
@@ -142,6 +147,7 @@ describe("XdsTrafficRouter", function () {
       confirmed: false,
       proxies: 0,
       pending: 0,
+      waitingOn: "proxies reconnecting to this controller (0 back so far)",
     });
     // A proxy comes back and ACKs: still not confirmed until the others had their 15 s.
     const rc = routeConfigName("ns", "app", 80);
@@ -149,7 +155,11 @@ describe("XdsTrafficRouter", function () {
     a.send({ type_url: TYPE.route, resource_names: [rc] });
     a.ack(await a.responses.next(), [rc]);
     await a.responses.quiet(100);
-    assert.equal(router.state("ns", "app").confirmed, false, "first proxy back");
+    assert.deepEqual(
+      [router.state("ns", "app").confirmed, router.state("ns", "app").waitingOn],
+      [false, "proxies reconnecting to this controller (1 back so far)"],
+      "first proxy back",
+    );
     now += 14_999;
     assert.equal(router.state("ns", "app").confirmed, false, "within the grace");
     now += 1;
