@@ -160,3 +160,20 @@ export async function recordUntil<S>(
   );
   return seen;
 }
+
+/**
+ * A pod that is never scheduled (no node matches), for tests that need only the object: its
+ * labels, its name. Created in `namespace`.
+ */
+export async function standInPod(namespace: string, name: string): Promise<void> {
+  await cluster().core.createNamespacedPod({
+    namespace,
+    body: {
+      metadata: { name },
+      spec: {
+        nodeSelector: { "vireo.dev/no-such-node": "true" },
+        containers: [{ name: "c", image: "busybox" }],
+      },
+    },
+  });
+}

@@ -7,7 +7,6 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import type { V1Deployment } from "@kubernetes/client-node";
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import type { RunningController } from "../../src/app.js";
 import { startController } from "../../src/app.js";
@@ -21,38 +20,12 @@ import {
   rolloutStatus,
   useNamespace,
 } from "./harness.js";
-import { GATEWAY } from "./mesh-pods.js";
+import { GATEWAY, plainEcho } from "./mesh-pods.js";
 
 interface Status {
   phase?: string;
   verifiedWeight?: number;
   message?: string;
-}
-
-/** A plain echo Deployment (no proxy: nothing here needs one). */
-function echo(name: string): V1Deployment {
-  return {
-    metadata: { name },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: {
-          terminationGracePeriodSeconds: 1,
-          containers: [
-            {
-              name: "app",
-              image: "vireo/echo:v1",
-              args: ["--version=v1"],
-              ports: [{ name: "http", containerPort: 8080 }],
-              readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
-            },
-          ],
-        },
-      },
-    },
-  };
 }
 
 describe("checks off the reconcile path: a hung webhook holds no other Rollout", function () {
@@ -117,7 +90,10 @@ describe("checks off the reconcile path: a hung webhook holds no other Rollout",
       () => undefined,
     );
     for (const name of ["slow", "bad"]) {
-      await cluster().apps.createNamespacedDeployment({ namespace: ns(), body: echo(name) });
+      await cluster().apps.createNamespacedDeployment({
+        namespace: ns(),
+        body: plainEcho(name, ["--version=v1"]),
+      });
     }
     const { port } = hook.address() as AddressInfo;
     await rollout("slow", {

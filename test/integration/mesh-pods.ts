@@ -90,6 +90,32 @@ export function echoApp(xds: string, args: readonly string[] = ["--version=v1"])
   );
 }
 
+/** Deployment `name`: the echo app alone, no proxy (for tests of the controller, not the mesh). */
+export function plainEcho(name: string, args: readonly string[] = []): V1Deployment {
+  return {
+    metadata: { name },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: {
+          terminationGracePeriodSeconds: 2,
+          containers: [
+            {
+              name: "app",
+              image: "vireo/echo:v1",
+              ...(args.length === 0 ? {} : { args: [...args] }),
+              ports: [{ name: "http", containerPort: 8080 }],
+              readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
 /**
  * One line per request: the status (000 when curl got none), how long it took and curl's error,
  * so that a failure says whether it was refused, reset or timed out.

@@ -7,6 +7,7 @@ import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from "@kubernetes/c
 import type { RunningController } from "../../src/app.js";
 import { startController } from "../../src/app.js";
 import { ensureCrd } from "./crds.js";
+import { plainEcho } from "./mesh-pods.js";
 import {
   cluster,
   controllerConfig,
@@ -84,30 +85,7 @@ describe("Rollout controller on the local cluster", function () {
   }
 
   async function createApp(name: string, steps: object[]): Promise<void> {
-    await cluster().apps.createNamespacedDeployment({
-      namespace: ns(),
-      body: {
-        metadata: { name },
-        spec: {
-          replicas: 1,
-          selector: { matchLabels: { app: name } },
-          template: {
-            metadata: { labels: { app: name } },
-            spec: {
-              terminationGracePeriodSeconds: 2,
-              containers: [
-                {
-                  name: "app",
-                  image: "vireo/echo:v1",
-                  ports: [{ name: "http", containerPort: 8080 }],
-                  readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
-                },
-              ],
-            },
-          },
-        },
-      },
-    });
+    await cluster().apps.createNamespacedDeployment({ namespace: ns(), body: plainEcho(name) });
     await custom().createNamespacedCustomObject({
       ...rolloutApi,
       namespace: ns(),

@@ -7,7 +7,7 @@ import { systemClock } from "../../src/common/clock.js";
 import { markServing, SERVING_LABEL } from "../../src/kube/serving-label.js";
 import { recordingLog } from "../support/recording-log.js";
 import { useApiFaultProxy } from "./api-fault-proxy.js";
-import { cluster, useNamespace } from "./harness.js";
+import { cluster, standInPod, useNamespace } from "./harness.js";
 
 const FAST = {
   policy: { attempts: 4, initialDelayMs: 5, maxDelayMs: 20 },
@@ -21,17 +21,7 @@ describe("the xDS serving label, faults injected in front of the real API server
 
   /** A stand-in for a replica's own pod, named per test (the namespace is the suite's). */
   async function replica(name: string): Promise<{ namespace: string; name: string }> {
-    await cluster().core.createNamespacedPod({
-      namespace: ns(),
-      body: {
-        metadata: { name },
-        // Never scheduled: the test needs only the object and its labels.
-        spec: {
-          nodeSelector: { "vireo.dev/no-such-node": "true" },
-          containers: [{ name: "c", image: "busybox" }],
-        },
-      },
-    });
+    await standInPod(ns(), name);
     return { namespace: ns(), name };
   }
 

@@ -8,7 +8,14 @@ import { SERVING_LABEL } from "../../src/kube/serving-label.js";
 import { TYPE } from "../../src/xds/snapshot.js";
 import { SotwTestClient } from "../support/ads-test-client.js";
 import { ensureCrd } from "./crds.js";
-import { cluster, controllerConfig, eventually, repoRoot, useNamespace } from "./harness.js";
+import {
+  cluster,
+  controllerConfig,
+  eventually,
+  repoRoot,
+  standInPod,
+  useNamespace,
+} from "./harness.js";
 import { join } from "node:path";
 
 describe("xDS served by the leading replica only", function () {
@@ -35,18 +42,7 @@ describe("xDS served by the leading replica only", function () {
   it("serves from the leader, refuses from the standby, and hands over", async () => {
     await ensureCrd(join(repoRoot, "crds/rollouts.vireo.dev.yaml"));
     // Stand-ins for the two replicas' own pods: they only carry the label, and stay Pending.
-    for (const name of ["replica-a", "replica-b"]) {
-      await cluster().core.createNamespacedPod({
-        namespace: ns(),
-        body: {
-          metadata: { name },
-          spec: {
-            nodeSelector: { "vireo.dev/no-such-node": "true" },
-            containers: [{ name: "c", image: "busybox" }],
-          },
-        },
-      });
-    }
+    for (const name of ["replica-a", "replica-b"]) await standInPod(ns(), name);
     const replica = (name: string): Promise<RunningController> =>
       startController(
         controllerConfig(ns(), {

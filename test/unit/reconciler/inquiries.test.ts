@@ -9,7 +9,7 @@ import type { RolloutStatus } from "../../../src/domain/rollout.js";
 import { Inquiries } from "../../../src/reconciler/inquiries.js";
 import { reconcile } from "../../../src/reconciler/reconcile.js";
 import { XdsServer } from "../../../src/xds/server/xds-server.js";
-import { env, log, MemoryWorkload, rolloutWire } from "./memory-ports.js";
+import { atRest, env, log, MemoryWorkload, rolloutWire } from "./memory-ports.js";
 
 /** A promise the test settles by hand. */
 function deferred<T>(): {
@@ -131,20 +131,7 @@ describe("reconcile: a gate webhook that does not answer holds no reconcile", ()
       webhooks: [{ name: "gate", type: "pre-rollout", url: "http://gate.ns/" }],
     },
   };
-  const rest: RolloutStatus = {
-    phase: "Succeeded",
-    observedGeneration: 1,
-    canaryWeight: 0,
-    verifiedWeight: 0,
-    currentStep: 1,
-    failedChecks: 0,
-    iterations: 0,
-    canaryRevision: "r1",
-    primaryRevision: "r1",
-    message: "",
-    lastTransitionTime: "2026-01-01T00:00:00.000Z",
-    conditions: [],
-  };
+  const rest = atRest(1);
 
   it("returns at once, asks once, and opens the gate when the answer comes", async () => {
     const answer = deferred<WebhookOutcome>();

@@ -8,8 +8,7 @@ import { FINALIZER } from "../../../src/kube/rollout-store.js";
 import { XdsServer } from "../../../src/xds/server/xds-server.js";
 import { FakeClock } from "../../../src/common/clock.js";
 import { statusToWire } from "../../../src/api/parse-status.js";
-import type { RolloutStatus } from "../../../src/domain/rollout.js";
-import { env, log, MemoryWorkload, rolloutWire } from "./memory-ports.js";
+import { env, log, MemoryWorkload, pausedAt, rolloutWire } from "./memory-ports.js";
 
 /** Weights that do not increase: the schema accepts it, the controller's parser does not. */
 const refused = {
@@ -57,22 +56,7 @@ describe("reconcile: an invalid spec", () => {
     const workload = new MemoryWorkload("r2");
     const e = env(server, workload);
     const clock = e.deps.clock as FakeClock;
-    const paused: RolloutStatus = {
-      phase: "Paused",
-      observedGeneration: 1,
-      canaryWeight: 10,
-      route: { canaryWeight: 10 },
-      verifiedWeight: 10,
-      currentStep: 1,
-      failedChecks: 0,
-      iterations: 0,
-      canaryRevision: "r2",
-      primaryRevision: "r1",
-      message: "",
-      lastTransitionTime: "2026-01-01T00:00:00.000Z",
-      stepStartedAt: "2026-01-01T00:00:00.000Z",
-      conditions: [],
-    };
+    const paused = pausedAt(10);
     const valid = {
       targetRef: { kind: "Deployment", name: "app" },
       service: { port: 80 },

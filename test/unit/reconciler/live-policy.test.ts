@@ -12,7 +12,7 @@ import { routeConfigName } from "../../../src/xds/names.js";
 import { XdsServer } from "../../../src/xds/server/xds-server.js";
 import { TYPE } from "../../../src/xds/snapshot.js";
 import { SotwTestClient } from "../../support/ads-test-client.js";
-import { env, log, MemoryWorkload, rolloutWire } from "./memory-ports.js";
+import { atRest, env, log, MemoryWorkload, pausedAt, rolloutWire } from "./memory-ports.js";
 
 const RC = routeConfigName("ns", "app", 80);
 
@@ -84,20 +84,7 @@ describe("reconcile: live policy edits reach the proxies", function () {
 
   it("at rest (Succeeded): a timeout edit from 5s to 7s is pushed at once", async () => {
     const e = env(server, new MemoryWorkload("r1"));
-    const rest: RolloutStatus = {
-      phase: "Succeeded",
-      observedGeneration: 1,
-      canaryWeight: 0,
-      verifiedWeight: 0,
-      currentStep: 2,
-      failedChecks: 0,
-      iterations: 0,
-      canaryRevision: "r1",
-      primaryRevision: "r1",
-      message: "",
-      lastTransitionTime: "2026-01-01T00:00:00.000Z",
-      conditions: [],
-    };
+    const rest = atRest(2);
     await reconcile(rollout(1, baseSpec({ port: 80, timeout: "5s" }), rest), e.deps);
     e.publish();
     const proxy = subscribe();
@@ -128,23 +115,7 @@ describe("reconcile: live policy edits reach the proxies", function () {
 
   it("mid-release (Paused at 10 %): a retries edit is pushed at the weight the proxies have", async () => {
     const e = env(server, new MemoryWorkload("r2"));
-    const paused: RolloutStatus = {
-      phase: "Paused",
-      observedGeneration: 1,
-      canaryWeight: 10,
-      route: { canaryWeight: 10 },
-      verifiedWeight: 10,
-      currentStep: 1,
-      failedChecks: 0,
-      iterations: 0,
-      canaryRevision: "r2",
-      primaryRevision: "r1",
-      message: "",
-      lastTransitionTime: "2026-01-01T00:00:00.000Z",
-      stepStartedAt: "2026-01-01T00:00:00.000Z",
-      lastAnalysisAt: "2026-01-01T00:00:00.000Z",
-      conditions: [],
-    };
+    const paused = { ...pausedAt(10), lastAnalysisAt: "2026-01-01T00:00:00.000Z" };
     const before = baseSpec({ port: 80, retries: { attempts: 2, retryOn: "5xx" } });
     await reconcile(rollout(1, before, paused), e.deps);
     e.publish();

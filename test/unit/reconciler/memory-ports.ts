@@ -191,3 +191,41 @@ export function rolloutWire(
     ...(status === undefined ? {} : { status }),
   };
 }
+
+/** Status of a Rollout at rest on r1 after `steps` steps (Succeeded). */
+export function atRest(steps: number): RolloutStatus {
+  return {
+    phase: "Succeeded",
+    observedGeneration: 1,
+    canaryWeight: 0,
+    verifiedWeight: 0,
+    currentStep: steps,
+    failedChecks: 0,
+    iterations: 0,
+    canaryRevision: "r1",
+    primaryRevision: "r1",
+    message: "",
+    lastTransitionTime: "2026-01-01T00:00:00.000Z",
+    conditions: [],
+  };
+}
+
+/** Status of a release of r2 paused at step 1, at `weight` % confirmed. */
+export function pausedAt(weight: number): RolloutStatus {
+  return {
+    phase: "Paused",
+    observedGeneration: 1,
+    canaryWeight: weight,
+    route: { canaryWeight: weight },
+    verifiedWeight: weight,
+    currentStep: 1,
+    failedChecks: 0,
+    iterations: 0,
+    canaryRevision: "r2",
+    primaryRevision: "r1",
+    message: "",
+    lastTransitionTime: "2026-01-01T00:00:00.000Z",
+    stepStartedAt: "2026-01-01T00:00:00.000Z",
+    conditions: [],
+  };
+}
