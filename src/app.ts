@@ -157,7 +157,11 @@ export async function startController(
     log: log.child({ component: "xds" }),
     codecs: loadXdsProtos().codecs,
     translate: (s) => translate(s),
-    state: () => withSecurity(watch?.state() ?? { services: [], endpoints: [], routing: [] }),
+    state: () =>
+      withSecurity({
+        ...(watch?.state() ?? { services: [], endpoints: [], routing: [] }),
+        routes: routeStatus.routes(),
+      }),
     publish: (s) => {
       xds.setSnapshot(s);
       router?.published(s);
@@ -171,6 +175,9 @@ export async function startController(
     clock,
     failures: metrics.kubeApiFailures,
     services: () => watch?.serviceModels() ?? [],
+    onRoutes: () => {
+      builder.changed();
+    },
   });
   watch = new KubeClusterWatch(
     kc,

@@ -74,7 +74,7 @@ function summary(routes: readonly Route[] | undefined): string[] {
     const at = m?.path ?? m?.prefix ?? "regex";
     const headers = (m?.headers ?? []).map((h) => `${h.name ?? ""}=${h.exact_match ?? ""}`);
     const where =
-      r.direct_response !== undefined
+      r.direct_response != null
         ? `status ${String(r.direct_response.status)}`
         : r.route?.cluster !== undefined
           ? (r.route.cluster ?? "")
