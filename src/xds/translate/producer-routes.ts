@@ -56,6 +56,32 @@ export function rolloutSplits(
   };
 }
 
+/**
+ * The Services whose producer routes send to `namespace/service` through a backendRef of a rule
+ * the mesh keeps: their route configurations carry that Service's split too.
+ */
+export function servicesRoutingTo(
+  routes: readonly MeshRoute[],
+  namespace: string,
+  service: string,
+): { readonly namespace: string; readonly name: string }[] {
+  const out = new Map<string, { namespace: string; name: string }>();
+  for (const r of routes) {
+    const sends = r.rules.some(
+      (rule) =>
+        rule.unsupported === undefined &&
+        rule.backends.some(
+          (b) => b.namespace === namespace && b.name === service && b.kind === "Service",
+        ),
+    );
+    if (!sends) continue;
+    for (const p of r.parents)
+      if (isServiceParent(p) && p.namespace === r.namespace)
+        out.set(key(p.namespace, p.name), { namespace: p.namespace, name: p.name });
+  }
+  return [...out.values()];
+}
+
 export interface ProducerRouteInputs {
   readonly byService: ReadonlyMap<string, readonly MeshRoute[]>;
   readonly services: ServiceLookup;
