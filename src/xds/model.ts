@@ -1,6 +1,6 @@
 // The cluster state the xDS control plane translates into Envoy resources. Built from Services,
-// EndpointSlices, Pods, the security policies and the routing state of each Rollout; plain data,
-// no Kubernetes types.
+// EndpointSlices, Pods, the security policies, the routing state of each Rollout and the Gateway
+// API routes (parsed into src/gateway/model.ts); plain data, no Kubernetes types.
 import type { MeshRoute } from "../gateway/model.js";
 import type { AuthorizationPolicy, PeerAuthentication } from "../policy/model.js";
 
