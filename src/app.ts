@@ -47,6 +47,7 @@ import {
 import { ControllerSecurity } from "./pki/security.js";
 import { loadXdsProtos } from "./xds/protos.js";
 import { XdsServer } from "./xds/server/xds-server.js";
+import { servicesRoutingTo } from "./xds/translate/producer-routes.js";
 import { translate } from "./xds/translate/translate.js";
 import type { ClusterState } from "./xds/model.js";
 import { RouteStatusWriter } from "./gateway/route-status-writer.js";
@@ -164,7 +165,11 @@ export async function startController(
     log: log.child({ component: "xds" }),
     codecs: loadXdsProtos().codecs,
     translate: (s) => translate(s),
-    state: () => withSecurity(watch?.state() ?? { services: [], endpoints: [], routing: [] }),
+    state: () =>
+      withSecurity({
+        ...(watch?.state() ?? { services: [], endpoints: [], routing: [] }),
+        routes: routeStatus.routes(),
+      }),
     publish: (s) => {
       xds.setSnapshot(s);
       router?.published(s);
@@ -178,6 +183,9 @@ export async function startController(
     clock,
     failures: metrics.kubeApiFailures,
     services: () => watch?.serviceModels() ?? [],
+    onRoutes: () => {
+      builder.changed();
+    },
   });
   watch = new KubeClusterWatch(
     kc,
@@ -206,6 +214,7 @@ export async function startController(
       },
       services: () => sink.serviceModels(),
       endpoints: () => sink.endpointModels(),
+      routedFrom: (n, s) => servicesRoutingTo(routeStatus.routes(), n, s),
     },
     xds,
     {

@@ -34,7 +34,12 @@ export interface ServiceSplit {
   readonly canaryWeight: number;
 }
 
-export type SplitLookup = (namespace: string, service: string) => ServiceSplit | undefined;
+/** The split of a Rollout's apex Service on one of its ports, or undefined when it has none. */
+export type SplitLookup = (
+  namespace: string,
+  service: string,
+  port: number,
+) => ServiceSplit | undefined;
 
 export type CompiledAction =
   /** `failedWeight` is the share (same scale as the backends') answered 500: invalid backends. */
@@ -81,7 +86,7 @@ function resolve(
 
 /** A Rollout's apex becomes its primary and canary, weights scaled by 100 to stay integers. */
 function expand(b: CompiledBackend, splits: SplitLookup): CompiledBackend[] {
-  const split = splits(b.namespace, b.service);
+  const split = splits(b.namespace, b.service, b.port);
   if (split === undefined) return [{ ...b, weight: b.weight * 100 }];
   const parts = [
     { ...b, service: split.primary, weight: b.weight * (100 - split.canaryWeight) },

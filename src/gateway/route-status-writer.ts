@@ -1,7 +1,8 @@
-// Writes vireo's entries in the `status.parents` of every HTTPRoute and GRPCRoute attached to a
-// Service (GEP-1294: a mesh MUST say whether it applied a route). The leader writes; a standby
-// only watches. Services come from the controller's own Service watch. Without the Gateway API
-// CRDs nothing is watched: the group is looked for again every minute, quietly.
+// Watches HTTPRoutes and GRPCRoutes, hands them parsed to the xDS translation (every replica), and
+// writes vireo's entries in the `status.parents` of those attached to a Service (GEP-1294: a mesh
+// MUST say whether it applied a route). The leader writes; a standby only watches. Services come
+// from the controller's own Service watch. Without the Gateway API CRDs nothing is watched: the
+// group is looked for again every minute, quietly.
 import type {
   Informer,
   KubeConfig,
@@ -24,7 +25,7 @@ import type { FailureCounter } from "../kube/api-retry.js";
 import type { WatchRestart } from "../kube/watch-restart.js";
 import { restartOnError } from "../kube/watch-restart.js";
 import type { ServiceModel } from "../xds/model.js";
-import type { RouteParentStatus } from "./model.js";
+import type { MeshRoute, RouteParentStatus } from "./model.js";
 import { GATEWAY_GROUP, MESH_CONTROLLER } from "./model.js";
 import { parseRoute } from "./parse-route.js";
 import { meshParentStatuses, mergeParentStatuses } from "./route-status.js";
@@ -48,6 +49,8 @@ export interface RouteStatusDeps {
   readonly failures: FailureCounter;
   /** The Services the controller watches. */
   readonly services: () => readonly ServiceModel[];
+  /** A route was added, changed or deleted (the xDS snapshot is rebuilt from `routes()`). */
+  readonly onRoutes?: () => void;
 }
 
 export class RouteStatusWriter {
@@ -126,9 +129,11 @@ export class RouteStatusWriter {
       inf: makeInformer(this.deps.kc, `/apis/${GATEWAY_GROUP}/${VERSION}/${plural}`, list(plural)),
     }));
     for (const { plural, inf } of this.informers) {
-      for (const verb of ["add", "update"] as const) {
+      for (const verb of ["add", "update", "delete"] as const) {
         inf.on(verb, () => {
-          this.changed();
+          // A deleted route has no status left to write; only the mesh must forget it.
+          if (verb !== "delete") this.changed();
+          this.deps.onRoutes?.();
         });
       }
       this.restarts.push(restartOnError(inf, plural, { ...this.deps, active: () => this.running }));
@@ -142,6 +147,12 @@ export class RouteStatusWriter {
       controllerName: MESH_CONTROLLER,
     });
     this.changed();
+    this.deps.onRoutes?.();
+  }
+
+  /** Every HTTPRoute and GRPCRoute watched, parsed (none without the Gateway API CRDs). */
+  routes(): MeshRoute[] {
+    return this.informers.flatMap(({ inf }) => inf.list().flatMap((obj) => parseRoute(obj) ?? []));
   }
 
   private async writeAll(): Promise<void> {

@@ -1,7 +1,8 @@
 // The `status.parents` entries vireo writes on a route attached to a Service (GEP-1294): one per
-// Service parentRef, under vireo's controllerName, with Accepted, ResolvedRefs and, when some
-// rules were dropped, PartiallyInvalid; each condition at the route's current generation. Entries
-// of other controllers are kept as they are. Pure: the caller reads and writes the object.
+// Service parentRef, under vireo's controllerName, with Accepted (True only for what the mesh
+// applies: producer routes), ResolvedRefs and, when some rules were dropped, PartiallyInvalid;
+// each condition at the route's current generation. Entries of other controllers are kept as
+// they are. Pure: the caller reads and writes the object.
 import type { ServiceModel } from "../xds/model.js";
 import type {
   BackendRef,
@@ -38,6 +39,20 @@ function accepted(route: MeshRoute, p: ParentRef, services: ServiceLookup): Verd
   const problem = parentProblem(p, services);
   if (problem !== undefined)
     return [{ type: "Accepted", status: "False", reason: "NoMatchingParent", message: problem }];
+  // A consumer route binds only its own namespace's clients, which needs a route table per client
+  // namespace (issue 15); until then it is not applied, and Accepted says so rather than True.
+  if (p.namespace !== route.namespace)
+    return [
+      {
+        type: "Accepted",
+        status: "False",
+        reason: "UnsupportedValue",
+        message:
+          `consumer routes are not supported yet: this route (namespace ${route.namespace}) is ` +
+          `not applied to Service ${ref(p.namespace, p.name)}; only routes in the Service's own ` +
+          `namespace are`,
+      },
+    ];
   const dropped = route.rules.flatMap((r, i) =>
     r.unsupported === undefined ? [] : [`${ruleLabel(i, r.name)}: ${r.unsupported}`],
   );

@@ -17,6 +17,11 @@ export interface RoutingSink {
   services(): readonly ServiceModel[];
   /** The endpoints currently known per Service. */
   endpoints(): readonly ServiceEndpoints[];
+  /**
+   * The Services whose Gateway API routes send to this one: their route configurations carry
+   * its split too, so the proxies holding them must confirm it as well.
+   */
+  routedFrom(namespace: string, service: string): readonly { namespace: string; name: string }[];
 }
 
 interface Requested {
@@ -139,10 +144,19 @@ export class XdsTrafficRouter implements TrafficRouter {
   }
 
   private routeRefs(namespace: string, service: string): ResourceRef[] {
-    const svc = this.sink.services().find((s) => s.namespace === namespace && s.name === service);
+    const all = this.sink.services();
     const refs: ResourceRef[] = [{ typeUrl: TYPE.route, name: OUTBOUND_HTTP_ROUTE }];
-    for (const p of svc?.ports ?? []) {
-      refs.push({ typeUrl: TYPE.route, name: routeConfigName(namespace, service, p.port) });
+    for (const from of [
+      { namespace, name: service },
+      ...this.sink.routedFrom(namespace, service),
+    ]) {
+      const svc = all.find((s) => s.namespace === from.namespace && s.name === from.name);
+      for (const p of svc?.ports ?? []) {
+        refs.push({
+          typeUrl: TYPE.route,
+          name: routeConfigName(from.namespace, from.name, p.port),
+        });
+      }
     }
     return refs;
   }

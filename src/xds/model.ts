@@ -1,6 +1,7 @@
 // The cluster state the xDS control plane translates into Envoy resources. Built from Services,
-// EndpointSlices, Pods, the security policies and the routing state of each Rollout; plain data,
-// no Kubernetes types.
+// EndpointSlices, Pods, the security policies, the routing state of each Rollout and the Gateway
+// API routes (parsed into src/gateway/model.ts); plain data, no Kubernetes types.
+import type { MeshRoute } from "../gateway/model.js";
 import type { AuthorizationPolicy, PeerAuthentication } from "../policy/model.js";
 
 export type PortProtocol = "http" | "http2" | "grpc" | "tcp";
@@ -137,6 +138,8 @@ export interface ClusterState {
   readonly domain?: string;
   readonly pods?: readonly PodModel[];
   readonly security?: SecurityModel;
+  /** Gateway API HTTPRoutes and GRPCRoutes, parsed; those attached to a Service replace its routes. */
+  readonly routes?: readonly MeshRoute[];
 }
 
 export const DEFAULT_DOMAIN = "cluster.local";

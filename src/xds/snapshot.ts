@@ -7,6 +7,7 @@ import type { Listener } from "./generated/envoy/config/listener/v3/Listener.js"
 import type { RouteConfiguration } from "./generated/envoy/config/route/v3/RouteConfiguration.js";
 import type { Secret } from "./generated/envoy/extensions/transport_sockets/tls/v3/Secret.js";
 import type { Codecs } from "./protos.js";
+import { INVALID_BACKEND_CLUSTER } from "./names.js";
 import { typeUrlOf } from "./protos.js";
 
 export const TYPE = {
@@ -94,7 +95,8 @@ export function consistencyErrors(set: ResourceSet): string[] {
   }
   for (const [name, rc] of set.routes) {
     for (const cluster of routeClusters(rc)) {
-      if (!set.clusters.has(cluster))
+      // Never in CDS on purpose: the route answers its share with cluster_not_found_response_code.
+      if (cluster !== INVALID_BACKEND_CLUSTER && !set.clusters.has(cluster))
         errors.push(`route configuration ${name}: cluster ${cluster} missing`);
     }
   }

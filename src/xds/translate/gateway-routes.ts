@@ -1,6 +1,6 @@
 // Gateway API routes compiled for one Service port (src/gateway/compile.ts) as Envoy routes, with
-// the edge cases Istio handles for HTTPRoute (its route.go and conversion.go). Pure; not yet part
-// of the snapshot: which route table a client namespace reads is decided by the caller.
+// the edge cases Istio handles for HTTPRoute (its route.go and conversion.go). Pure;
+// producer-routes.ts chooses the Service ports whose default routes they replace.
 import type { HeaderValueOption } from "../generated/envoy/config/core/v3/HeaderValueOption.js";
 import type { HeaderMatcher } from "../generated/envoy/config/route/v3/HeaderMatcher.js";
 import type { QueryParameterMatcher } from "../generated/envoy/config/route/v3/QueryParameterMatcher.js";

@@ -37,6 +37,8 @@ import { apiListener, buildHcm } from "./listeners.js";
 import { compareStrings } from "./proto-values.js";
 import type { RouteTargets } from "./routes.js";
 import { buildRoutes, virtualHost } from "./routes.js";
+import type { ProducerRouteInputs } from "./producer-routes.js";
+import { producerRoutes, producerRoutesByService, rolloutSplits } from "./producer-routes.js";
 
 export type TranslateCodecs = ListenerCodecs & InboundCodecs;
 
@@ -153,6 +155,13 @@ export function translate(
   if (security !== undefined) secrets.set(ROOTCA_SECRET, rootCaSecret(security.trustBundle));
   const outboundHosts: VirtualHost[] = [];
   const outboundDomains = new Set<string>();
+  const byName = new Map(idx.services.map((s) => [key(s.namespace, s.name), s]));
+  const gamma: ProducerRouteInputs = {
+    byService: producerRoutesByService(state.routes ?? []),
+    services: (namespace, name) => byName.get(key(namespace, name)),
+    splits: rolloutSplits(idx.routing, idx.ports),
+    domain,
+  };
 
   for (const svc of idx.services) {
     const k = key(svc.namespace, svc.name);
@@ -210,7 +219,10 @@ export function translate(
       const aliases = hostAliases(svc.namespace, svc.name, port.port, domain);
       const owned =
         port.port === bareNamesPort ? aliases : aliases.filter((a) => a.endsWith(`:${port.port}`));
-      const routeList = buildRoutes(routeTargets(idx, svc, port, domain), codecs);
+      // A Gateway API route attached to this port replaces its defaults (and a Rollout's fields).
+      const routeList =
+        producerRoutes(svc, port, gamma) ??
+        buildRoutes(routeTargets(idx, svc, port, domain), codecs);
       routes.set(rcName, {
         name: rcName,
         virtual_hosts: [virtualHost(rcName, aliases, routeList)],

@@ -94,6 +94,34 @@ describe("gateway: route status for Service parents", () => {
     );
   });
 
+  it("does not accept a consumer route (another namespace): it is not applied yet", () => {
+    const r = parseRoute({
+      kind: "HTTPRoute",
+      metadata: { namespace: "client", name: "r", generation: 3, creationTimestamp: T0 },
+      spec: {
+        parentRefs: [
+          { group: "", kind: "Service", namespace: "demo", name: "podinfo", port: 9898 },
+          { group: "", kind: "Service", namespace: "demo", name: "nope" },
+        ],
+        rules: [{ backendRefs: [{ namespace: "demo", name: "podinfo-primary", port: 9898 }] }],
+      },
+    });
+    assert.ok(r !== undefined);
+    const entries = meshParentStatuses(r, lookup, T1);
+    assert.deepEqual(
+      entries.map((e) => e.conditions.map((c) => `${c.type}=${c.status}/${c.reason}`)),
+      [
+        ["Accepted=False/UnsupportedValue", "ResolvedRefs=True/ResolvedRefs"],
+        ["Accepted=False/NoMatchingParent", "ResolvedRefs=True/ResolvedRefs"],
+      ],
+    );
+    assert.equal(
+      entries[0]?.conditions[0]?.message,
+      "consumer routes are not supported yet: this route (namespace client) is not applied to " +
+        "Service demo/podinfo; only routes in the Service's own namespace are",
+    );
+  });
+
   it("reports a missing backend and a foreign kind apart from acceptance (InvalidKind first)", () => {
     const missing = route({
       parentRefs: [{ group: "", kind: "Service", name: "podinfo" }],

@@ -54,6 +54,8 @@ export class MemorySink implements RoutingSink {
   endpoints(): readonly ServiceEndpoints[] {
     return this.eps;
   }
+  /** No Gateway API routes here. */
+  routedFrom: RoutingSink["routedFrom"] = () => [];
   state(): ClusterState {
     return { services, endpoints: this.eps, routing: [...this.routing.values()] };
   }

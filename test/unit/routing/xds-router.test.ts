@@ -14,7 +14,9 @@ import { routeConfigName } from "../../../src/xds/names.js";
 import { loadXdsProtos } from "../../../src/xds/protos.js";
 import { XdsServer } from "../../../src/xds/server/xds-server.js";
 import { buildSnapshot, TYPE } from "../../../src/xds/snapshot.js";
+import { servicesRoutingTo } from "../../../src/xds/translate/producer-routes.js";
 import { translate } from "../../../src/xds/translate/translate.js";
+import { parseRoute } from "../../../src/gateway/parse-route.js";
 import { SotwTestClient } from "../../support/ads-test-client.js";
 
 const log = createLogger({ component: "t", stream: new PassThrough(), level: "error" });
@@ -39,8 +41,19 @@ class MemorySink implements RoutingSink {
   endpoints(): readonly ServiceEndpoints[] {
     return this.eps;
   }
+  /** No Gateway API routes here. */
+  routedFrom: RoutingSink["routedFrom"] = () => [];
   state(): ClusterState {
     return { services, endpoints: this.eps, routing: [...this.routing.values()] };
+  }
+}
+
+/** Resolves once `check` holds (the server handles an ACK asynchronously). */
+async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 5));
   }
 }
 
@@ -174,6 +187,57 @@ describe("XdsTrafficRouter", function () {
     assert.equal(router.state("ns", "app").confirmed, true, "nobody came back in 120 s");
   });
 
+  it("counts the proxies holding the routes of a Service whose Gateway API route sends to the apex", async () => {
+    const web: ServiceModel = { namespace: "ns", name: "web", ports: port };
+    const route = parseRoute({
+      kind: "HTTPRoute",
+      metadata: { namespace: "ns", name: "web", generation: 1, creationTimestamp: "" },
+      spec: {
+        parentRefs: [{ group: "", kind: "Service", name: "web" }],
+        rules: [{ backendRefs: [{ name: "app", port: 80 }] }],
+      },
+    });
+    assert.ok(route !== undefined);
+    const routes = [route];
+    const sink = new (class extends MemorySink {
+      override services(): readonly ServiceModel[] {
+        return [...services, web];
+      }
+      override routedFrom: RoutingSink["routedFrom"] = (namespace, service) =>
+        servicesRoutingTo(routes, namespace, service);
+      override state(): ClusterState {
+        return { ...super.state(), services: [...services, web], routes };
+      }
+    })();
+    const router = new XdsTrafficRouter(sink, server);
+    const model: RoutingModel = {
+      namespace: "ns",
+      service: "app",
+      primary: "app-primary",
+      canary: "app-canary",
+      canaryWeight: 10,
+    };
+    router.setRouting(model);
+    const s = buildSnapshot(version++, translate(sink.state()), loadXdsProtos().codecs);
+    server.setSnapshot(s);
+    router.published(s);
+    // A proxyless gRPC client of `web`: it holds web's route configuration, not app's.
+    const rc = routeConfigName("ns", "web", 80);
+    const client = new SotwTestClient(listenPort, "grpc-client");
+    client.send({ type_url: TYPE.route, resource_names: [rc] });
+    const r = await client.responses.next();
+    assert.match(JSON.stringify(r.resources), /app-canary/, "web's routes carry app's split");
+    assert.deepEqual(router.state("ns", "app"), {
+      requested: model,
+      confirmed: false,
+      proxies: 1,
+      pending: 1,
+    });
+    client.ack(r, [rc]);
+    await until(() => router.state("ns", "app").confirmed);
+    client.close();
+  });
+
   it("does not re-request identical routing", () => {
     const sink = new MemorySink();
     let calls = 0;
@@ -184,6 +248,7 @@ describe("XdsTrafficRouter", function () {
       },
       services: () => sink.services(),
       endpoints: () => sink.endpoints(),
+      routedFrom: () => [],
     };
     const router = new XdsTrafficRouter(counting, server);
     const model: RoutingModel = {

@@ -10,6 +10,8 @@ import type {
   ServicePort,
 } from "../../../src/xds/model.js";
 import { clusterName, routeConfigName } from "../../../src/xds/names.js";
+import type { MeshRoute } from "../../../src/gateway/model.js";
+import { parseRoute } from "../../../src/gateway/parse-route.js";
 
 export const NS = "demo";
 
@@ -123,7 +125,35 @@ export const SAMPLES: readonly { readonly name: string; readonly state: ClusterS
       ],
     }),
   },
+  {
+    name: "Gateway API routes on a Rollout's apex and another Service, one backend missing",
+    state: state({
+      services: [...rolloutServices(), service("web")],
+      routing: [routing({ canaryWeight: 30 })],
+      routes: [
+        meshRoute("to-apex", "web", [
+          { name: "podinfo", port: HTTP.port, weight: 3 },
+          { name: "gone", port: HTTP.port, weight: 1 },
+        ]),
+        meshRoute("on-apex", "podinfo", []),
+      ],
+    }),
+  },
 ];
+
+/** A producer HTTPRoute on `parent`'s HTTP port sending to `backendRefs`. */
+function meshRoute(name: string, parent: string, backendRefs: object[]): MeshRoute {
+  const r = parseRoute({
+    kind: "HTTPRoute",
+    metadata: { namespace: NS, name, generation: 1, creationTimestamp: "2026-12-05T00:00:00Z" },
+    spec: {
+      parentRefs: [{ group: "", kind: "Service", name: parent, port: HTTP.port }],
+      rules: [{ backendRefs }],
+    },
+  });
+  assert.ok(r !== undefined);
+  return r;
+}
 
 /** The packed form of an Any as the translator builds it (never the `@type` JSON form). */
 export function packed(any: Any | null | undefined): { type_url: string; value: Buffer } {

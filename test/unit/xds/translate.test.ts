@@ -44,6 +44,7 @@ function reversed(s: ClusterState): ClusterState {
       .reverse()
       .map((e) => ({ ...e, endpoints: [...e.endpoints].reverse() })),
     routing: [...s.routing].reverse(),
+    ...(s.routes !== undefined && { routes: [...s.routes].reverse() }),
   };
 }
 
