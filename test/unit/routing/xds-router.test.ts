@@ -232,6 +232,7 @@ describe("XdsTrafficRouter", function () {
       confirmed: false,
       proxies: 1,
       pending: 1,
+      waitingOn: "not yet ACKed by grpc-client (1 of 1 proxies)",
     });
     client.ack(r, [rc]);
     await until(() => router.state("ns", "app").confirmed);
