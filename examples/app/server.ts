@@ -7,6 +7,9 @@
 //   node --import tsx examples/app/server.ts --version=v3-faulty            # 30 % answer 500
 //   node --import tsx examples/app/server.ts --version=v3-slow              # 20 % take 800 ms
 //   node --import tsx examples/app/server.ts --version=v2 --error-percent=5 # any mix, any version
+//   node --import tsx examples/app/server.ts --version=v2 --cold-requests=10 --cold-ms=1500
+//     (a slow cold start: the first 10 requests each take 1.5 s more, as a new pod's JIT and
+//     caches do; scripts/judge-trial.sh releases with it)
 import http from "node:http";
 import { parseArgs } from "node:util";
 import { collectDefaultMetrics, Counter, Histogram, Registry } from "prom-client";
@@ -20,6 +23,8 @@ const { values } = parseArgs({
     "error-percent": { type: "string", default: env.ERROR_PERCENT },
     "delay-ms": { type: "string", default: env.DELAY_MS },
     "delay-percent": { type: "string", default: env.DELAY_PERCENT },
+    "cold-requests": { type: "string", default: env.COLD_REQUESTS ?? "0" },
+    "cold-ms": { type: "string", default: env.COLD_MS ?? "1500" },
     "shutdown-delay-ms": { type: "string", default: env.SHUTDOWN_DELAY_MS ?? "2000" },
   },
 });
@@ -49,6 +54,8 @@ const delayPercent = number(
   0,
   100,
 );
+const coldRequests = number("cold-requests", values["cold-requests"], 0, 1_000_000);
+const coldMs = number("cold-ms", values["cold-ms"], 0, 600_000);
 const shutdownDelayMs = number("shutdown-delay-ms", values["shutdown-delay-ms"], 0, 600_000);
 const pod = env.POD_NAME ?? env.HOSTNAME ?? "local";
 
@@ -65,6 +72,7 @@ function share(percent: number): () => boolean {
 }
 const shouldFail = share(errorPercent);
 const shouldDelay = share(delayPercent);
+let answered = 0;
 
 const registry = new Registry();
 registry.setDefaultLabels({ version });
@@ -121,14 +129,18 @@ const server = http.createServer((req, res) => {
     requests.inc({ code: String(code) });
     end();
   };
-  if (shouldDelay() && delayMs > 0) setTimeout(reply, delayMs);
+  const cold = answered < coldRequests ? coldMs : 0;
+  answered += 1;
+  const wait = cold + (shouldDelay() ? delayMs : 0);
+  if (wait > 0) setTimeout(reply, wait);
   else reply();
 });
 
 server.listen(Number(values.port), values.host, () => {
   process.stdout.write(
     `demo-app ${version} on ${values.host}:${values.port} as ${pod}` +
-      ` (errors ${errorPercent} %, delay ${delayMs} ms on ${delayPercent} %)\n`,
+      ` (errors ${errorPercent} %, delay ${delayMs} ms on ${delayPercent} %,` +
+      ` first ${coldRequests} requests ${coldMs} ms slower)\n`,
   );
 });
 
