@@ -142,18 +142,24 @@ export function advance(
   config: JudgeConfig,
 ): JudgeStatus {
   const prev = state.cursor;
-  const moved: JudgeStatus = { ...state, cursor: read };
-  if (prev?.weight !== read.weight) {
-    return { ...moved, dropped: state.dropped + 1 };
-  }
+  if (prev === undefined) return { ...state, cursor: read, dropped: state.dropped + 1 };
   if (decreased(read.canary, prev.canary) || decreased(read.primary, prev.primary)) {
-    return { ...moved, dropped: state.dropped + 1 };
+    return { ...state, cursor: read, dropped: state.dropped + 1 };
   }
+  const nC = read.canary.requests - prev.canary.requests;
+  const fC = read.canary.failures - prev.canary.failures;
+  // What the canary answered counts for people whatever the test does with the batch: a batch
+  // straddling a weight change is no evidence, but its failed requests failed users all the same.
+  const moved: JudgeStatus = {
+    ...state,
+    cursor: read,
+    canaryRequests: state.canaryRequests + nC,
+    canaryFailed: state.canaryFailed + fC,
+  };
+  if (prev.weight !== read.weight) return { ...moved, dropped: state.dropped + 1 };
   if (read.weight <= 0 || read.weight >= 100) return moved;
   const rho = read.weight / 100;
-  const nC = read.canary.requests - prev.canary.requests;
   const nP = read.primary.requests - prev.primary.requests;
-  const fC = read.canary.failures - prev.canary.failures;
   const fP = read.primary.failures - prev.primary.failures;
   const metrics: JudgeMetricState[] = state.metrics.map((m) => {
     if (m.name === "request-success-rate") {
@@ -171,13 +177,10 @@ export function advance(
     });
     return { ...m, series };
   });
-  const canaryRequests = state.canaryRequests + nC;
   return {
     ...moved,
     metrics,
-    canaryRequests,
-    canaryFailed: state.canaryFailed + fC,
-    warm: state.warm || canaryRequests >= config.warmupRequests,
+    warm: state.warm || moved.canaryRequests >= config.warmupRequests,
   };
 }
 

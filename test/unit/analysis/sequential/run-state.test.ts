@@ -87,6 +87,10 @@ describe("the judge's run state", () => {
     ]);
     assert.equal(s.dropped, 3);
     assert.deepEqual(s.metrics[0]?.series, [[{ step: 2, rho: 0.3, a: 1, b: 0, nC: 20, nP: 40 }]]);
+    // The straddling batch's 50 requests and 5 failures were the canary's all the same; the
+    // batch across the restart cannot be counted (its counters start from another origin).
+    assert.equal(s.canaryRequests, 70);
+    assert.equal(s.canaryFailed, 6);
   });
 
   it("at weight 0 a batch only moves the cursor", () => {
