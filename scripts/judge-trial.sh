@@ -37,9 +37,10 @@ ns_of() { sed -e "s/namespace: demo/namespace: $NS/" -e "s/podinfo\.demo/podinfo
 $KUBECTL create namespace "$NS" --dry-run=client -o yaml | $KUBECTL apply -f - >/dev/null
 $KUBECTL label namespace "$NS" vireo.dev/inject=enabled --overwrite >/dev/null
 ns_of examples/demo/podinfo.yaml | sed 's/replicas: 2/replicas: 1/' | $KUBECTL apply -f - >/dev/null
-ns_of examples/demo/loadgen.yaml | $KUBECTL apply -f - >/dev/null
+# 40 req/s: what the judge needs to show a healthy canary within its margins (docs/analysis.md).
+ns_of examples/demo/loadgen.yaml | sed 's/"--rps=20"/"--rps=40"/' | $KUBECTL apply -f - >/dev/null
 k delete deployment loadgen-insider --ignore-not-found >/dev/null
-ns_of examples/demo/rollout-canary.yaml | sed '/^  alerts:/,$d' | $KUBECTL apply -f - >/dev/null
+ns_of examples/demo/rollout-canary-judged.yaml | sed '/^  alerts:/,$d' | $KUBECTL apply -f - >/dev/null
 k wait rollout/podinfo --for=jsonpath='{.status.phase}'=Initialized --timeout=5m >/dev/null
 k wait deployment/loadgen --for=condition=Available --timeout=3m >/dev/null
 
