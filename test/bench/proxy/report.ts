@@ -4,7 +4,7 @@
 import type { WrkSummary } from "./load.js";
 import type { GcSummary } from "./gc.js";
 import type { ProfileSummary } from "./profile.js";
-export const TARGET_NAMES = ["direct", "nginx", "haproxy", "node", "vireo"] as const;
+export const TARGET_NAMES = ["direct", "nginx", "haproxy", "node", "undici", "vireo"] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
 export type Proxy = Exclude<TargetName, "direct">;
 export type Phase = "rate" | "saturation";
@@ -102,7 +102,7 @@ export interface Results {
   /** /proc/loadavg's 1-minute figure before and after the run: the machine's other work. */
   readonly loadAverage: { readonly before: number; readonly after: number };
   /** GC pauses of the node-based proxies during their own runs, by phase (--trace-gc). */
-  readonly gc: Partial<Record<"vireo" | "node", Partial<Record<Phase, GcSummary>>>>;
+  readonly gc: Partial<Record<"vireo" | "node" | "undici", Partial<Record<Phase, GcSummary>>>>;
   /** vireo's and the bare node:http proxy's profiles, when taken. */
   readonly profiles: Partial<Record<"vireo" | "node", ProfileRun>>;
   readonly errors: readonly string[];
@@ -195,19 +195,20 @@ function optional<K extends string>(key: K, v: number | undefined): Partial<Reco
   return v === undefined ? {} : ({ [key]: v } as Record<K, number>);
 }
 
-/** Median over rounds of vireo's figure divided by the peer's in the same round. */
+/** Median over rounds of vireo's (or `subject`'s) figure divided by the peer's in the same round. */
 export function pairedRatio(
   r: Results,
   phase: Phase,
   peer: Proxy,
   f: (s: Sample) => number,
+  subject: Proxy = "vireo",
 ): number | undefined {
   const peers = new Map(
     r.samples.filter((s) => s.phase === phase && s.target === peer).map((s) => [s.round, s]),
   );
   return medianOf(
     r.samples
-      .filter((s) => s.phase === phase && s.target === "vireo")
+      .filter((s) => s.phase === phase && s.target === subject)
       .map((s) => {
         const p = peers.get(s.round);
         return p === undefined || f(p) === 0 ? undefined : f(s) / f(p);
@@ -391,6 +392,8 @@ export function formatReport(r: Results): string {
   if (paired.length > 0) {
     out.push(`saturation throughput, median of paired rounds: vireo ${paired.join(", ")}`);
   }
+  const floors = undiciVsNode(r);
+  if (floors !== undefined) out.push(floors);
   for (const m of r.vireoMemory) {
     const rest = m.rssMB - m.heapTotalMB - m.externalMB;
     out.push(
@@ -418,6 +421,29 @@ export function formatReport(r: Results): string {
   if (r.errors.length > 0) out.push(`${r.errors.length} errors:`, ...r.errors.map((e) => `  ${e}`));
   else out.push(targetLine(f));
   return out.join("\n");
+}
+
+/** Requests per proxy CPU-second of one run; NaN for direct (no proxy) or no CPU time read. */
+const perCpuSecond = (smp: Sample): number =>
+  smp.proxyCpuSeconds === undefined || smp.proxyCpuSeconds === 0
+    ? Number.NaN
+    : smp.wrk.requests / smp.proxyCpuSeconds;
+
+/** The undici floor against the node:http floor, paired by round (issue 14's question). */
+function undiciVsNode(r: Results): string | undefined {
+  const ratio = (phase: Phase, f: (s: Sample) => number): string => {
+    const x = pairedRatio(r, phase, "node", f, "undici");
+    return x === undefined || !Number.isFinite(x) ? "-" : x.toFixed(2);
+  };
+  if (!r.samples.some((s) => s.target === "undici")) return undefined;
+  const cpu = (smp: Sample): number =>
+    (smp.proxyCpuSeconds ?? Number.NaN) / (smp.wrk.durationUs / 1e6);
+  return (
+    "undici floor ÷ node:http floor, median of paired rounds: requests per proxy CPU-second " +
+    `${ratio("saturation", perCpuSecond)}, saturated throughput ` +
+    `${ratio("saturation", (smp) => smp.rps)}, CPU at ${r.settings.rate} req/s ` +
+    ratio("rate", cpu)
+  );
 }
 
 function memoryWhen(after: RuntimeMemory["after"], rate: number): string {

@@ -84,7 +84,7 @@ const count = (flag: string, value: string | undefined, fallback: number, min = 
   return n;
 };
 const tiny = values.tiny;
-const PROXIES: readonly Proxy[] = ["nginx", "haproxy", "node", "vireo"];
+const PROXIES: readonly Proxy[] = ["nginx", "haproxy", "node", "undici", "vireo"];
 const only = values.only?.split(",").map((s) => s.trim());
 const unknown = only?.filter((p) => !PROXIES.some((x) => x === p)) ?? [];
 if (unknown.length > 0) {
@@ -271,10 +271,15 @@ function startProxy(p: Proxy, upstreamPort: number): Promise<Omit<Running, "pids
     case "haproxy":
       return startHaproxy(runDir, vars, onProxyCpu);
     case "node":
-      return startNodeProxy(runDir, upstreamPort, onProxyCpu, [
-        ...(inline === undefined ? [] : profileFlags(inline)),
-        "--trace-gc",
-      ]);
+    case "undici":
+      return startNodeProxy(
+        runDir,
+        upstreamPort,
+        onProxyCpu,
+        [...(inline === undefined ? [] : profileFlags(inline)), "--trace-gc"],
+        p,
+        p,
+      );
     case "vireo":
       return startVireo(upstreamPort, inline);
   }
@@ -422,7 +427,7 @@ async function runPhases(): Promise<void> {
 
 /** GC pauses of vireo and the bare node proxy within their own runs, from their logs. */
 async function readGc(): Promise<void> {
-  for (const p of ["node", "vireo"] as const) {
+  for (const p of ["node", "undici", "vireo"] as const) {
     const r = running.get(p);
     if (r === undefined) continue;
     const events = parseTraceGc(await readFile(join(runDir, `${p}.log`), "utf8"));
@@ -552,6 +557,7 @@ await writeFile(
         nginx: pairedRatio(final, "saturation", "nginx", (s) => s.rps),
         haproxy: pairedRatio(final, "saturation", "haproxy", (s) => s.rps),
         node: pairedRatio(final, "saturation", "node", (s) => s.rps),
+        undici: pairedRatio(final, "saturation", "undici", (s) => s.rps),
       },
       ...final,
     },

@@ -154,21 +154,29 @@ export async function startHaproxy(
   return { child, port };
 }
 
-/** node-proxy.ts, transpiled into `dir` and run as plain JavaScript. */
+/** The bare proxies written in TypeScript here: node:http both ways, or undici upstream. */
+export type FloorProxy = "node" | "undici";
+
+/**
+ * node-proxy.ts (or undici-proxy.ts), transpiled into `dir` and run as plain JavaScript; its
+ * "undici" import is pointed at the project's copy, which `dir` cannot find by itself.
+ */
 export async function startNodeProxy(
   dir: string,
   upstreamPort: number,
   where: Placement,
   nodeFlags: readonly string[] = [],
   name = "node",
+  floor: FloorProxy = "node",
 ): Promise<Started> {
   const port = await freePort();
-  const js = join(dir, "node-proxy.mjs");
-  const source = await readFile(join(HERE, "node-proxy.ts"), "utf8");
+  const js = join(dir, `${floor}-proxy.mjs`);
+  const source = await readFile(join(HERE, `${floor}-proxy.ts`), "utf8");
   const out = ts.transpileModule(source, {
     compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
   });
-  await writeFile(js, out.outputText);
+  const undici = JSON.stringify(import.meta.resolve("undici"));
+  await writeFile(js, out.outputText.replaceAll(' from "undici"', ` from ${undici}`));
   const cmd = [process.execPath, ...nodeFlags, js, String(port), String(upstreamPort)];
   const child = startLogged(placed(where, cmd), join(dir, `${name}.log`));
   return { child, port };
