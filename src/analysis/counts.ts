@@ -15,10 +15,6 @@ export type CountsOutcome =
   | { readonly kind: "counts"; readonly counts: JudgeCounters }
   | { readonly kind: "error"; readonly message: string };
 
-export type QuantileOutcome =
-  | { readonly kind: "value"; readonly ms: number }
-  | { readonly kind: "error"; readonly message: string };
-
 export interface CountSource {
   /** The latency bucket edges (ms) this source counts in; absent: the Prometheus histogram's. */
   readonly edges?: readonly number[];
@@ -28,8 +24,6 @@ export interface CountSource {
    * reached yet reads as zeros.
    */
   counts(scope: CountScope, le: readonly string[], atMs: number): Promise<CountsOutcome>;
-  /** A quantile (0-1) of the workload's whole latency history, in ms; NaN when it has none. */
-  quantile(scope: CountScope, q: number, atMs: number): Promise<QuantileOutcome>;
 }
 
 function selector(s: CountScope): string {
@@ -74,15 +68,5 @@ export class PrometheusCounts implements CountSource {
         atOrBelow: Object.fromEntries(le.map((edge, i) => [edge, buckets[i] ?? 0])),
       },
     };
-  }
-
-  async quantile(scope: CountScope, q: number, atMs: number): Promise<QuantileOutcome> {
-    const buckets = `${DURATION_METRIC}_bucket{${selector(scope)}}`;
-    const a = await this.prometheus.query(
-      `histogram_quantile(${q}, sum by (le) (${buckets}))`,
-      atMs,
-    );
-    if (a.kind === "error") return { kind: "error", message: a.message };
-    return { kind: "value", ms: a.kind === "value" ? a.value : NaN };
   }
 }

@@ -3,9 +3,9 @@
 // request that asked for it, so the judge's cadence is its own, not a scrape interval's.
 import { describeError } from "../common/errors.js";
 import { JUDGE_BUCKETS_MS } from "../common/judge-buckets.js";
-import type { CountScope, CountsOutcome, CountSource, QuantileOutcome } from "./counts.js";
+import type { CountScope, CountsOutcome, CountSource } from "./counts.js";
 import type { ProxyReport, Totals } from "./proxy-ledger.js";
-import { bucketQuantile, parseProxyReport, WorkloadLedger } from "./proxy-ledger.js";
+import { parseProxyReport, WorkloadLedger } from "./proxy-ledger.js";
 
 /** A proxy to read: its pod and the base URL of its status port (`http://<pod IP>:15020`). */
 export interface ProxyEndpoint {
@@ -59,12 +59,6 @@ export class ProxyCounts implements CountSource {
       kind: "counts",
       counts: { requests: totals.requests, failures: totals.failures, atOrBelow },
     };
-  }
-
-  async quantile(scope: CountScope, q: number): Promise<QuantileOutcome> {
-    const totals = await this.totals(scope);
-    if ("error" in totals) return { kind: "error", message: totals.error };
-    return { kind: "value", ms: bucketQuantile(totals.buckets, q) };
   }
 
   private async totals(scope: CountScope): Promise<Totals | { readonly error: string }> {

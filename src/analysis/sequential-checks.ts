@@ -6,15 +6,17 @@ import type { AnalysisSpec, MetricCheck } from "../domain/rollout.js";
 import type { CountScope, CountSource } from "./counts.js";
 import type { CheckReport } from "./judge.js";
 import { formatNumber } from "./judge.js";
+import { DURATION_EDGES_MS } from "./sequential/latency-pairs.js";
 import type { JudgeConfig, JudgedMetric, MetricJudgement } from "./sequential/run-state.js";
 import {
   advance,
   edgesToRead,
   emptyState,
-  freezePairs,
   judgeRun,
   needsPairs,
-  PAIR_QUANTILES,
+  PAIR_WINDOW_REQUESTS,
+  pairWindowRequests,
+  placePairs,
 } from "./sequential/run-state.js";
 
 /** Defaults (docs/analysis.md): the same as the research note's and the benchmark's. */
@@ -86,18 +88,9 @@ export async function runJudged(source: CountSource, input: JudgeInput): Promise
     })),
     outcome: { decision: "inconclusive", state, message },
   });
-  if (needsPairs(state)) {
-    const qs = await Promise.all(PAIR_QUANTILES.map((q) => source.quantile(input.primary, q, now)));
-    const bad = qs.find((q) => q.kind === "error");
-    if (bad?.kind === "error") return failed(`reading the primary's latency: ${bad.message}`);
-    state = freezePairs(
-      state,
-      config,
-      qs.map((q, i) => ({ quantile: PAIR_QUANTILES[i] ?? 0, ms: q.kind === "value" ? q.ms : NaN })),
-      source.edges,
-    );
-  }
-  const le = edgesToRead(state);
+  const edges = source.edges ?? DURATION_EDGES_MS;
+  const placing = needsPairs(state);
+  const le = edgesToRead(state, edges);
   const [canary, primary] = await Promise.all([
     source.counts(input.canary, le, now),
     source.counts(input.primary, le, now),
@@ -115,6 +108,7 @@ export async function runJudged(source: CountSource, input: JudgeInput): Promise
     context.step,
     config,
   );
+  if (placing) state = placePairs(state, config, primary.counts, edges);
   const run = judgeRun(state, config, context.step);
   const reports = run.metrics.map((m) => report(m, state, config));
   const decisive =
@@ -179,7 +173,7 @@ function report(m: MetricJudgement, state: JudgeStatus, config: JudgeConfig): Ch
     requests = series.reduce((n, s) => n + s.nC, 0);
     if (pair === undefined) {
       values = { threshold: {} };
-      what = "no latency thresholds yet: the primary has no latency history";
+      what = `no latency thresholds yet: placing them from the primary's first ${PAIR_WINDOW_REQUESTS} requests of the run (${pairWindowRequests(state)} so far)`;
     } else {
       values = {
         unit: "%",

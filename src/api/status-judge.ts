@@ -77,9 +77,11 @@ export function readJudge(v: unknown): JudgeStatus | undefined {
   const metrics = all(v.metrics, readMetric);
   if (metrics === undefined) return undefined;
   const cursor = v.cursor === undefined ? undefined : readCursor(v.cursor);
+  const pairWindow = v.pairWindow === undefined ? undefined : readCounters(v.pairWindow);
   return {
     revision: v.revision,
     ...(cursor === undefined ? {} : { cursor }),
+    ...(pairWindow === undefined ? {} : { pairWindow }),
     warm: v.warm === true,
     metrics,
     dropped: count(v.dropped) ?? 0,

@@ -25,7 +25,7 @@ export interface JudgeSegment {
   readonly nP: number;
 }
 
-/** One latency threshold pair, frozen at the run's first read from the primary's history. */
+/** One latency threshold pair, placed from the primary's first requests of the run. */
 export interface JudgePair {
   readonly quantile: number;
   readonly primaryLe: number;
@@ -61,6 +61,11 @@ export interface JudgeStatus {
   /** The canary revision of the run; another revision (or a new run) starts afresh. */
   readonly revision: string;
   readonly cursor?: JudgeCursor;
+  /**
+   * While the latency thresholds are being placed: the primary's counters (every edge) when the
+   * window they are placed from opened.
+   */
+  readonly pairWindow?: JudgeCounters;
   /** Latency counts once the canary has served the warm-up's requests. */
   readonly warm: boolean;
   readonly metrics: readonly JudgeMetricState[];

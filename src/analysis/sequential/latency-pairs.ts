@@ -56,3 +56,27 @@ export function thresholdPairs(
 export function above(total: number, atOrBelow: number): number {
   return Math.max(0, total - atOrBelow);
 }
+
+/** Prometheus's histogram_quantile on cumulative buckets (ascending edges, "+Inf" last):
+ * linear within the bucket, in ms; NaN with no requests. */
+export function bucketQuantile(buckets: ReadonlyMap<string, number>, q: number): number {
+  const entries = [...buckets];
+  const total = entries.at(-1)?.[1] ?? 0;
+  if (total <= 0) return NaN;
+  const rank = q * total;
+  let lowerEdge = 0;
+  let lowerCount = 0;
+  for (const [le, n] of entries) {
+    const edge = le === "+Inf" ? Infinity : Number(le);
+    if (n >= rank) {
+      // Above the last finite edge the answer is that edge, as Prometheus gives it.
+      if (edge === Infinity) return lowerEdge;
+      return n === lowerCount
+        ? edge
+        : lowerEdge + (edge - lowerEdge) * ((rank - lowerCount) / (n - lowerCount));
+    }
+    lowerEdge = edge;
+    lowerCount = n;
+  }
+  return lowerEdge;
+}

@@ -1,6 +1,7 @@
 // The judge's state through a run, as pure functions: fold each read of the proxies' counters
 // into per-weight segments (dropping what the rules say to drop, none of which looks at
-// outcomes), freeze the latency thresholds once, and judge the whole run from the segments.
+// outcomes), place the latency thresholds once from the primary's first requests of the run, and
+// judge the whole run from the segments.
 import type {
   JudgeCounters,
   JudgeMargin,
@@ -10,7 +11,7 @@ import type {
 } from "../../domain/judge.js";
 import type { Segment } from "./eprocess.js";
 import type { LatencyMargin } from "./latency-pairs.js";
-import { DURATION_EDGES_MS, thresholdPairs } from "./latency-pairs.js";
+import { bucketQuantile, thresholdPairs } from "./latency-pairs.js";
 import type { ErrorMargin, JudgeSettings, MetricEvidence, ReleaseDecision } from "./verdict.js";
 import { decide, errorEvidence, latencyEvidence } from "./verdict.js";
 
@@ -31,6 +32,13 @@ export const INF = "+Inf";
 /** The quantiles of the primary the latency pairs sit at. */
 export const PAIR_QUANTILES = [0.5, 0.99] as const;
 
+/**
+ * Primary requests of this run the latency thresholds are placed from: enough that p99 rests on a
+ * few requests above it (about 8 s at 40 req/s). Not the primary's whole history, which in a
+ * series of releases is the previous promotion's busy minutes (docs/analysis.md, "Latency").
+ */
+export const PAIR_WINDOW_REQUESTS = 300;
+
 export function emptyState(revision: string, config: JudgeConfig): JudgeStatus {
   return {
     revision,
@@ -45,16 +53,20 @@ export function emptyState(revision: string, config: JudgeConfig): JudgeStatus {
   };
 }
 
-/** The histogram edges a read must include: every frozen pair's, and the total. */
-export function edgesToRead(state: JudgeStatus): string[] {
-  const edges = new Set<string>([INF]);
+/**
+ * The histogram edges a read must include: while the latency thresholds are being placed, every
+ * edge the source counts in (`edges`); then every pair's, and the total.
+ */
+export function edgesToRead(state: JudgeStatus, edges: readonly number[]): string[] {
+  if (needsPairs(state)) return [...edges.map(String), INF];
+  const out = new Set<string>([INF]);
   for (const m of state.metrics) {
     for (const p of m.pairs ?? []) {
-      edges.add(String(p.primaryLe));
-      edges.add(String(p.canaryLe));
+      out.add(String(p.primaryLe));
+      out.add(String(p.canaryLe));
     }
   }
-  return [...edges];
+  return [...out];
 }
 
 /** Whether request-duration still needs its thresholds from the primary's history. */
@@ -64,26 +76,66 @@ export function needsPairs(state: JudgeStatus): boolean {
 
 /**
  * Freezes request-duration's pairs from the primary's quantiles (ms), read before any data the
- * pairs will judge. A quantile that is NaN (no history) leaves them unfrozen, to try again.
+ * pairs will judge. A quantile that is NaN (no requests) leaves them unfrozen, to try again.
  */
 export function freezePairs(
   state: JudgeStatus,
   config: JudgeConfig,
   quantiles: readonly { readonly quantile: number; readonly ms: number }[],
-  /** The bucket edges the counts come in: the Prometheus histogram's unless the source says. */
-  edges: readonly number[] = DURATION_EDGES_MS,
+  /** The bucket edges the counts come in. */
+  edges: readonly number[],
 ): JudgeStatus {
   const spec = config.metrics.find((m) => m.name === "request-duration");
   if (spec === undefined || quantiles.some((q) => !Number.isFinite(q.ms))) return state;
   const pairs = thresholdPairs(edges, quantiles, latencyMargin(spec.margin));
+  const { pairWindow, ...placed } = state;
   return {
-    ...state,
+    ...placed,
     metrics: state.metrics.map((m) =>
       m.name === "request-duration" && m.pairs === undefined
         ? { ...m, pairs, series: pairs.map(() => []) }
         : m,
     ),
   };
+}
+
+/** Primary requests counted so far in the window the thresholds are placed from. */
+export function pairWindowRequests(state: JudgeStatus): number {
+  const from = state.pairWindow?.atOrBelow[INF];
+  const to = state.cursor?.primary.atOrBelow[INF];
+  return from === undefined || to === undefined ? 0 : Math.max(0, to - from);
+}
+
+/**
+ * Places request-duration's pairs from the primary's requests in this run. The first read opens
+ * the window (its counters, every edge, kept as `pairWindow`); once the primary has answered
+ * PAIR_WINDOW_REQUESTS since, the pairs sit at the window's quantiles. Called after the read is
+ * folded in, so no request the window saw is judged against thresholds it chose: the thresholds
+ * are fixed before any data they judge, which keeps the e-process valid. A counter that went
+ * down (a proxy restarted) opens the window again.
+ */
+export function placePairs(
+  state: JudgeStatus,
+  config: JudgeConfig,
+  primary: JudgeCounters,
+  edges: readonly number[],
+): JudgeStatus {
+  if (!needsPairs(state)) return state;
+  const from = state.pairWindow;
+  if (from === undefined || decreased(primary, from)) return { ...state, pairWindow: primary };
+  const window = new Map<string, number>();
+  for (const le of [...edges.map(String), INF]) {
+    const [now, then] = [primary.atOrBelow[le], from.atOrBelow[le]];
+    if (now === undefined || then === undefined) return { ...state, pairWindow: primary };
+    window.set(le, now - then);
+  }
+  if ((window.get(INF) ?? 0) < PAIR_WINDOW_REQUESTS) return state;
+  return freezePairs(
+    state,
+    config,
+    PAIR_QUANTILES.map((quantile) => ({ quantile, ms: bucketQuantile(window, quantile) })),
+    edges,
+  );
 }
 
 export interface Read {

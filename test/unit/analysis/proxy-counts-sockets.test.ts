@@ -129,8 +129,6 @@ describe("judge counts: from a real proxy to the controller, no Prometheus", fun
     });
     // Read again with nothing new: the same totals, nothing added twice.
     assert.deepEqual(await source.counts(SCOPE, le, Date.now()), first);
-    const p50 = await source.quantile(SCOPE, 0.5, Date.now());
-    assert.ok(p50.kind === "value" && p50.ms > 0 && p50.ms <= 50, JSON.stringify(p50));
 
     // The proxy restarts (same pod, new process): its counters start again from zero.
     const old = pod;

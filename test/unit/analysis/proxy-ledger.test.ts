@@ -1,13 +1,8 @@
 // The controller's per-workload totals from the proxies' reports: monotone across pods that go
-// away and proxies that restart, never counting a report twice; and the quantile read from the
-// buckets, against values worked out by hand with Prometheus's histogram_quantile rule.
+// away and proxies that restart, never counting a report twice.
 import assert from "node:assert/strict";
 import type { ProxyReport } from "../../../src/analysis/proxy-ledger.js";
-import {
-  bucketQuantile,
-  parseProxyReport,
-  WorkloadLedger,
-} from "../../../src/analysis/proxy-ledger.js";
+import { parseProxyReport, WorkloadLedger } from "../../../src/analysis/proxy-ledger.js";
 
 function report(
   incarnation: string,
@@ -99,31 +94,5 @@ describe("proxy ledger", () => {
     ]) {
       assert.throws(() => parseProxyReport(bad, "p"), /JudgeCountsMalformed|sent/);
     }
-  });
-
-  it("reads quantiles as histogram_quantile does", () => {
-    const b = new Map([
-      ["10", 50],
-      ["20", 90],
-      ["40", 100],
-      ["+Inf", 100],
-    ]);
-    // rank 50 is the top of the first bucket; rank 70 is half-way through (10, 20].
-    assert.equal(bucketQuantile(b, 0.5), 10);
-    assert.equal(bucketQuantile(b, 0.7), 15);
-    assert.equal(bucketQuantile(b, 0.95), 30);
-    assert.equal(bucketQuantile(b, 0.25), 5);
-    // Above the last finite edge: that edge.
-    assert.equal(
-      bucketQuantile(
-        new Map([
-          ["10", 1],
-          ["+Inf", 4],
-        ]),
-        0.9,
-      ),
-      10,
-    );
-    assert.ok(Number.isNaN(bucketQuantile(new Map([["+Inf", 0]]), 0.5)));
   });
 });

@@ -87,14 +87,14 @@ describe("the sequential judge's checks", function () {
     await mesh.close();
   });
 
-  /** Runs analyses, carrying the state as the planner does, until `done` or 10 analyses. */
+  /** Runs analyses, carrying the state as the planner does, until `done` or 20 analyses. */
   async function analyse(
     target: string,
     done: (r: AnalysisReport) => boolean,
   ): Promise<AnalysisReport[]> {
     const reports: AnalysisReport[] = [];
     let state: JudgeStatus | undefined;
-    for (let i = 0; i < 10; i++) {
+    for (let i = 0; i < 20; i++) {
       const r = await runner.run(input(target, { state, weight: 50, step: 1 }));
       reports.push(r);
       state = r.sequential?.state;
@@ -134,7 +134,17 @@ describe("the sequential judge's checks", function () {
   });
 
   it("holds a healthy canary as inconclusive, with how many more requests it needs", async () => {
-    const reports = await analyse("good", (r) => (r.sequential?.state.canaryRequests ?? 0) >= 120);
+    const placed = (r: AnalysisReport) =>
+      r.sequential?.state.metrics.some((m) => m.pairs !== undefined) === true;
+    const reports = await analyse(
+      "good",
+      (r) => (r.sequential?.state.canaryRequests ?? 0) >= 120 && placed(r),
+    );
+    // Until the primary has answered 300 requests in this run, latency has no thresholds.
+    assert.match(
+      reports[0]?.checks.find((c) => c.name === "request-duration")?.message ?? "",
+      /^request-duration: no latency thresholds yet: placing them from the primary's first 300 requests of the run \(0 so far\)/,
+    );
     const last = reports.at(-1);
     assert.equal(last?.sequential?.decision, "inconclusive");
     const errors = last.checks.find((c) => c.name === "request-success-rate");
@@ -142,7 +152,8 @@ describe("the sequential judge's checks", function () {
     assert.ok((errors?.judge?.needs ?? 0) > 0, JSON.stringify(errors));
     assert.match(errors?.message ?? "", /inconclusive, needs about \d+ more canary requests/);
     const latency = last.checks.find((c) => c.name === "request-duration");
-    // Thresholds frozen from the primary's history: p50 of 75 ms → 100 ms, + 20 ms → 250 ms.
+    // Thresholds placed from the primary's requests in the run: p50 of 75 ms → 100 ms, + 20 ms →
+    // 250 ms (p99 lands on the same pair).
     const pairs = last.sequential.state.metrics.find((m) => m.name === "request-duration")?.pairs;
     assert.deepEqual(pairs, [{ quantile: 0.5, primaryLe: 100, canaryLe: 250 }]);
     assert.notEqual(latency?.outcome, "fail");
@@ -165,7 +176,7 @@ describe("the sequential judge's checks", function () {
     );
     assert.match(
       r.checks[0]?.message ?? "",
-      /^request-success-rate: reading the primary's latency: Prometheus http:\/\/127\.0\.0\.1:\d+: /,
+      /^request-success-rate: reading the canary's counters: Prometheus http:\/\/127\.0\.0\.1:\d+: /,
     );
     assert.equal(r.outcome, "pass");
   });

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import type { Segment } from "../../../../src/analysis/sequential/eprocess.js";
 import { logEHarm } from "../../../../src/analysis/sequential/eprocess.js";
 import {
+  bucketQuantile,
   DURATION_EDGES_MS,
   thresholdPairs,
 } from "../../../../src/analysis/sequential/latency-pairs.js";
@@ -100,5 +101,32 @@ describe("latency threshold pairs", () => {
     }
     const bound = alpha + 3 * Math.sqrt((alpha * (1 - alpha)) / paths);
     assert.ok(rejected / paths <= bound, `${rejected}/${paths}`);
+  });
+
+  // Against values worked out by hand with Prometheus's histogram_quantile rule.
+  it("reads quantiles as histogram_quantile does", () => {
+    const b = new Map([
+      ["10", 50],
+      ["20", 90],
+      ["40", 100],
+      ["+Inf", 100],
+    ]);
+    // rank 50 is the top of the first bucket; rank 70 is half-way through (10, 20].
+    assert.equal(bucketQuantile(b, 0.5), 10);
+    assert.equal(bucketQuantile(b, 0.7), 15);
+    assert.equal(bucketQuantile(b, 0.95), 30);
+    assert.equal(bucketQuantile(b, 0.25), 5);
+    // Above the last finite edge: that edge.
+    assert.equal(
+      bucketQuantile(
+        new Map([
+          ["10", 1],
+          ["+Inf", 4],
+        ]),
+        0.9,
+      ),
+      10,
+    );
+    assert.ok(Number.isNaN(bucketQuantile(new Map([["+Inf", 0]]), 0.5)));
   });
 });

@@ -8,7 +8,12 @@ import {
   freezePairs,
   judgeRun,
   needsPairs,
+  PAIR_WINDOW_REQUESTS,
+  pairWindowRequests,
+  placePairs,
 } from "../../../../src/analysis/sequential/run-state.js";
+
+const EDGES = [50, 100, 250];
 
 const CONFIG: JudgeConfig = {
   metrics: [
@@ -33,7 +38,8 @@ const read = (weight: number, canary: JudgeCounters, primary: JudgeCounters): Re
 });
 
 function fold(reads: readonly [number, Read][], start?: JudgeStatus): JudgeStatus {
-  let s = start ?? freezePairs(emptyState("r2", CONFIG), CONFIG, [{ quantile: 0.5, ms: 75 }]);
+  let s =
+    start ?? freezePairs(emptyState("r2", CONFIG), CONFIG, [{ quantile: 0.5, ms: 75 }], EDGES);
   for (const [step, r] of reads) s = advance(s, r, step, CONFIG);
   return s;
 }
@@ -42,13 +48,71 @@ describe("the judge's run state", () => {
   it("freezes request-duration's pairs once, and reads their edges", () => {
     const empty = emptyState("r2", CONFIG);
     assert.ok(needsPairs(empty));
-    assert.deepEqual(edgesToRead(empty), ["+Inf"]);
-    assert.equal(freezePairs(empty, CONFIG, [{ quantile: 0.5, ms: NaN }]), empty);
-    const frozen = freezePairs(empty, CONFIG, [{ quantile: 0.5, ms: 75 }]);
+    // Before the pairs: every edge, for the window they are placed from.
+    assert.deepEqual(edgesToRead(empty, EDGES), ["50", "100", "250", "+Inf"]);
+    assert.equal(freezePairs(empty, CONFIG, [{ quantile: 0.5, ms: NaN }], EDGES), empty);
+    const frozen = freezePairs(empty, CONFIG, [{ quantile: 0.5, ms: 75 }], EDGES);
     assert.equal(needsPairs(frozen), false);
-    assert.deepEqual(edgesToRead(frozen), ["+Inf", "100", "250"]);
-    const again = freezePairs(frozen, CONFIG, [{ quantile: 0.5, ms: 1000 }]);
+    assert.deepEqual(edgesToRead(frozen, EDGES), ["+Inf", "100", "250"]);
+    const again = freezePairs(frozen, CONFIG, [{ quantile: 0.5, ms: 1000 }], EDGES);
     assert.deepEqual(again.metrics, frozen.metrics);
+  });
+
+  describe("placing the pairs from the primary's requests in this run", () => {
+    /** Primary counters: n requests, `under50` of them ≤ 50 ms, `under100` ≤ 100, the rest ≤ 250. */
+    const p = (n: number, under50: number, under100: number): JudgeCounters => ({
+      requests: n,
+      failures: 0,
+      atOrBelow: { "50": under50, "100": under100, "250": n, "+Inf": n },
+    });
+    /** Folds a read (weight 10) and places, as runJudged does. */
+    const step = (s: JudgeStatus, primary: JudgeCounters): JudgeStatus =>
+      placePairs(advance(s, read(10, c(0, 0), primary), 1, CONFIG), CONFIG, primary, EDGES);
+
+    it("ignores the primary's history: the window opens at the run's first read", () => {
+      // A history of slow requests (the last promotion's busy minutes): 10,000, none ≤ 100 ms.
+      const history = p(10_000, 0, 0);
+      let s = step(emptyState("r2", CONFIG), history);
+      assert.deepEqual(s.pairWindow, history);
+      assert.ok(needsPairs(s));
+      // 299 more, 290 of them ≤ 50 ms: not enough yet; the report can say how many so far.
+      s = step(s, p(10_299, 290, 299));
+      assert.ok(needsPairs(s));
+      assert.equal(pairWindowRequests(s), 299);
+      // The 300th, ≤ 100 ms: p50 is inside (0, 50], p99 inside (50, 100] of the window alone.
+      assert.equal(PAIR_WINDOW_REQUESTS, 300);
+      s = step(s, p(10_300, 290, 300));
+      assert.equal(needsPairs(s), false);
+      assert.equal(s.pairWindow, undefined);
+      assert.deepEqual(s.metrics[1]?.pairs, [
+        { quantile: 0.5, primaryLe: 50, canaryLe: 100 },
+        { quantile: 0.99, primaryLe: 100, canaryLe: 250 },
+      ]);
+    });
+
+    it("judges nothing the window saw: latency counts from the read after the placing", () => {
+      let s = emptyState("r2", CONFIG);
+      for (const primary of [p(0, 0, 0), p(300, 300, 300)]) s = step(s, primary);
+      assert.equal(needsPairs(s), false);
+      // The canary is warm by now in this test's terms only after 20 requests; make it so.
+      s = { ...s, warm: true };
+      assert.deepEqual(s.metrics[1]?.series, [[]]);
+      s = step(s, p(400, 390, 400));
+      // One pair (p50 and p99 both ≤ 50 → 50 → 100): the batch 300 → 400 only.
+      assert.deepEqual(s.metrics[1]?.series, [
+        [{ step: 1, rho: 0.1, a: 0, b: 10, nC: 0, nP: 100 }],
+      ]);
+    });
+
+    it("opens the window again when the primary's counters go down (a proxy restarted)", () => {
+      let s = step(emptyState("r2", CONFIG), p(5_000, 0, 0));
+      s = step(s, p(200, 200, 200));
+      assert.deepEqual(s.pairWindow, p(200, 200, 200));
+      s = step(s, p(499, 499, 499));
+      assert.ok(needsPairs(s));
+      s = step(s, p(500, 500, 500));
+      assert.equal(needsPairs(s), false);
+    });
   });
 
   it("the first read is a baseline, never evidence", () => {
