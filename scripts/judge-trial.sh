@@ -92,7 +92,8 @@ trial() {
   printf '%-10s %-12s %5ss  canary %4s answered %3s failed  users %s failed of %s\n' \
     "$version" "$outcome" "$took" "${judge% *}" "${judge#* }" "${users% *}" "${users#* }"
   if [[ $phase == Paused ]]; then
-    k get rollout podinfo -o jsonpath='  {.status.message}{"\n"}'
+    # Why: each check's last word and the latency thresholds the judge placed.
+    k get rollout podinfo -o jsonpath='  {.status.message}{"\n"}{range .status.checks[*]}  {.message}{"\n"}{end}  pairs: {.status.judge.metrics[1].pairs}{"\n"}'
   fi
 }
 

@@ -290,7 +290,7 @@ export async function startController(
           webhooks,
           // The judge reads the proxies themselves: no Prometheus needed, no scrape interval.
           // From the pod informer the security translation keeps, rather than a list call per
-          // Rollout every 2 s; without mesh security there is no informer to read.
+          // Rollout every second; without mesh security there is no informer to read.
           counts: new ProxyCounts(
             new KubeProxyDirectory(
               podCache === undefined

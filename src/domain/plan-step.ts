@@ -225,7 +225,7 @@ export function interval(c: Ctx): number {
  * JUDGE_READ_INTERVAL_MS. The judge's evidence is valid at any moment and its counts come from
  * the proxies, not a scrape, so a shorter wait is fewer failed requests before a rollback.
  */
-export const JUDGE_READ_INTERVAL_MS = 2_000;
+export const JUDGE_READ_INTERVAL_MS = 1_000;
 
 export function analysisCadence(c: Ctx): number {
   const a = c.spec.analysis;

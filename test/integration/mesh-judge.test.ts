@@ -1,6 +1,6 @@
 // The sequential judge on the local cluster with no Prometheus at all: the controller is given
 // no Prometheus URL, and the built-in checks, left without thresholds, are judged on counts the
-// controller reads from the proxies' status ports (/judge/counts) every 2 s. A healthy version is
+// controller reads from the proxies' status ports (/judge/counts) every second. A healthy version is
 // promoted on the judge's pass; a faulty one is rolled back on its evidence, and the release's
 // status and RolledBack Event say how many requests the canary answered and how many failed.
 import assert from "node:assert/strict";
@@ -83,7 +83,7 @@ describe("the sequential judge on the proxies' own counts, no Prometheus", funct
           progressDeadlineSeconds: 240,
           strategy: { canary: { steps: [{ setWeight: 50 }] } },
           analysis: {
-            // Threshold checks would run every 30 s; the judge alone reads every 2 s.
+            // Threshold checks would run every 30 s; the judge alone reads every second.
             interval: "30s",
             threshold: 2,
             metrics: [

@@ -88,7 +88,7 @@ export class PolicyWatch {
     await Promise.all(this.informers().map((i) => i.stop()));
   }
 
-  /** The pods of one namespace as last seen (what the judge asks for its proxies, every 2 s). */
+  /** The pods of one namespace as last seen (what the judge asks for its proxies, every second). */
   podsIn(namespace: string): readonly V1Pod[] {
     return this.pods.list(namespace);
   }

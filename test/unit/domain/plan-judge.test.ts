@@ -152,9 +152,9 @@ describe("plan: how often the sequential judge reads", () => {
   const asks = (o: Parameters<typeof run>[0], offsetMs: number): boolean =>
     run(o, offsetMs).actions.some((a) => a.kind === "runAnalysis");
 
-  it("every 2 s when the judge makes the whole analysis, whatever the interval", () => {
+  it("every second when the judge makes the whole analysis, whatever the interval", () => {
     const o = releasing({ spec: judgedOnly, status: running({ stepStartedAt: at(0) }) });
-    assert.equal(JUDGE_READ_INTERVAL_MS, 2_000);
+    assert.equal(JUDGE_READ_INTERVAL_MS, 1_000);
     assert.equal(asks(o, JUDGE_READ_INTERVAL_MS - 1), false);
     // ... and the reconciler is woken for it.
     assert.equal(requeue(run(o, 500)), JUDGE_READ_INTERVAL_MS - 500);
