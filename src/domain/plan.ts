@@ -69,7 +69,10 @@ export function plan(observed: Observed, now: number): Plan {
 
 /** A transition's plan: the new state, no wait, and another plan right away to act on it. */
 function settle(c: BaseCtx, g: Go): Stay {
-  return stay({ ...g.status, waitingFor: undefined }, g.status.message, { wakeAt: c.now });
+  return stay({ ...g.status, waitingFor: undefined }, g.status.message, {
+    wakeAt: c.now,
+    ...(g.route === undefined ? {} : { route: g.route }),
+  });
 }
 
 function planPhase(c: Ctx, s: RolloutStatus): Step {

@@ -17,6 +17,7 @@ import {
 } from "./plan-support.js";
 import type { RolloutStatus } from "./rollout.js";
 import { describeStep, stepAt } from "./run-steps.js";
+import { CANARY_ONLY, PRIMARY_ONLY } from "./traffic-route.js";
 
 /** Why a release was rolled back: the Ready condition's reason while Failed. */
 export type RollbackReason =
@@ -63,7 +64,9 @@ function fail(
 ): Go {
   const revision = s.canaryRevision ?? c.target.revision;
   const text = `Rolled back ${targetName(c)} revision ${revision}: ${detail}${canaryTally(s)}`;
-  return go(
+  // planFailed's route, sent now: not one reconcile later.
+  const route = canaryWeight === 100 ? CANARY_ONLY : PRIMARY_ONLY;
+  const g = go(
     {
       ...s,
       phase: "Failed",
@@ -79,6 +82,7 @@ function fail(
     },
     [event("Warning", "RolledBack", text), notify("rolledBack", "error", text), ...postRollout(c)],
   );
+  return { ...g, route };
 }
 
 export type RunStart = "NewRevision" | "Restarted" | "Retry" | "Approved";

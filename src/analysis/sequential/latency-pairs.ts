@@ -27,10 +27,19 @@ export function edgeAtOrAbove(edges: readonly number[], value: number): number |
   return edges.find((e) => e >= value - 1e-9 * Math.max(1, Math.abs(value)));
 }
 
+/** The largest edge ≤ value; the first edge below it. */
+export function edgeAtOrBelow(edges: readonly number[], value: number): number | undefined {
+  const tolerance = 1e-9 * Math.max(1, Math.abs(value));
+  return edges.findLast((e) => e <= value + tolerance) ?? edges[0];
+}
+
 /**
- * Pairs at the primary's quantiles: T is the smallest edge whose cumulative share reaches the
- * quantile (given as the quantile's value in ms, e.g. from histogram_quantile), T' the edge for
- * T plus the margin. A quantile above the last edge, or a T' beyond it, gives no pair.
+ * Pairs at the primary's quantiles (given as the quantile's value in ms, e.g. from
+ * histogram_quantile): T is the largest edge at or below it, so that at least the quantile's
+ * share of the primary lies above T (rounding up instead left as little as 0.1 % of the primary
+ * above its p99 edge on the cluster, and a pass needs the primary's slow requests); T' is the
+ * smallest edge at or above T plus the margin. Any fixed T is valid for the test; T' beyond the
+ * last edge gives no pair.
  */
 export function thresholdPairs(
   edges: readonly number[],
@@ -40,7 +49,7 @@ export function thresholdPairs(
   const out: ThresholdPair[] = [];
   for (const { quantile, ms } of quantiles) {
     if (!Number.isFinite(ms)) continue;
-    const t = edgeAtOrAbove(edges, ms);
+    const t = edgeAtOrBelow(edges, ms);
     if (t === undefined) continue;
     const target = margin.kind === "absolute" ? t + margin.ms : t * (1 + margin.percent / 100);
     const tc = edgeAtOrAbove(edges, target);

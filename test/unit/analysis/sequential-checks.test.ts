@@ -152,10 +152,10 @@ describe("the sequential judge's checks", function () {
     assert.ok((errors?.judge?.needs ?? 0) > 0, JSON.stringify(errors));
     assert.match(errors?.message ?? "", /inconclusive, needs about \d+ more canary requests/);
     const latency = last.checks.find((c) => c.name === "request-duration");
-    // Thresholds placed from the primary's requests in the run: p50 of 75 ms → 100 ms, + 20 ms →
-    // 250 ms (p99 lands on the same pair).
+    // Thresholds placed from the primary's requests in the run: p50 of 75 ms rounds down to
+    // 50 ms, + 20 ms up to 100 ms (p99, 99.5 ms, lands on the same pair).
     const pairs = last.sequential.state.metrics.find((m) => m.name === "request-duration")?.pairs;
-    assert.deepEqual(pairs, [{ quantile: 0.5, primaryLe: 100, canaryLe: 250 }]);
+    assert.deepEqual(pairs, [{ quantile: 0.5, primaryLe: 50, canaryLe: 100 }]);
     assert.notEqual(latency?.outcome, "fail");
   });
 

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import type { AnalysisResult, CheckResult } from "../../../src/domain/plan-model.js";
 import { JUDGE_READ_INTERVAL_MS } from "../../../src/domain/plan-step.js";
 import type { JudgeStatus } from "../../../src/domain/rollout.js";
+import { PRIMARY_ONLY } from "../../../src/domain/traffic-route.js";
 import {
   at,
   DEADLINE,
@@ -63,6 +64,10 @@ describe("plan: the sequential judge", () => {
     assert.equal(p.status.phase, "Failed");
     assert.deepEqual(p.status.judge, STATE);
     assert.deepEqual(eventReasons(p), ["AnalysisFailed", "RolledBack"]);
+    // The proxies are told in this reconcile, before anything else: every reconcile in between
+    // is more requests to a failing canary.
+    assert.deepEqual(p.actions[0], { kind: "setTraffic", route: PRIMARY_ONLY });
+    assert.equal(p.status.canaryWeight, 0);
     // What the release cost its users, in the RolledBack Event and the notification.
     const cost = "the canary answered 10 requests, 3 failed";
     const told = p.actions.filter(

@@ -73,7 +73,7 @@ describe("plan: Promoting", () => {
       }),
       at: DEADLINE + 1,
       phase: "Failed",
-      actions: ROLLED_BACK,
+      actions: ["setTraffic(100)", ...ROLLED_BACK],
       status: { canaryWeight: 100 },
       ready: ["False", "ProgressDeadlineExceeded"],
       message:
@@ -209,7 +209,7 @@ describe("plan: Promoting blue/green", () => {
       }),
       at: DEADLINE + 1,
       phase: "Failed",
-      actions: ROLLED_BACK,
+      actions: ["setTraffic(0)", ...ROLLED_BACK],
       status: { canaryWeight: 0 },
     },
     {

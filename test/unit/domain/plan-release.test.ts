@@ -395,7 +395,7 @@ describe("plan: Progressing through the steps", () => {
       }),
       at: DEADLINE + 1,
       phase: "Failed",
-      actions: ROLLED_BACK,
+      actions: ["setTraffic(0)", ...ROLLED_BACK],
       ready: ["False", "ProgressDeadlineExceeded"],
       message:
         /proxies did not confirm weight 10 % within 10m \(not yet ACKed by loadgen-7d9\.demo \(1 of 4 proxies\)\)/,
@@ -473,7 +473,7 @@ describe("plan: Progressing through the steps", () => {
       }),
       at: 2 * INTERVAL,
       phase: "Failed",
-      actions: ["event(Warning:AnalysisFailed)", ...ROLLED_BACK],
+      actions: ["setTraffic(0)", "event(Warning:AnalysisFailed)", ...ROLLED_BACK],
       status: { failedChecks: 2, canaryWeight: 0, currentStep: 1 },
       ready: ["False", "FailedChecks"],
       promoted: ["False", "Failed"],
@@ -521,7 +521,7 @@ describe("plan: Progressing through the steps", () => {
       }),
       at: DEADLINE + 1,
       phase: "Failed",
-      actions: ROLLED_BACK,
+      actions: ["setTraffic(0)", ...ROLLED_BACK],
       ready: ["False", "ProgressDeadlineExceeded"],
     },
     {
@@ -635,7 +635,7 @@ describe("plan: gates between steps and before promotion", () => {
       }),
       at: INTERVAL + MIN + 1,
       phase: "Failed",
-      actions: ROLLED_BACK,
+      actions: ["setTraffic(0)", ...ROLLED_BACK],
       ready: ["False", "GateFailed"],
     },
     {
@@ -659,7 +659,7 @@ describe("plan: gates between steps and before promotion", () => {
       }),
       at: INTERVAL + 1,
       phase: "Failed",
-      actions: ["event(Warning:GateFailed)", ...ROLLED_BACK],
+      actions: ["setTraffic(0)", "event(Warning:GateFailed)", ...ROLLED_BACK],
     },
     {
       name: "confirm-traffic-increase open: next step",
@@ -729,7 +729,7 @@ describe("plan: gates between steps and before promotion", () => {
       }),
       at: INTERVAL + 1,
       phase: "Failed",
-      actions: ["event(Warning:GateFailed)", ...ROLLED_BACK],
+      actions: ["setTraffic(0)", "event(Warning:GateFailed)", ...ROLLED_BACK],
     },
     {
       name: "analysis due: rollback webhooks polled with it",
@@ -747,7 +747,7 @@ describe("plan: gates between steps and before promotion", () => {
       }),
       at: 10 * S,
       phase: "Failed",
-      actions: ROLLED_BACK,
+      actions: ["setTraffic(0)", ...ROLLED_BACK],
       ready: ["False", "RollbackWebhook"],
     },
   ]);
@@ -923,7 +923,7 @@ describe("plan: WaitingPromotion", () => {
       }),
       at: 2 * INTERVAL,
       phase: "Failed",
-      actions: ["event(Warning:AnalysisFailed)", ...ROLLED_BACK],
+      actions: ["setTraffic(0)", "event(Warning:AnalysisFailed)", ...ROLLED_BACK],
       ready: ["False", "FailedChecks"],
     },
     {
@@ -996,7 +996,7 @@ describe("plan: Paused", () => {
       }),
       at: 2 * INTERVAL,
       phase: "Failed",
-      actions: ["event(Warning:AnalysisFailed)", ...ROLLED_BACK],
+      actions: ["setTraffic(0)", "event(Warning:AnalysisFailed)", ...ROLLED_BACK],
     },
     {
       name: "held by pause {}: says promote",

@@ -31,15 +31,15 @@ describe("latency threshold pairs", () => {
     want: ReturnType<typeof thresholdPairs>;
   }[] = [
     {
-      name: "20 ms on 50 ms and 210 ms: the edges round both up",
+      name: "20 ms on 42 ms and 210 ms: the primary's edge rounds down, the canary's up",
       q: [
         { quantile: 0.5, ms: 42 },
         { quantile: 0.99, ms: 210 },
       ],
       margin: { kind: "absolute", ms: 20 },
       want: [
-        { quantile: 0.5, primaryLe: 50, canaryLe: 100 },
-        { quantile: 0.99, primaryLe: 250, canaryLe: 500 },
+        { quantile: 0.5, primaryLe: 25, canaryLe: 50 },
+        { quantile: 0.99, primaryLe: 100, canaryLe: 250 },
       ],
     },
     {
@@ -49,15 +49,19 @@ describe("latency threshold pairs", () => {
       want: [{ quantile: 0.5, primaryLe: 100, canaryLe: 250 }],
     },
     {
-      name: "no pair beyond the last edge, none twice, none for NaN",
+      name: "below the first edge, the first; none beyond the last edge, none twice, none for NaN",
       q: [
-        { quantile: 0.5, ms: 3_000_000 },
-        { quantile: 0.9, ms: 2 },
-        { quantile: 0.99, ms: 1.5 },
+        { quantile: 0.5, ms: 0.1 },
+        { quantile: 0.9, ms: 4_000_000 },
+        { quantile: 0.95, ms: 2 },
+        { quantile: 0.99, ms: 2.4 },
         { quantile: 0.999, ms: NaN },
       ],
       margin: { kind: "absolute", ms: 1 },
-      want: [{ quantile: 0.9, primaryLe: 2, canaryLe: 5 }],
+      want: [
+        { quantile: 0.5, primaryLe: 0.5, canaryLe: 2 },
+        { quantile: 0.95, primaryLe: 2, canaryLe: 5 },
+      ],
     },
   ];
   for (const t of table) {
