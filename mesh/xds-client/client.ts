@@ -20,7 +20,18 @@ import { SotwAdsStream } from "./sotw-stream.js";
 
 export type Transport = "delta" | "sotw";
 
+const READY = grpc.connectivityState.READY;
+const UNAVAILABLE = grpc.status.UNAVAILABLE;
+
 export const DEFAULT_WARM_TIMEOUT_MS = 1000;
+
+/**
+ * How long a stream waits for its connection to the control plane. grpc-js puts no bound on a TCP
+ * connect, so one sent to a controller pod that is gone (the Service's endpoints not updated yet)
+ * waits for the kernel's SYN retries, a minute or two; past this the attempt is abandoned and the
+ * next one, on a new channel, resolves and connects afresh. Envoy's default connect timeout.
+ */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 
 export interface XdsClientDeps {
   readonly log: Logger;
@@ -37,6 +48,8 @@ export interface XdsClientDeps {
   /** How long a snapshot needing new clusters' endpoints (or new routes) waits for them. */
   readonly warmTimeoutMs?: number;
   readonly backoff?: Partial<BackoffPolicy>;
+  /** DEFAULT_CONNECT_TIMEOUT_MS unless set. */
+  readonly connectTimeoutMs?: number;
   /** Jitter source, for tests; Math.random by default. */
   readonly random?: () => number;
 }
@@ -95,22 +108,22 @@ export class XdsClient {
   /** Connects and keeps reconnecting until `close`. */
   start(): void {
     if (this.client !== undefined || this.connection.state === "closed") return;
-    const Ctor = adsClientConstructor();
-    this.client = new Ctor(
-      this.deps.server,
-      this.deps.credentials ?? grpc.credentials.createInsecure(),
-      {
-        // Channel reconnects follow the same schedule as stream retries.
-        "grpc.initial_reconnect_backoff_ms": this.backoff.baseMs,
-        "grpc.max_reconnect_backoff_ms": this.backoff.maxMs,
-        "grpc.keepalive_time_ms": 30_000,
-        "grpc.keepalive_timeout_ms": 10_000,
-        "grpc.keepalive_permit_without_calls": 1,
-        "grpc.max_receive_message_length": 64 * 1024 * 1024,
-        ...this.deps.channelOptions,
-      },
-    );
+    this.client = this.newChannel();
     this.connect();
+  }
+
+  private newChannel(): AdsClient {
+    const Ctor = adsClientConstructor();
+    return new Ctor(this.deps.server, this.deps.credentials ?? grpc.credentials.createInsecure(), {
+      // Channel reconnects follow the same schedule as stream retries.
+      "grpc.initial_reconnect_backoff_ms": this.backoff.baseMs,
+      "grpc.max_reconnect_backoff_ms": this.backoff.maxMs,
+      "grpc.keepalive_time_ms": 30_000,
+      "grpc.keepalive_timeout_ms": 10_000,
+      "grpc.keepalive_permit_without_calls": 1,
+      "grpc.max_receive_message_length": 64 * 1024 * 1024,
+      ...this.deps.channelOptions,
+    });
   }
 
   /** The snapshot in force: the last good one (EMPTY_SNAPSHOT before the first). */
@@ -171,9 +184,21 @@ export class XdsClient {
     const now = this.deps.clock.now();
     this.connection = { state: "connecting", attempt: this.failures + 1, since: now };
     let responded = false;
+    let abandoned: string | undefined;
+    const timeoutMs = this.deps.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    const connectTimer = this.deps.clock.setTimer(timeoutMs, () => {
+      const channel = client.getChannel();
+      const current = seq === this.streamSeq && this.connection.state === "connecting";
+      if (!current || channel.getConnectivityState(false) === READY) return;
+      abandoned = `not connected within ${String(timeoutMs)} ms`;
+      this.client = this.newChannel();
+      client.close();
+      call.cancel();
+    });
     const onResponse = (): void => {
       if (responded) return;
       responded = true;
+      connectTimer.cancel();
       this.failures = 0;
       this.connection = { state: "connected", since: this.deps.clock.now() };
     };
@@ -193,7 +218,10 @@ export class XdsClient {
     // Errors also arrive as a status; the listener keeps them from being thrown.
     call.on("error", () => undefined);
     call.on("status", (s: grpc.StatusObject) => {
-      if (seq === this.streamSeq) this.onStreamEnd(s, responded);
+      connectTimer.cancel();
+      if (seq !== this.streamSeq) return;
+      const why = abandoned === undefined ? s : { ...s, code: UNAVAILABLE, details: abandoned };
+      this.onStreamEnd(why, responded);
     });
     this.deps.log.debug("opening ADS stream", {
       server: this.deps.server,

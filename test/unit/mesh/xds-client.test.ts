@@ -1,3 +1,6 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { connect } from "node:net";
 import { isDeepStrictEqual } from "node:util";
 import assert from "node:assert/strict";
 import { FakeClock, systemClock } from "../../../src/common/clock.js";
@@ -289,5 +292,90 @@ describe("xDS client (delta): the requests it sends, and reconnecting", function
     // The server knew the client's clusters from initial_resource_versions and sent none again.
     const clusterState_ = cp.server?.clients()[0]?.types.find((t) => t.typeUrl === TYPE.cluster);
     assert.equal(clusterState_?.sentVersion, undefined);
+  });
+});
+
+/**
+ * A port whose listener never accepts, its one-slot queue already taken: a connect to it hangs in
+ * SYN_SENT as one to a pod that is gone does (the kernel drops the SYN), without leaving loopback.
+ */
+async function unansweredPort(): Promise<{ port: number; release: () => Promise<void> }> {
+  const py = spawn(
+    "python3",
+    [
+      "-c",
+      "import socket,sys\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\n" +
+        "print(s.getsockname()[1],flush=True)\nsys.stdin.read()",
+    ],
+    { stdio: ["pipe", "pipe", "inherit"] },
+  );
+  const port = await new Promise<number>((resolve, reject) => {
+    py.once("error", reject);
+    py.stdout.once("data", (d: Buffer) => {
+      resolve(Number(String(d).trim()));
+    });
+  });
+  const filler = connect(port, "127.0.0.1");
+  await once(filler, "connect");
+  return {
+    port,
+    release: async () => {
+      filler.destroy();
+      if (py.exitCode !== null) return;
+      py.stdin.end();
+      await once(py, "exit");
+    },
+  };
+}
+
+describe("xDS client: a connection attempt that hangs", function () {
+  this.timeout(20_000);
+  const clock = new FakeClock();
+  const cp = new ControlPlane();
+  let client: XdsClient | undefined;
+  let hung: Awaited<ReturnType<typeof unansweredPort>> | undefined;
+
+  afterEach(async () => {
+    client?.close();
+    await hung?.release();
+    await cp.stop();
+  });
+
+  it("is abandoned after the connect timeout and retried on a new connection, which syncs", async () => {
+    hung = await unansweredPort();
+    const probe = connect(hung.port, "127.0.0.1");
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(probe.pending, true, "a connect to the port hangs");
+    probe.destroy();
+
+    const c = new XdsClient({
+      log: silentLog,
+      clock,
+      server: `127.0.0.1:${hung.port}`,
+      node,
+      random: () => 0.5,
+      connectTimeoutMs: 5000,
+    });
+    client = c;
+    c.start();
+    await clock.advance(4999);
+    assert.equal(c.status().connection.state, "connecting", "waits out the timeout");
+    await clock.advance(1);
+    const failed = await eventually("the attempt abandoned", () => {
+      const s = c.status().connection;
+      return s.state === "backoff" ? s : undefined;
+    });
+    assert.equal(failed.error, "UNAVAILABLE: not connected within 5000 ms");
+    assert.equal(failed.failures, 1);
+
+    // The port answers now (a new controller behind the same address): the next attempt syncs.
+    await hung.release();
+    await cp.start(hung.port);
+    cp.publish(translate(clusterState({ canaryWeight: 30 })));
+    await clock.advance(failed.retryAt - clock.now());
+    await eventually("the snapshot from the new server", () =>
+      weights(c.current())[CANARY] === 30 ? true : undefined,
+    );
+    assert.equal(c.status().connection.state, "connected");
   });
 });
