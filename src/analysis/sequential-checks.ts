@@ -182,10 +182,15 @@ function report(m: MetricJudgement, state: JudgeStatus, config: JudgeConfig): Ch
           : {}),
         threshold: requests > 0 ? { max: 100 * pair.primaryAbove } : {},
       };
+      const q = state.metrics.find((x) => x.name === m.name)?.pairs?.at(-1)?.quantile;
+      const tail =
+        pair.canaryUpper === undefined || q === undefined
+          ? ""
+          : ` (the canary's share slower than ${pair.canaryLe} ms at most ${pct(pair.canaryUpper)}; its p${formatNumber(100 * q)} is within it below ${pct(1 - q)})`;
       what =
         requests === 0
           ? `no canary requests counted yet${state.warm ? "" : " (warm-up)"}`
-          : `canary ${pct(pair.canaryAbove)} slower than ${pair.canaryLe} ms vs primary ${pct(pair.primaryAbove)} slower than ${pair.primaryLe} ms`;
+          : `canary ${pct(pair.canaryAbove)} slower than ${pair.canaryLe} ms vs primary ${pct(pair.primaryAbove)} slower than ${pair.primaryLe} ms${tail}`;
       effect = pair.ratio;
       bound = pair.ratioLowerBound;
     }

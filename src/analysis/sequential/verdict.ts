@@ -13,7 +13,7 @@ import {
   totals,
 } from "./eprocess.js";
 import { badEventsNeeded, canaryRequestsToPass } from "./pacing.js";
-import { priorFor, rateInterval } from "./rate-bounds.js";
+import { logMixture, priorFor, rateInterval } from "./rate-bounds.js";
 import { logSumExp } from "./special.js";
 
 export interface JudgeSettings {
@@ -68,6 +68,13 @@ export interface PairEffect {
   readonly ratio?: number;
   readonly ratioLowerBound?: number;
   readonly logEPass: number;
+  /**
+   * A tail pair's (TAIL_QUANTILE and above): the anytime upper bound on the canary's share slower
+   * than T′, at passAlpha/2, against the quantile's own share (1 % at p99).
+   */
+  readonly canaryUpper?: number;
+  /** Whether the pair's own evidence passes it (by the ratio, or for a tail pair by its tail). */
+  readonly passed: boolean;
 }
 
 const rate = (x: number, n: number) => (n > 0 ? x / n : 0);
@@ -147,14 +154,32 @@ export function errorEvidence(
 }
 
 export interface LatencySeries {
+  /** The primary quantile T was placed at; a tail pair (TAIL_QUANTILE and above) has two passes. */
+  readonly quantile?: number;
   readonly primaryLe: number;
   readonly canaryLe: number;
   readonly segments: readonly Segment[];
 }
 
+/** Pairs placed at this quantile or above are tail pairs (p99). */
+export const TAIL_QUANTILE = 0.9;
+
+/** The share of requests a tail pair's quantile leaves above it (0.01 at p99), else undefined. */
+function tailShare(p: LatencySeries): number | undefined {
+  return p.quantile !== undefined && p.quantile >= TAIL_QUANTILE ? 1 - p.quantile : undefined;
+}
+
 /**
  * Harm averages the pairs' e-values (the stochastic-order null implies each pair's null, and an
  * average of e-processes is one); pass needs every pair (intersection-union, no correction).
+ *
+ * A tail pair passes by either of two tests at passAlpha/2 each: the ratio (the canary's share
+ * slower than T′ no larger than the primary's slower than T, over the same requests), or the
+ * canary's own tail (its share slower than T′ shown below 1 − q: its q-quantile at most T′, the
+ * primary's q-quantile from the run's window plus the margin). The second is what passes a
+ * canary when the primary answers almost nothing above T later in the run, where the ratio's
+ * bad events never come (docs/analysis.md, "Latency"). A false pass needs both tests' nulls to
+ * hold, so its probability stays at most passAlpha.
  */
 export function latencyEvidence(
   pairs: readonly LatencySeries[],
@@ -169,11 +194,24 @@ export function latencyEvidence(
       effect: { kind: "latency", pairs: [] },
     };
   }
-  const need = Math.log(1 / s.alphaPass);
   const effects: PairEffect[] = pairs.map((p) => {
     const t = totals(p.segments);
     const ratio = detail ? ratioEstimate(p.segments) : undefined;
     const bound = detail ? ratioLowerBound(p.segments, s.alphaHarm) : undefined;
+    const tail = tailShare(p);
+    const lp = logEPass(p.segments, 1);
+    const byRatio = lp >= ratioNeed(p, s);
+    // U < tail exactly when the tail lies beyond the canary's observed share and outside the set
+    // {p : M_n(p) < 2/passAlpha}: one evaluation rather than the bisection.
+    const byTail =
+      tail !== undefined &&
+      t.nC > 0 &&
+      t.a / t.nC < tail &&
+      logMixture(tail, t.a, t.nC, priorFor(tail)) >= Math.log(2 / s.alphaPass);
+    const upper =
+      detail && tail !== undefined
+        ? rateInterval(t.a, t.nC, s.alphaPass / 2, priorFor(tail)).upper
+        : undefined;
     return {
       primaryLe: p.primaryLe,
       canaryLe: p.canaryLe,
@@ -181,18 +219,20 @@ export function latencyEvidence(
       primaryAbove: rate(t.b, t.nP),
       ...(ratio === undefined ? {} : { ratio }),
       ...(bound === undefined ? {} : { ratioLowerBound: bound }),
-      logEPass: logEPass(p.segments, 1),
+      logEPass: lp,
+      ...(upper === undefined ? {} : { canaryUpper: upper }),
+      passed: byRatio || byTail,
     };
   });
   const harm = logSumExp(pairs.map((p) => logEHarm(p.segments, 1))) - Math.log(pairs.length);
-  const passed = effects.every((e) => e.logEPass >= need);
+  const passed = effects.every((e) => e.passed);
   let needs: number | undefined;
   if (detail && !passed) {
     needs = 0;
     for (const [i, p] of pairs.entries()) {
       const e = effects[i];
-      if (e === undefined || e.logEPass >= need) continue;
-      const n = pairNeeds(p.segments, e, need);
+      if (e === undefined || e.passed) continue;
+      const n = pairNeeds(p, e, s);
       if (n === undefined) {
         needs = undefined;
         break;
@@ -209,8 +249,31 @@ export function latencyEvidence(
   };
 }
 
+/** ln(1/passAlpha) for the ratio's pass; a tail pair's ratio has half of passAlpha. */
+function ratioNeed(p: LatencySeries, s: JudgeSettings): number {
+  return Math.log((tailShare(p) === undefined ? 1 : 2) / s.alphaPass);
+}
+
+/** The fewer of the ratio's and (a tail pair's) the tail's, as each side's rates stay. */
+function pairNeeds(p: LatencySeries, e: PairEffect, s: JudgeSettings): number | undefined {
+  const byRatio = ratioNeeds(p.segments, e, ratioNeed(p, s));
+  const tail = tailShare(p);
+  if (tail === undefined) return byRatio;
+  const t = totals(p.segments);
+  const total = canaryRequestsToPass(
+    { failures: t.a, n: t.nC },
+    { failures: 0, n: 0 },
+    tail,
+    s.alphaPass / 2,
+    priorFor(tail),
+  );
+  const byTail = total === undefined ? undefined : Math.max(1, Math.ceil(total - t.nC));
+  if (byRatio === undefined) return byTail;
+  return byTail === undefined ? byRatio : Math.min(byRatio, byTail);
+}
+
 /** Plug-in: the ratio and bad events per canary request seen so far stay as they are. */
-function pairNeeds(segments: readonly Segment[], e: PairEffect, need: number): number | undefined {
+function ratioNeeds(segments: readonly Segment[], e: PairEffect, need: number): number | undefined {
   const t = totals(segments);
   const rho = segments.at(-1)?.rho ?? 0;
   const r = e.ratio;

@@ -91,6 +91,55 @@ describe("verdicts", () => {
     assert.ok(slow.needs !== undefined && slow.needs > 0, `${slow.needs}`);
   });
 
+  it("a p99 pair the primary no longer reaches passes on the canary's own tail: 424 canary requests, none slower than T′", () => {
+    // The primary answers 2 of 3,816 above T (0.05 %): the ratio's bad events never come.
+    const pair = (nC: number) => ({
+      quantile: 0.99,
+      primaryLe: 63,
+      canaryLe: 126,
+      segments: [seg(0.1, 0, 2, nC, 9 * nC)],
+    });
+    // U(0, n) at passAlpha/2 with the Beta(½, 2/0.01) mixture: 0.010014 at 423, 0.009993 at 424
+    // (rate-bounds.test.ts checks the bound itself against numerical integration).
+    const before = latencyEvidence([pair(423)], S);
+    assert.equal(before.passed, false);
+    assert.equal(before.needs, 1);
+    const at = latencyEvidence([pair(424)], S);
+    assert.equal(at.passed, true);
+    assert.equal(at.effect.kind, "latency");
+    if (at.effect.kind === "latency") {
+      const u = at.effect.pairs[0]?.canaryUpper ?? 1;
+      assert.ok(u < 0.01 && u > 0.0099, String(u));
+      assert.ok((at.effect.pairs[0]?.logEPass ?? 0) < Math.log(20), "not by the ratio");
+    }
+    // The same counts at the median: no tail route, no pass.
+    assert.equal(latencyEvidence([{ ...pair(424), quantile: 0.5 }], S).passed, false);
+  });
+
+  it("a p99 pair's two passes share passAlpha: its ratio needs E_P ≥ 40, the median's 20", () => {
+    // E_P = 20.04 (3 canary of 100 above T′, 100 primary of 900 above T); the canary's own 3 %
+    // is above p99's 1 %, so only the ratio could pass it.
+    const segments = [seg(0.1, 3, 100, 100, 900)];
+    const median = latencyEvidence([{ quantile: 0.5, primaryLe: 5, canaryLe: 10, segments }], S);
+    const tail = latencyEvidence([{ quantile: 0.99, primaryLe: 50, canaryLe: 100, segments }], S);
+    assert.equal(median.passed, true);
+    assert.equal(tail.passed, false);
+    const more = [seg(0.1, 3, 120, 100, 900)]; // E_P = 76.5
+    assert.equal(
+      latencyEvidence([{ quantile: 0.99, primaryLe: 50, canaryLe: 100, segments: more }], S).passed,
+      true,
+    );
+  });
+
+  it("a canary whose tail is above the quantile's share does not pass on it: 2 % slower than T′", () => {
+    const l = latencyEvidence(
+      [{ quantile: 0.99, primaryLe: 63, canaryLe: 126, segments: [seg(0.1, 40, 2, 2000, 18000)] }],
+      S,
+    );
+    assert.equal(l.passed, false);
+    assert.equal(l.effect.kind === "latency" && (l.effect.pairs[0]?.canaryUpper ?? 0) > 0.02, true);
+  });
+
   it("harm combines metrics by their weights (½ each: E 300 alone is 150 > 100)", () => {
     const ev = (logEHarm: number): WeightedEvidence["evidence"] => ({
       logEHarm,
