@@ -1,61 +1,14 @@
-// ClientStatusDiscoveryService: what each connected client was sent and has ACKed, per resource,
-// in the format `istioctl proxy-config`-style tools read.
+// ClientStatusDiscoveryService: what each connected client holds, has on its way and refused,
+// per resource, in the format `istioctl proxy-config`-style tools read (csds-report.ts), scoped to
+// the caller's namespace.
 import type * as grpc from "@grpc/grpc-js";
 import type { Caller } from "../../pki/caller.js";
 import { assertNever } from "../../common/assert-never.js";
 import { callerNamespace, callerServiceAccount } from "../../pki/caller.js";
-import type { ClientConfig } from "../generated/envoy/service/status/v3/ClientConfig.js";
 import type { ClientStatusRequest__Output } from "../generated/envoy/service/status/v3/ClientStatusRequest.js";
 import type { ClientStatusResponse } from "../generated/envoy/service/status/v3/ClientStatusResponse.js";
 import type { ClientConnection } from "./connection.js";
-import type { SnapshotHistory } from "./history.js";
-
-function timestamp(ms: number): { seconds: string; nanos: number } {
-  return { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 };
-}
-
-function clientConfig(
-  client: ClientConnection,
-  history: SnapshotHistory,
-  withContents: boolean,
-): ClientConfig {
-  const configs: NonNullable<ClientConfig["generic_xds_configs"]> = [];
-  for (const [typeUrl, state] of client.types) {
-    const sent = history.get(state.sentVersion)?.resources.get(typeUrl);
-    const names =
-      state.subscription.kind === "wildcard"
-        ? [...(sent?.keys() ?? [])]
-        : [...state.subscription.names];
-    for (const name of names.sort()) {
-      const r = sent?.get(name);
-      const nacked = state.lastNack !== undefined && state.lastNack.version === state.sentVersion;
-      const synced = state.ackedVersion !== undefined && state.ackedVersion === state.sentVersion;
-      configs.push({
-        type_url: typeUrl,
-        name,
-        version_info: state.ackedVersion === undefined ? "" : String(state.ackedVersion),
-        ...(withContents && r !== undefined
-          ? { xds_config: { type_url: r.typeUrl, value: r.value } }
-          : {}),
-        ...(state.ackedAt === undefined ? {} : { last_updated: timestamp(state.ackedAt) }),
-        config_status:
-          r === undefined ? "NOT_SENT" : nacked ? "ERROR" : synced ? "SYNCED" : "STALE",
-        client_status:
-          r === undefined ? "DOES_NOT_EXIST" : nacked ? "NACKED" : synced ? "ACKED" : "REQUESTED",
-        ...(state.lastNack === undefined
-          ? {}
-          : {
-              error_state: {
-                details: state.lastNack.message,
-                version_info: String(state.lastNack.version),
-                last_update_attempt: timestamp(state.lastNack.at),
-              },
-            }),
-      });
-    }
-  }
-  return { node: client.node ?? null, generic_xds_configs: configs };
-}
+import { clientConfig } from "./csds-report.js";
 
 /** Whose clients a CSDS caller is told about. */
 export type CsdsScope =
@@ -111,10 +64,7 @@ export interface CsdsHandlers {
   ): void;
 }
 
-export function csdsHandlers(
-  clients: () => Iterable<ClientConnection>,
-  history: SnapshotHistory,
-): CsdsHandlers {
+export function csdsHandlers(clients: () => Iterable<ClientConnection>): CsdsHandlers {
   const respond = (req: ClientStatusRequest__Output, scope: CsdsScope): ClientStatusResponse => {
     const wanted = req.node_matchers
       .map((m) => m.node_id?.exact)
@@ -122,7 +72,7 @@ export function csdsHandlers(
     const config = [...clients()]
       .filter((c) => inScope(scope, c))
       .filter((c) => wanted.length === 0 || wanted.includes(c.node?.id ?? ""))
-      .map((c) => clientConfig(c, history, !req.exclude_resource_contents));
+      .map((c) => clientConfig(c, !req.exclude_resource_contents));
     return { config };
   };
   return {
