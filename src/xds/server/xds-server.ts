@@ -26,7 +26,10 @@ import type { StreamContext, XdsEvent } from "./stream-context.js";
 export interface XdsServerDeps {
   readonly log: Logger;
   readonly clock: Clock;
-  /** Largest response a client is sent; gRPC's default receive limit is 4 MiB. */
+  /**
+   * Largest response a client is sent, ADS or CSDS (CSDS fits its answers to it: csds-report.ts);
+   * gRPC's default receive limit is 4 MiB.
+   */
   readonly maxMessageBytes?: number;
   /**
    * Who may call: every ADS and CSDS call is authenticated when set. Absent means anyone may
@@ -89,7 +92,15 @@ export class XdsServer {
       protos.discovery.v3.AggregatedDiscoveryService.service,
       this.adsHandlers(),
     );
-    const csds = csdsHandlers(() => [...this.streams.values()].map((s) => s.client));
+    const serialize =
+      protos.status.v3.ClientStatusDiscoveryService.service.FetchClientStatus.responseSerialize;
+    const csds = csdsHandlers({
+      clients: () => [...this.streams.values()].map((s) => s.client),
+      // Slack for the message's own framing; the report's sizes are bounds already.
+      budget: max - 1024,
+      nodeBytes: (c) =>
+        c.node === undefined ? 0 : serialize({ config: [{ node: c.node }] }).length,
+    });
     const csdsGuarded: ClientStatusDiscoveryServiceHandlers = {
       FetchClientStatus: (call, cb) => {
         guardUnary(deps.auth, call, cb, (caller) => {
