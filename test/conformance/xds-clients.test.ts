@@ -14,6 +14,8 @@ import type { XdsEvent } from "../../src/xds/server/stream-context.js";
 import type { ResourceSet, Snapshot } from "../../src/xds/snapshot.js";
 import { buildSnapshot } from "../../src/xds/snapshot.js";
 import { translate } from "../../src/xds/translate/translate.js";
+import type { Entry } from "../support/csds-test-client.js";
+import { CsdsTestClient, entriesByNode } from "../support/csds-test-client.js";
 import type { Backend } from "./backend.js";
 import { startBackends } from "./backend.js";
 import { writeBootstrap } from "./bootstrap.js";
@@ -77,6 +79,17 @@ function broken(set: ResourceSet): ResourceSet {
   }
   if (rc !== undefined) routes.set(name, rc);
   return { ...set, routes };
+}
+
+/** What CSDS says of one client, resource by resource. */
+async function csdsOf(port: number, nodeId: string): Promise<Entry[]> {
+  const csds = new CsdsTestClient(port);
+  try {
+    const { response } = await csds.fetch({ node_matchers: [{ node_id: { exact: nodeId } }] });
+    return entriesByNode(response).get(nodeId) ?? [];
+  } finally {
+    csds.close();
+  }
 }
 
 class ControlPlane {
@@ -194,8 +207,21 @@ for (const kind of CLIENT_KINDS) {
         const nack = await cp.waitFor("nack", nodeId, bad.version);
         assert.equal(nack.kind, "nack");
         await new Promise((r) => setTimeout(r, 1500));
+        // CSDS: the refused route configuration alone is NACKED; the client holds the rest.
+        const route = routeConfigName(NS, "echo", 80);
+        const during = (await csdsOf(cp.port, nodeId)).filter((e) => e.client !== "ACKED");
+        assert.deepEqual(
+          during.map((e) => [e.type, e.name, e.config, e.client, e.error?.version]),
+          [["RouteConfiguration", route, "ERROR", "NACKED", String(bad.version)]],
+        );
         const good = cp.publish(translate(state(backends, { canaryWeight: 50 })));
         await cp.waitFor("ack", nodeId, good.version);
+        const after = await csdsOf(cp.port, nodeId);
+        assert.ok(
+          after.every((e) => e.config === "SYNCED" && e.client === "ACKED"),
+          JSON.stringify(after),
+        );
+        assert.equal(after.find((e) => e.name === route)?.version, String(good.version));
         await client.waitFor((l) => (l.byBackend.canary ?? 0) > 30, 10_000);
         const status = cp.server?.clients().find((c) => c.nodeId === nodeId);
         const nacked = status?.types.find((t) => t.lastNack !== undefined);

@@ -177,6 +177,14 @@ export class DeltaTestClient {
     this.send({ type_url: r.type_url, response_nonce: r.nonce });
   }
 
+  nack(r: DeltaDiscoveryResponse__Output, message: string): void {
+    this.send({
+      type_url: r.type_url,
+      response_nonce: r.nonce,
+      error_detail: { code: 3, message },
+    });
+  }
+
   close(): void {
     this.call.end();
     this.client.close();

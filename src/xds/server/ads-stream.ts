@@ -3,7 +3,7 @@
 // or NACK by error_detail; an ACK of a superseded response still counts).
 import type { Snapshot, TypeUrl } from "../snapshot.js";
 import type { ClientConnection, TypeState } from "./connection.js";
-import { versionOfNonce } from "./connection.js";
+import type { Holdings } from "./holdings.js";
 import type { StreamContext } from "./stream-context.js";
 import { shortMessage } from "./stream-context.js";
 
@@ -11,7 +11,7 @@ interface Drainable {
   on(event: "drain", listener: () => void): unknown;
 }
 
-export abstract class AdsStream<Planned> {
+export abstract class AdsStream<Planned, H extends Holdings> {
   private congested = false;
   private flushing = false;
   private dirty = false;
@@ -19,7 +19,7 @@ export abstract class AdsStream<Planned> {
 
   constructor(
     call: Drainable,
-    readonly client: ClientConnection,
+    readonly client: ClientConnection<H>,
     protected readonly ctx: StreamContext,
   ) {
     call.on("drain", () => {
@@ -48,27 +48,30 @@ export abstract class AdsStream<Planned> {
     this.congested = true;
   }
 
-  /** Records the client's reply to one of our responses, if `nonce` names a recent one. */
+  /** Records the client's reply to one of our responses, if `nonce` names one awaiting it. */
   protected replied(
     typeUrl: TypeUrl,
-    state: TypeState,
+    state: TypeState<H>,
     nonce: string,
     errorDetail: { message: string } | null,
   ): void {
     if (nonce === "") return;
-    const version = versionOfNonce(state, nonce);
-    // A NACK of a superseded response says nothing about the latest; an ACK of one still tells
-    // which version the client runs.
-    const stale = nonce !== state.sentNonce;
-    if (version === undefined || (stale && errorDetail !== null)) return;
+    const version = state.holdings.versionOf(nonce);
+    if (version === undefined) return;
     const now = this.ctx.clock.now();
     if (errorDetail !== null) {
-      const message = shortMessage(errorDetail.message);
-      state.lastNack = { version, message, at: now };
+      const nack = { version, message: shortMessage(errorDetail.message), at: now };
+      // The client keeps what it had and refused this response's changes, whichever it was.
+      state.holdings.nack(nonce, nack);
+      // A NACK of a superseded response says nothing about the latest, which is on its way.
+      if (nonce !== state.sentNonce) return;
+      state.lastNack = nack;
       state.nackedSignature = state.sentSignature;
-      this.ctx.emit({ kind: "nack", client: this.client, typeUrl, version, message });
+      this.ctx.emit({ kind: "nack", client: this.client, typeUrl, version, message: nack.message });
       return;
     }
+    // An ACK of a superseded response still tells which version the client runs.
+    state.holdings.ack(nonce, now);
     if (state.ackedVersion === undefined || version > state.ackedVersion) {
       state.ackedVersion = version;
       state.ackedAt = now;

@@ -1,36 +1,18 @@
 // What the control plane knows about each connected client: its node, and per resource type what
-// it subscribed to, which version it was sent, which it ACKed, and its last NACK.
+// it subscribed to, what it holds (holdings.ts), which version it was sent, which it ACKed, and
+// its last NACK.
 import type { Node__Output } from "../generated/envoy/config/core/v3/Node.js";
 import type { TypeUrl } from "../snapshot.js";
+import type { Holdings, Nack } from "./holdings.js";
+import type { Subscription } from "./subscription.js";
+import { namesSubscription } from "./subscription.js";
 
-export type Subscription =
-  | { readonly kind: "wildcard" }
-  | {
-      readonly kind: "names";
-      readonly names: ReadonlySet<string>;
-      /** The sorted names joined: clients with equal keys get equal responses. */
-      readonly key: string;
-    };
-
-export function namesSubscription(names: Iterable<string>): Subscription {
-  const set = new Set(names);
-  return { kind: "names", names: set, key: [...set].sort().join("\u0000") };
-}
-
-export function subscriptionKey(sub: Subscription): string {
-  return sub.kind === "wildcard" ? "*" : `=${sub.key}`;
-}
-
-export interface Nack {
-  readonly version: number;
-  readonly message: string;
-  readonly at: number;
-}
-
-export interface TypeState {
+export interface TypeState<H extends Holdings = Holdings> {
   subscription: Subscription;
   /** Whether the client ever named resources explicitly (ends legacy wildcard in SotW). */
   explicit: boolean;
+  /** What the client holds, has on its way and refused, resource by resource. */
+  readonly holdings: H;
   sentVersion: number | undefined;
   sentNonce: string | undefined;
   /** Content signature of the last response, to avoid resending what a client NACKed. */
@@ -39,29 +21,25 @@ export interface TypeState {
   ackedAt: number | undefined;
   lastNack: Nack | undefined;
   nackedSignature: string | undefined;
-  /** Delta only: the version (hash) of each resource the client holds. */
-  known: Map<string, string> | undefined;
-  /** Versions of the last few responses by nonce: an ACK of an older response still counts. */
-  recent: [nonce: string, version: number][];
 }
 
-/** Remembers a sent response's nonce and version (the last four per type). */
-export function rememberSent(state: TypeState, nonce: string, version: number): void {
+/** Records a sent response's nonce, version and content signature. */
+export function rememberSent(
+  state: TypeState,
+  nonce: string,
+  version: number,
+  signature: string,
+): void {
   state.sentNonce = nonce;
   state.sentVersion = version;
-  state.recent.push([nonce, version]);
-  if (state.recent.length > 4) state.recent.shift();
+  state.sentSignature = signature;
 }
 
-/** The version of a response this client replied to, if it is recent enough to know. */
-export function versionOfNonce(state: TypeState, nonce: string): number | undefined {
-  return state.recent.find(([n]) => n === nonce)?.[1];
-}
-
-export function newTypeState(): TypeState {
+function newTypeState<H extends Holdings>(holdings: H): TypeState<H> {
   return {
     subscription: namesSubscription([]),
     explicit: false,
+    holdings,
     sentVersion: undefined,
     sentNonce: undefined,
     sentSignature: undefined,
@@ -69,8 +47,6 @@ export function newTypeState(): TypeState {
     ackedAt: undefined,
     lastNack: undefined,
     nackedSignature: undefined,
-    known: undefined,
-    recent: [],
   };
 }
 
@@ -94,9 +70,9 @@ export interface ClientSummary {
   readonly types: readonly ClientTypeSummary[];
 }
 
-export class ClientConnection {
+export class ClientConnection<H extends Holdings = Holdings> {
   node: Node__Output | undefined;
-  readonly types = new Map<TypeUrl, TypeState>();
+  readonly types = new Map<TypeUrl, TypeState<H>>();
   private nonce = 0;
 
   constructor(
@@ -105,6 +81,7 @@ export class ClientConnection {
     readonly connectedAt: number,
     /** The namespace its credentials proved; undefined when the server authenticates no one. */
     readonly namespace: string | undefined,
+    private readonly newHoldings: () => H,
   ) {}
 
   nextNonce(): string {
@@ -112,10 +89,10 @@ export class ClientConnection {
     return String(this.nonce);
   }
 
-  type(typeUrl: TypeUrl): TypeState {
+  type(typeUrl: TypeUrl): TypeState<H> {
     let s = this.types.get(typeUrl);
     if (s === undefined) {
-      s = newTypeState();
+      s = newTypeState(this.newHoldings());
       this.types.set(typeUrl, s);
     }
     return s;

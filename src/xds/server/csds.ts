@@ -1,61 +1,15 @@
-// ClientStatusDiscoveryService: what each connected client was sent and has ACKed, per resource,
-// in the format `istioctl proxy-config`-style tools read.
-import type * as grpc from "@grpc/grpc-js";
+// ClientStatusDiscoveryService: what each connected client holds, has on its way and refused,
+// per resource, in the format `istioctl proxy-config`-style tools read (csds-report.ts), scoped to
+// the caller's namespace.
+import * as grpc from "@grpc/grpc-js";
 import type { Caller } from "../../pki/caller.js";
 import { assertNever } from "../../common/assert-never.js";
 import { callerNamespace, callerServiceAccount } from "../../pki/caller.js";
-import type { ClientConfig } from "../generated/envoy/service/status/v3/ClientConfig.js";
 import type { ClientStatusRequest__Output } from "../generated/envoy/service/status/v3/ClientStatusRequest.js";
 import type { ClientStatusResponse } from "../generated/envoy/service/status/v3/ClientStatusResponse.js";
 import type { ClientConnection } from "./connection.js";
-import type { SnapshotHistory } from "./history.js";
-
-function timestamp(ms: number): { seconds: string; nanos: number } {
-  return { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 };
-}
-
-function clientConfig(
-  client: ClientConnection,
-  history: SnapshotHistory,
-  withContents: boolean,
-): ClientConfig {
-  const configs: NonNullable<ClientConfig["generic_xds_configs"]> = [];
-  for (const [typeUrl, state] of client.types) {
-    const sent = history.get(state.sentVersion)?.resources.get(typeUrl);
-    const names =
-      state.subscription.kind === "wildcard"
-        ? [...(sent?.keys() ?? [])]
-        : [...state.subscription.names];
-    for (const name of names.sort()) {
-      const r = sent?.get(name);
-      const nacked = state.lastNack !== undefined && state.lastNack.version === state.sentVersion;
-      const synced = state.ackedVersion !== undefined && state.ackedVersion === state.sentVersion;
-      configs.push({
-        type_url: typeUrl,
-        name,
-        version_info: state.ackedVersion === undefined ? "" : String(state.ackedVersion),
-        ...(withContents && r !== undefined
-          ? { xds_config: { type_url: r.typeUrl, value: r.value } }
-          : {}),
-        ...(state.ackedAt === undefined ? {} : { last_updated: timestamp(state.ackedAt) }),
-        config_status:
-          r === undefined ? "NOT_SENT" : nacked ? "ERROR" : synced ? "SYNCED" : "STALE",
-        client_status:
-          r === undefined ? "DOES_NOT_EXIST" : nacked ? "NACKED" : synced ? "ACKED" : "REQUESTED",
-        ...(state.lastNack === undefined
-          ? {}
-          : {
-              error_state: {
-                details: state.lastNack.message,
-                version_info: String(state.lastNack.version),
-                last_update_attempt: timestamp(state.lastNack.at),
-              },
-            }),
-      });
-    }
-  }
-  return { node: client.node ?? null, generic_xds_configs: configs };
-}
+import type { Omissions } from "./csds-report.js";
+import { answer } from "./csds-report.js";
 
 /** Whose clients a CSDS caller is told about. */
 export type CsdsScope =
@@ -111,26 +65,58 @@ export interface CsdsHandlers {
   ): void;
 }
 
-export function csdsHandlers(
-  clients: () => Iterable<ClientConnection>,
-  history: SnapshotHistory,
-): CsdsHandlers {
-  const respond = (req: ClientStatusRequest__Output, scope: CsdsScope): ClientStatusResponse => {
+/** Trailing metadata of a FetchClientStatus answer that left something out, with the counts. */
+export const OMITTED_CONTENTS = "vireo-csds-omitted-contents";
+export const SUMMARISED_CLIENTS = "vireo-csds-summarised-clients";
+export const OMITTED_CLIENTS = "vireo-csds-omitted-clients";
+
+function omissionTrailer(o: Omissions): grpc.Metadata | undefined {
+  if (o.contents === 0 && o.summarisedClients === 0 && o.clients === 0) return undefined;
+  const md = new grpc.Metadata();
+  if (o.contents > 0) md.set(OMITTED_CONTENTS, String(o.contents));
+  if (o.summarisedClients > 0) md.set(SUMMARISED_CLIENTS, String(o.summarisedClients));
+  if (o.clients > 0) md.set(OMITTED_CLIENTS, String(o.clients));
+  return md;
+}
+
+function byNode(a: ClientConnection, b: ClientConnection): number {
+  const x = a.node?.id ?? "";
+  const y = b.node?.id ?? "";
+  return x < y ? -1 : x > y ? 1 : a.id - b.id;
+}
+
+export interface CsdsDeps {
+  readonly clients: () => Iterable<ClientConnection>;
+  /** The largest answer, in encoded bytes (the gRPC message limit). */
+  readonly budget: number;
+  /** A bound on the encoded size of a client's node. */
+  readonly nodeBytes: (c: ClientConnection) => number;
+}
+
+/**
+ * Each request gets one answer, in node id order, within the budget: a client's resources while
+ * they fit, else its status per type; contents (unless excluded) while they fit. A caller that
+ * wants all of every client's asks for one client at a time (`node_matchers`), on a stream
+ * without waiting for each answer.
+ */
+export function csdsHandlers(deps: CsdsDeps): CsdsHandlers {
+  const respond = (req: ClientStatusRequest__Output, scope: CsdsScope) => {
     const wanted = req.node_matchers
       .map((m) => m.node_id?.exact)
       .filter((id): id is string => id !== undefined && id !== "");
-    const config = [...clients()]
+    const clients = [...deps.clients()]
       .filter((c) => inScope(scope, c))
       .filter((c) => wanted.length === 0 || wanted.includes(c.node?.id ?? ""))
-      .map((c) => clientConfig(c, history, !req.exclude_resource_contents));
-    return { config };
+      .sort(byNode);
+    return answer(clients, !req.exclude_resource_contents, deps.budget, deps.nodeBytes);
   };
   return {
     FetchClientStatus(call, cb, scope) {
-      cb(null, respond(call.request, scope));
+      const { response, omitted } = respond(call.request, scope);
+      cb(null, response, omissionTrailer(omitted));
     },
     respond(call, req, scope) {
-      call.write(respond(req as ClientStatusRequest__Output, scope));
+      call.write(respond(req as ClientStatusRequest__Output, scope).response);
     },
   };
 }

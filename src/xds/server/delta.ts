@@ -6,14 +6,14 @@ import type { DeltaDiscoveryResponse } from "../generated/envoy/service/discover
 import type { EncodedResource, Snapshot, TypeUrl } from "../snapshot.js";
 import { ALL_TYPES, allowsWildcard, pushRank, TYPE } from "../snapshot.js";
 import type { ClientConnection } from "./connection.js";
-import { namesSubscription, rememberSent } from "./connection.js";
+import { rememberSent } from "./connection.js";
+import type { DeltaHoldings } from "./delta-holdings.js";
+import { ABSENT, sameContent } from "./holdings.js";
+import { namesSubscription } from "./subscription.js";
 import type { StreamContext } from "./stream-context.js";
 import { AdsStream } from "./ads-stream.js";
 
 type Call = grpc.ServerDuplexStream<DeltaDiscoveryRequest__Output, DeltaDiscoveryResponse>;
-
-/** Marks a name the client was told does not exist, so it is told once. */
-const ABSENT = "";
 
 interface Planned {
   readonly typeUrl: TypeUrl;
@@ -26,12 +26,12 @@ interface DeltaTypeState {
   names: Set<string>;
 }
 
-export class DeltaStream extends AdsStream<Planned> {
+export class DeltaStream extends AdsStream<Planned, DeltaHoldings> {
   private readonly subs = new Map<TypeUrl, DeltaTypeState>();
 
   constructor(
     private readonly call: Call,
-    client: ClientConnection,
+    client: ClientConnection<DeltaHoldings>,
     ctx: StreamContext,
   ) {
     super(call, client, ctx);
@@ -48,31 +48,30 @@ export class DeltaStream extends AdsStream<Planned> {
       return;
     }
     const state = this.client.type(typeUrl);
+    const holdings = state.holdings;
     let sub = this.subs.get(typeUrl);
     if (sub === undefined) {
       sub = { wildcard: false, names: new Set() };
       this.subs.set(typeUrl, sub);
-      state.known = new Map(Object.entries(req.initial_resource_versions));
+      holdings.seed(req.initial_resource_versions, this.ctx.current()?.resources.get(typeUrl));
       const legacyWildcard =
         req.resource_names_subscribe.length === 0 && req.resource_names_unsubscribe.length === 0;
       if (legacyWildcard && allowsWildcard(typeUrl)) sub.wildcard = true;
     }
     this.replied(typeUrl, state, req.response_nonce, req.error_detail);
-    const known = state.known ?? new Map<string, string>();
-    state.known = known;
     for (const name of req.resource_names_subscribe) {
       if (name === "*") sub.wildcard = true;
       else {
         sub.names.add(name);
         // A client naming a resource gets it, even if we believe it has it already.
-        if (req.initial_resource_versions[name] === undefined) known.delete(name);
+        if (req.initial_resource_versions[name] === undefined) holdings.forget(name);
       }
     }
     for (const name of req.resource_names_unsubscribe) {
       if (name === "*") sub.wildcard = false;
       else {
         sub.names.delete(name);
-        known.delete(name);
+        holdings.forget(name);
       }
     }
     state.subscription = sub.wildcard ? { kind: "wildcard" } : namesSubscription(sub.names);
@@ -83,28 +82,39 @@ export class DeltaStream extends AdsStream<Planned> {
     const planned: Planned[] = [];
     for (const [typeUrl, sub] of [...this.subs].sort((a, b) => pushRank(a[0]) - pushRank(b[0]))) {
       const state = this.client.type(typeUrl);
-      const known = state.known ?? new Map<string, string>();
+      const holdings = state.holdings;
       const all = snapshot.resources.get(typeUrl) ?? new Map<string, EncodedResource>();
       const resources: EncodedResource[] = [];
       const removed: string[] = [];
       const wanted = sub.wildcard ? new Set([...all.keys(), ...sub.names]) : sub.names;
-      for (const name of wanted) {
-        const r = all.get(name);
-        if (r !== undefined) {
-          if (known.get(name) !== r.version) resources.push(r);
-        } else if (known.get(name) !== ABSENT) {
-          removed.push(name);
-        }
+      for (const name of holdings.rejectedNames()) {
+        // A refusal stands while the server still wants that very change.
+        const desired = wanted.has(name) ? (all.get(name) ?? ABSENT) : ABSENT;
+        if (!sameContent(holdings.rejectedChange(name), desired)) holdings.dropRejection(name);
       }
-      for (const name of known.keys()) {
-        if (!wanted.has(name) && known.get(name) !== ABSENT && !all.has(name)) removed.push(name);
+      for (const name of wanted) {
+        const want = all.get(name) ?? ABSENT;
+        const have = holdings.expected(name);
+        if (sameContent(have, want)) {
+          if (want !== ABSENT && have !== ABSENT && have?.value === undefined) {
+            holdings.resolve(want);
+          }
+          continue;
+        }
+        // Content the client refused is not sent to it again; the next different content is.
+        if (holdings.rejectedChange(name) !== undefined) continue;
+        if (want === ABSENT) removed.push(name);
+        else resources.push(want);
+      }
+      for (const name of holdings.expectedNames()) {
+        if (wanted.has(name) || all.has(name) || holdings.expected(name) === ABSENT) continue;
+        if (holdings.rejectedChange(name) === undefined) removed.push(name);
       }
       if (resources.length === 0 && removed.length === 0) {
         // Nothing to send: the client already holds this snapshot's content of the type (e.g. it
         // reconnected with initial_resource_versions). Record that as applied, unless a response
-        // is still waiting for its ACK.
-        const settled = state.sentVersion === undefined || state.ackedVersion === state.sentVersion;
-        if (settled && (state.ackedVersion ?? -1) < snapshot.version) {
+        // is still waiting for its reply or a refused change stands.
+        if (holdings.settled() && (state.ackedVersion ?? -1) < snapshot.version) {
           state.ackedVersion = snapshot.version;
           state.ackedAt = this.ctx.clock.now();
         }
@@ -129,17 +139,13 @@ export class DeltaStream extends AdsStream<Planned> {
 
   protected send(snapshot: Snapshot, p: Planned): boolean {
     const state = this.client.type(p.typeUrl);
-    const known = state.known ?? new Map<string, string>();
-    state.known = known;
     const nonce = this.client.nextNonce();
-    for (const r of p.resources) known.set(r.name, r.version);
-    for (const name of p.removed) {
-      const sub = this.subs.get(p.typeUrl);
-      if (sub?.names.has(name) === true) known.set(name, ABSENT);
-      else known.delete(name);
-    }
-    rememberSent(state, nonce, snapshot.version);
-    state.sentSignature = signature(p.resources, p.removed);
+    const sub = this.subs.get(p.typeUrl);
+    // A removed name the client still names is remembered as absent, so it is told once.
+    const absent = p.removed.filter((name) => sub?.names.has(name) === true);
+    const dropped = p.removed.filter((name) => sub?.names.has(name) !== true);
+    state.holdings.sent(nonce, snapshot.version, p.resources, absent, dropped);
+    rememberSent(state, nonce, snapshot.version, signature(p.resources, p.removed));
     const ok = this.call.write({
       system_version_info: String(snapshot.version),
       type_url: p.typeUrl,

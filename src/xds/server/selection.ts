@@ -1,13 +1,9 @@
 // The resources of a snapshot a subscription selects, memoized per snapshot: a thousand clients
-// with the same subscription cost one selection, not a thousand.
+// with the same subscription cost one selection, not a thousand. A state-of-the-world client holds
+// the selection it ACKed by reference, so what it holds costs a pointer, not a copy.
 import type { EncodedResource, Snapshot, TypeUrl } from "../snapshot.js";
-import type { Subscription } from "./connection.js";
-import { subscriptionKey } from "./connection.js";
-
-export interface Selection {
-  readonly resources: readonly EncodedResource[];
-  readonly signature: string;
-}
+import type { Subscription } from "./subscription.js";
+import { subscriptionKey } from "./subscription.js";
 
 /** Identifies a response's content: same names with the same hashes, in any order. */
 export function signatureOf(resources: readonly EncodedResource[]): string {
@@ -15,6 +11,21 @@ export function signatureOf(resources: readonly EncodedResource[]): string {
     .map((r) => `${r.name}\u0000${r.version}`)
     .sort()
     .join("\u0001");
+}
+
+export class Selection {
+  readonly signature: string;
+  /** By name, built when first asked (CSDS, confirmation) and shared by every holder. */
+  private index: Map<string, EncodedResource> | undefined;
+
+  constructor(readonly resources: readonly EncodedResource[]) {
+    this.signature = signatureOf(resources);
+  }
+
+  get(name: string): EncodedResource | undefined {
+    this.index ??= new Map(this.resources.map((r) => [r.name, r]));
+    return this.index.get(name);
+  }
 }
 
 export class SelectionCache {
@@ -29,8 +40,7 @@ export class SelectionCache {
     const key = `${typeUrl}|${subscriptionKey(sub)}`;
     let sel = bySub.get(key);
     if (sel === undefined) {
-      const resources = pick(snapshot, typeUrl, sub);
-      sel = { resources, signature: signatureOf(resources) };
+      sel = new Selection(pick(snapshot, typeUrl, sub));
       bySub.set(key, sel);
     }
     return sel;

@@ -6,9 +6,12 @@ import type { DiscoveryRequest__Output } from "../generated/envoy/service/discov
 import type { DiscoveryResponse } from "../generated/envoy/service/discovery/v3/DiscoveryResponse.js";
 import type { EncodedResource, Snapshot, TypeUrl } from "../snapshot.js";
 import { ALL_TYPES, allowsWildcard, pushRank, TYPE } from "../snapshot.js";
-import { signatureOf } from "./selection.js";
-import type { ClientConnection, Subscription, TypeState } from "./connection.js";
-import { namesSubscription, rememberSent } from "./connection.js";
+import { Selection } from "./selection.js";
+import type { ClientConnection, TypeState } from "./connection.js";
+import { rememberSent } from "./connection.js";
+import type { SotwHoldings } from "./sotw-holdings.js";
+import type { Subscription } from "./subscription.js";
+import { namesSubscription } from "./subscription.js";
 import type { StreamContext } from "./stream-context.js";
 import { AdsStream } from "./ads-stream.js";
 
@@ -16,14 +19,13 @@ type Call = grpc.ServerDuplexStream<DiscoveryRequest__Output, DiscoveryResponse>
 
 interface Planned {
   readonly typeUrl: TypeUrl;
-  readonly resources: readonly EncodedResource[];
-  readonly signature: string;
+  readonly selection: Selection;
 }
 
-export class SotwStream extends AdsStream<Planned> {
+export class SotwStream extends AdsStream<Planned, SotwHoldings> {
   constructor(
     private readonly call: Call,
-    client: ClientConnection,
+    client: ClientConnection<SotwHoldings>,
     ctx: StreamContext,
   ) {
     super(call, client, ctx);
@@ -51,11 +53,12 @@ export class SotwStream extends AdsStream<Planned> {
     for (const [typeUrl, state] of [...this.client.types].sort(
       (a, b) => pushRank(a[0]) - pushRank(b[0]),
     )) {
-      const { resources, signature } = this.ctx.select(snapshot, typeUrl, state.subscription);
-      if (signature === state.sentSignature && state.sentVersion !== undefined) continue;
-      if (signature === state.nackedSignature) continue;
+      const selection = this.ctx.select(snapshot, typeUrl, state.subscription);
+      state.holdings.prune(selection);
       // The first response of a type is always sent, even if empty, so the client stops waiting.
-      planned.push({ typeUrl, resources, signature });
+      if (selection.signature === state.holdings.lastSent()?.signature) continue;
+      if (selection.signature === state.nackedSignature) continue;
+      planned.push({ typeUrl, selection });
     }
     const cds = planned.find((p) => p.typeUrl === TYPE.cluster);
     const usersChange = planned.some(
@@ -64,13 +67,11 @@ export class SotwStream extends AdsStream<Planned> {
     if (cds !== undefined && usersChange) {
       // Keep clusters that are going away until the listeners and routes that used them moved on;
       // a second CDS response at the end removes them.
-      const retained = this.retainedClusters(snapshot, cds.resources);
+      const retained = this.retainedClusters(snapshot, cds.selection.resources);
       if (retained.length > 0) {
-        const all = [...cds.resources, ...retained];
         planned[planned.indexOf(cds)] = {
           typeUrl: TYPE.cluster,
-          resources: all,
-          signature: signatureOf(all),
+          selection: new Selection([...cds.selection.resources, ...retained]),
         };
         planned.push(cds);
       }
@@ -83,8 +84,8 @@ export class SotwStream extends AdsStream<Planned> {
     next: readonly EncodedResource[],
   ): EncodedResource[] {
     const state = this.client.types.get(TYPE.cluster);
-    const previous = this.ctx.history.get(state?.sentVersion)?.resources.get(TYPE.cluster);
-    if (previous === undefined || state === undefined) return [];
+    if (state === undefined) return [];
+    const previous = state.holdings.heldOrSent();
     const keep = new Set(next.map((r) => r.name));
     const sub = state.subscription;
     return [...previous.values()].filter(
@@ -102,11 +103,11 @@ export class SotwStream extends AdsStream<Planned> {
       version_info: String(snapshot.version),
       type_url: p.typeUrl,
       nonce,
-      resources: p.resources.map((r) => ({ type_url: r.typeUrl, value: r.value })),
+      resources: p.selection.resources.map((r) => ({ type_url: r.typeUrl, value: r.value })),
       control_plane: { identifier: "vireo" },
     };
-    rememberSent(state, nonce, snapshot.version);
-    state.sentSignature = p.signature;
+    state.holdings.sent(nonce, snapshot.version, p.selection);
+    rememberSent(state, nonce, snapshot.version, p.selection.signature);
     const ok = this.call.write(response);
     if (!ok) this.markCongested();
     return ok;
@@ -116,7 +117,7 @@ export class SotwStream extends AdsStream<Planned> {
 function subscriptionOf(
   typeUrl: TypeUrl,
   names: readonly string[],
-  state: TypeState,
+  state: TypeState<SotwHoldings>,
 ): Subscription {
   if (allowsWildcard(typeUrl) && (names.includes("*") || (names.length === 0 && !state.explicit))) {
     return { kind: "wildcard" };

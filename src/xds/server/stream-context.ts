@@ -1,11 +1,11 @@
-// What every stream handler shares with the server: the current snapshot, recent history, and
-// where to report ACKs, NACKs and connections.
+// What every stream handler shares with the server: the current snapshot, the shared selections,
+// and where to report ACKs, NACKs and connections.
 import type { Clock } from "../../common/clock.js";
 import type { Logger } from "../../common/logger.js";
 import type { Snapshot, TypeUrl } from "../snapshot.js";
-import type { ClientConnection, Subscription } from "./connection.js";
-import type { SnapshotHistory } from "./history.js";
+import type { ClientConnection } from "./connection.js";
 import type { Selection } from "./selection.js";
+import type { Subscription } from "./subscription.js";
 
 export type XdsEvent =
   | { readonly kind: "connect"; readonly client: ClientConnection }
@@ -27,7 +27,6 @@ export type XdsEvent =
 export interface StreamContext {
   readonly log: Logger;
   readonly clock: Clock;
-  readonly history: SnapshotHistory;
   current(): Snapshot | undefined;
   /** The resources `sub` selects from `snapshot`, shared between clients. */
   select(snapshot: Snapshot, typeUrl: TypeUrl, sub: Subscription): Selection;

@@ -16,15 +16,20 @@ import { ClientConnection } from "./connection.js";
 import type { ServiceAccountRef } from "./csds.js";
 import { csdsHandlers, csdsScope } from "./csds.js";
 import { DeltaStream } from "./delta.js";
-import { SnapshotHistory } from "./history.js";
+import { DeltaHoldings } from "./delta-holdings.js";
+import type { Holdings } from "./holdings.js";
 import { SelectionCache } from "./selection.js";
 import { SotwStream } from "./sotw.js";
+import { SotwHoldings } from "./sotw-holdings.js";
 import type { StreamContext, XdsEvent } from "./stream-context.js";
 
 export interface XdsServerDeps {
   readonly log: Logger;
   readonly clock: Clock;
-  /** Largest response a client is sent; gRPC's default receive limit is 4 MiB. */
+  /**
+   * Largest response a client is sent, ADS or CSDS (CSDS fits its answers to it: csds-report.ts);
+   * gRPC's default receive limit is 4 MiB.
+   */
   readonly maxMessageBytes?: number;
   /**
    * Who may call: every ADS and CSDS call is authenticated when set. Absent means anyone may
@@ -55,7 +60,6 @@ export interface ResourceRef {
 export class XdsServer {
   private readonly server: grpc.Server;
   private readonly streams = new Map<number, Stream>();
-  private readonly history = new SnapshotHistory();
   private readonly selections = new SelectionCache();
   private readonly listeners = new Set<(e: XdsEvent) => void>();
   private snapshot: Snapshot | undefined;
@@ -77,7 +81,6 @@ export class XdsServer {
     this.ctx = {
       log: deps.log,
       clock: deps.clock,
-      history: this.history,
       current: () => this.snapshot,
       select: (s, t, sub) => this.selections.select(s, t, sub),
       emit: (e) => {
@@ -89,7 +92,15 @@ export class XdsServer {
       protos.discovery.v3.AggregatedDiscoveryService.service,
       this.adsHandlers(),
     );
-    const csds = csdsHandlers(() => [...this.streams.values()].map((s) => s.client), this.history);
+    const serialize =
+      protos.status.v3.ClientStatusDiscoveryService.service.FetchClientStatus.responseSerialize;
+    const csds = csdsHandlers({
+      clients: () => [...this.streams.values()].map((s) => s.client),
+      // Slack for the message's own framing; the report's sizes are bounds already.
+      budget: max - 1024,
+      nodeBytes: (c) =>
+        c.node === undefined ? 0 : serialize({ config: [{ node: c.node }] }).length,
+    });
     const csdsGuarded: ClientStatusDiscoveryServiceHandlers = {
       FetchClientStatus: (call, cb) => {
         guardUnary(deps.auth, call, cb, (caller) => {
@@ -154,7 +165,6 @@ export class XdsServer {
       return;
     }
     this.snapshot = snapshot;
-    this.history.add(snapshot);
     for (const s of this.streams.values()) s.push();
   }
 
@@ -193,14 +203,14 @@ export class XdsServer {
         const now = current?.resources.get(typeUrl)?.get(name);
         if (!c.holds(typeUrl, name, now !== undefined)) continue;
         holds = true;
-        const acked = c.types.get(typeUrl)?.ackedVersion;
-        const ackedContent = this.history.resource(acked, typeUrl, name);
+        const state = c.types.get(typeUrl);
+        const acked = state?.ackedVersion;
         ok &&=
           acked !== undefined &&
           current !== undefined &&
           current.version >= minVersion &&
           (acked >= minVersion ||
-            (ackedContent !== undefined && ackedContent.version === now?.version));
+            (now !== undefined && state?.holdings.held(name)?.version === now.version));
       }
       if (!holds) continue;
       holders++;
@@ -242,17 +252,19 @@ export class XdsServer {
     for (const l of this.listeners) l(e);
   }
 
-  private open<S extends Stream>(
+  private open<H extends Holdings, S extends Stream>(
     transport: "sotw" | "delta",
+    newHoldings: () => H,
     call: grpc.ServerDuplexStream<unknown, unknown>,
     caller: Caller | undefined,
-    make: (client: ClientConnection) => S,
+    make: (client: ClientConnection<H>) => S,
   ): S {
     const client = new ClientConnection(
       this.nextId++,
       transport,
       this.deps.clock.now(),
       caller === undefined ? undefined : callerNamespace(caller),
+      newHoldings,
     );
     const stream = make(client);
     this.streams.set(client.id, stream);
@@ -279,7 +291,13 @@ export class XdsServer {
       StreamAggregatedResources: (call) => {
         if (this.refusedAsStandby(call)) return;
         guardStream(this.deps.auth, call, "required", (caller) => {
-          const stream = this.open("sotw", call, caller, (c) => new SotwStream(call, c, this.ctx));
+          const stream = this.open(
+            "sotw",
+            () => new SotwHoldings(),
+            call,
+            caller,
+            (c) => new SotwStream(call, c, this.ctx),
+          );
           return (req) => {
             stream.onRequest(req as Parameters<SotwStream["onRequest"]>[0]);
           };
@@ -290,6 +308,7 @@ export class XdsServer {
         guardStream(this.deps.auth, call, "required", (caller) => {
           const stream = this.open(
             "delta",
+            () => new DeltaHoldings(),
             call,
             caller,
             (c) => new DeltaStream(call, c, this.ctx),
