@@ -1,8 +1,9 @@
 // Proxy-to-proxy mutual TLS on loopback with certificates from a real instance of the
 // controller's CA: PeerAuthentication modes on the inbound port (STRICT, PERMISSIVE, DISABLE),
 // secure naming on the client side, refused foreign-CA and expired certificates, RBAC, and the
-// destination reporter's security labels.
+// destination reporter's security labels; a rotated client certificate on new upstream connections.
 import assert from "node:assert/strict";
+import https from "node:https";
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import tls from "node:tls";
@@ -94,7 +95,7 @@ async function startServer(
 }
 
 async function startClient(
-  cert: WorkloadCertificate,
+  cert: WorkloadCertificate | (() => WorkloadCertificate),
   roots: string,
   serverPort: number,
   opts: { uriSans?: readonly string[]; http2?: boolean } = {},
@@ -120,10 +121,7 @@ async function startClient(
     },
   });
   snapshot = withSecurity({ ...base, clusters }, roots);
-  const material = new TlsMaterial(
-    () => cert,
-    () => snapshot,
-  );
+  const material = new TlsMaterial(typeof cert === "function" ? cert : () => cert, () => snapshot);
   const client = await startProxy(snapshot, { namespace: "shop", security: { material } });
   return client;
 }
@@ -311,7 +309,67 @@ describe("mesh mTLS between two proxies (real CA, loopback)", function () {
     });
     const r = await send(client.port, { host: HOST });
     assert.equal(r.status, 503);
+    // The handshake failed on the client's own check: classified as the connection ending (UC).
+    assert.deepEqual((await client.recorded(1))[0]?.flags, ["UC"]);
     assert.equal(server.records.length, 0);
+  });
+
+  it("presents a rotated certificate on new upstream connections; open ones keep theirs", async () => {
+    // The app's own TLS server stands in for the server proxy, to see each connection's client
+    // certificate; it holds each request until two are in, so the second needs a new connection.
+    const serials: string[] = [];
+    const held: (() => void)[] = [];
+    const upstream = https.createServer(
+      {
+        key: serverCert.keyPem,
+        cert: serverCert.chainPem,
+        ca: ca.roots,
+        requestCert: true,
+        rejectUnauthorized: true,
+      },
+      (req, res) => {
+        const serial = (req.socket as tls.TLSSocket).getPeerCertificate().serialNumber;
+        req.resume();
+        held.push(() => res.end(serial.toUpperCase()));
+        if (held.length >= wanted) for (const f of held.splice(0)) f();
+      },
+    );
+    upstream.on("secureConnection", (s: tls.TLSSocket) => {
+      serials.push(s.getPeerCertificate().serialNumber.toUpperCase());
+    });
+    let wanted = 1;
+    await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
+    closers.push(
+      () =>
+        new Promise<void>((resolve) => {
+          upstream.closeAllConnections();
+          upstream.close(() => {
+            resolve();
+          });
+        }),
+    );
+    let current = clientCert;
+    const port = (upstream.address() as AddressInfo).port;
+    const client = await startClient(() => current, ca.roots, port);
+    closers.push(() => client.proxy.close());
+    const first = await send(client.port, { host: HOST });
+    assert.equal(first.body, clientCert.serial.toUpperCase());
+    const rotated = await workloadCertificate(ca, "shop", "productpage");
+    assert.notEqual(rotated.serial, clientCert.serial);
+    current = rotated;
+    wanted = 2;
+    const both = await Promise.all([
+      send(client.port, { host: HOST }),
+      send(client.port, { host: HOST }),
+    ]);
+    assert.deepEqual(
+      both.map((r) => r.body).sort(),
+      [clientCert.serial, rotated.serial].map((x) => x.toUpperCase()).sort(),
+    );
+    assert.deepEqual(
+      serials,
+      [clientCert.serial, rotated.serial].map((x) => x.toUpperCase()),
+    );
   });
 
   it("a plain TLS client without a certificate is refused by STRICT", async () => {
