@@ -11,7 +11,7 @@ import type { AttemptOutcome, BodyTake, UpstreamRequest } from "./outcome.js";
 import { failure } from "./outcome.js";
 import { OutlierDetector } from "./outlier-detector.js";
 import type { TlsMaterialSource } from "../tls/material.js";
-import type { SecureTarget } from "./h1-pool.js";
+import type { SecureTarget } from "./tls-connect.js";
 import { tlsTarget, UpstreamTlsError } from "./tls-connect.js";
 
 export interface ClusterDeps {
@@ -107,7 +107,7 @@ export class UpstreamCluster {
     const chosen = this.choose(opts.exclude);
     if (chosen === undefined) return failure("no-healthy-upstream", undefined, this.name);
     const { key, endpoint } = chosen;
-    const waits = opts.http2 ? !this.h2pool().isConnected(key) : !this.h1pool().hasIdle(endpoint);
+    const waits = opts.http2 ? !this.h2pool().isConnected(key) : !this.h1pool().hasIdle(key);
     if (waits && this.pending >= cb.maxPendingRequests) {
       return failure("overflow", key, "max pending requests");
     }

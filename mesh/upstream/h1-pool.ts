@@ -1,60 +1,25 @@
-// HTTP/1.1 connections of one cluster: a keep-alive Agent capped at the cluster's
-// max_connections, and one attempt per call with a connect timeout.
-import http from "node:http";
-import { Socket } from "node:net";
-import type { Duplex } from "node:stream";
-import tls from "node:tls";
-import type { Clock, TimerHandle } from "../../src/common/clock.js";
+// HTTP/1.1 connections of one cluster: an undici Client per connection (its llhttp parser, and
+// none of node's ClientRequest and IncomingMessage per request), kept alive per endpoint and
+// reused last-in first-out, at most max_connections across the cluster's endpoints. Requests
+// beyond the cap wait in order; an idle connection to one endpoint gives way to another's.
+import type { Dispatcher } from "undici";
+import Client from "undici/lib/dispatcher/client.js";
+import type { Clock } from "../../src/common/clock.js";
 import type { Endpoint } from "../routing/model.js";
 import type { Cancel } from "./cancel.js";
+import { upstreamConnector } from "./h1-connect.js";
+import type { Connection } from "./h1-exchange.js";
+import { BodyFeed, H1Exchange } from "./h1-exchange.js";
 import type { AttemptOutcome, BodyTake, UpstreamRequest } from "./outcome.js";
-import { classifyError, errorDetail, failure } from "./outcome.js";
-import { responseHeaders } from "./headers.js";
-import type { TlsTarget } from "./tls-connect.js";
-import { tlsOptions } from "./tls-connect.js";
+import { failure } from "./outcome.js";
+import type { SecureTarget } from "./tls-connect.js";
 
-/** Upstream TLS for each new connection (the current certificate), an error when impossible. */
-export type SecureTarget = () => TlsTarget | Error;
+export type { SecureTarget } from "./tls-connect.js";
 
 /** Idle connections close after this, before node servers' 5 s keep-alive timeout races us. */
 const IDLE_TIMEOUT_MS = 4_000;
-
-/**
- * node's Agent with the idle timeout set once per connection. Given a `timeout` option, node's
- * own Agent clears the connection's timer after every response and makes a new one (a Timeout
- * and a bound function) when the connection goes back to the pool, and adds and removes a
- * 'timeout' listener per request. Here the timer is set when a connection is first pooled; reads
- * and writes push it back, and node destroys a pooled connection when it fires (an in-use one is
- * left alone, as before).
- */
-class IdleTimeoutAgent extends http.Agent {
-  override keepSocketAlive(socket: Duplex): boolean {
-    // Every connection the agent makes is a net.Socket (or a TLSSocket).
-    if (!(socket instanceof Socket)) return false;
-    const idleMs = idleTimeoutOf(socket);
-    if (idleMs <= 0) return false;
-    socket.setKeepAlive(true, KEEPALIVE_PROBE_MS);
-    socket.unref();
-    if (socket.timeout !== idleMs) socket.setTimeout(idleMs);
-    return true;
-  }
-}
-
-/**
- * IDLE_TIMEOUT_MS, or less when the server announced a shorter `Keep-Alive: timeout=N` on the
- * response just read (a second before it, as node's Agent does); 0: do not keep the connection.
- */
-function idleTimeoutOf(socket: Socket): number {
-  const hint = (socket as { _httpMessage?: { res?: http.IncomingMessage } | null })._httpMessage
-    ?.res?.headers["keep-alive"];
-  if (typeof hint !== "string") return IDLE_TIMEOUT_MS;
-  const seconds = /^timeout=(\d+)/.exec(hint)?.[1];
-  if (seconds === undefined) return IDLE_TIMEOUT_MS;
-  return Math.min(IDLE_TIMEOUT_MS, Math.max(0, Number(seconds) * 1000 - 1000));
-}
-
-/** node's default `keepAliveMsecs`: TCP keep-alive probes on pooled connections. */
-const KEEPALIVE_PROBE_MS = 1_000;
+/** Or this long before a shorter `Keep-Alive: timeout=N` that the server announced. */
+const IDLE_MARGIN_MS = 1_000;
 
 export interface AttemptOptions {
   readonly connectTimeoutMs: number;
@@ -63,65 +28,54 @@ export interface AttemptOptions {
   readonly onConnected: () => void;
 }
 
+/** One connection: a Client carrying one request at a time. */
+interface Conn {
+  readonly client: Client;
+  readonly host: string;
+  busy: boolean;
+  /** It has a socket: between the Client's connect and disconnect events. */
+  open: boolean;
+  /** Responses completed on its current socket: a request on a used one may find it stale. */
+  answered: number;
+  /** Counted in the pool's total (until it closes or is closed). */
+  counted: boolean;
+}
+
 export class H1Pool {
-  private readonly agent: http.Agent;
-  /** The agent's pool name of each endpoint (endpoints live as long as their snapshot). */
-  private readonly names = new WeakMap<Endpoint, string>();
+  /** Idle connections per endpoint, the most recently used last. */
+  private readonly idle = new Map<string, Conn[]>();
+  private readonly conns = new Set<Conn>();
+  /** Requests waiting for a connection at the cap, oldest first. */
+  private readonly waiting: Slot[] = [];
+  private retired = false;
+  private closed = false;
+  private connectTimeoutMs = 1_000;
+  private readonly connect: ReturnType<typeof upstreamConnector>;
 
   constructor(
-    maxConnections: number,
-    private readonly clock: Clock,
+    private maxConnections: number,
+    clock: Clock,
     secure?: SecureTarget,
   ) {
-    this.agent = new IdleTimeoutAgent({
-      keepAlive: true,
-      keepAliveMsecs: KEEPALIVE_PROBE_MS,
-      maxSockets: maxConnections,
-      maxTotalSockets: maxConnections,
-      maxFreeSockets: 256,
-      scheduling: "lifo",
-    });
-    if (secure !== undefined) {
-      type Create = (
-        o: http.ClientRequestArgs,
-        cb: (e: Error | null, s?: Socket) => void,
-      ) => Socket | undefined;
-      const create: Create = (o, cb) => {
-        const t = secure();
-        if (t instanceof Error) {
-          cb(t);
-          return undefined;
-        }
-        return tls.connect({
-          ...tlsOptions(t, ["http/1.1"]),
-          host: o.host ?? "",
-          port: Number(o.port),
-        });
-      };
-      (this.agent as unknown as { createConnection: Create }).createConnection = create;
-    }
+    this.connect = upstreamConnector(clock, () => this.connectTimeoutMs, secure);
   }
 
   /** New requests get new connections; kept-alive ones close once their request is done. */
   retire(): void {
-    (this.agent as unknown as { keepAlive: boolean }).keepAlive = false;
-    for (const list of Object.values(this.agent.freeSockets))
-      for (const s of list ?? []) s.destroy();
+    this.retired = true;
+    for (const list of this.idle.values()) for (const c of [...list]) this.drop(c);
   }
 
   setMaxConnections(n: number): void {
-    this.agent.maxSockets = n;
-    this.agent.maxTotalSockets = n;
+    this.maxConnections = n;
+    let over = this.conns.size - n;
+    while (over > 0 && this.dropIdle(undefined)) over--;
+    this.serveWaiting();
   }
 
-  /** Whether a request to `ep` would get a connection at once, without connecting or queueing. */
-  hasIdle(ep: Endpoint): boolean {
-    let name = this.names.get(ep);
-    if (name === undefined) {
-      name = this.agent.getName({ host: ep.address, port: ep.port });
-      this.names.set(ep, name);
-    }
-    return (this.agent.freeSockets[name]?.length ?? 0) > 0;
+  /** Whether a request to `host` would get a connection at once, without connecting or queueing. */
+  hasIdle(host: string): boolean {
+    return this.idle.has(host);
   }
 
   send(
@@ -131,13 +85,17 @@ export class H1Pool {
     body: BodyTake,
     opts: AttemptOptions,
   ): Promise<AttemptOutcome> {
+    this.connectTimeoutMs = opts.connectTimeoutMs;
     return new Promise((resolve) => {
       this.attempt(ep, host, req, body, opts, resolve, false);
     });
   }
 
   close(): void {
-    this.agent.destroy();
+    this.closed = true;
+    this.retired = true;
+    for (const w of this.waiting.splice(0)) w.exchange.fail("connection pool closed");
+    for (const c of [...this.conns]) this.drop(c);
   }
 
   private attempt(
@@ -147,90 +105,206 @@ export class H1Pool {
     body: BodyTake,
     opts: AttemptOptions,
     resolve: (o: AttemptOutcome) => void,
-    staleRetried: boolean,
+    resent: boolean,
   ): void {
-    const { signal } = opts;
-    if (signal.aborted) {
+    if (opts.signal.aborted) {
       resolve(failure("aborted", host, "aborted before sending"));
       return;
     }
-    let settled = false;
-    let connected = false;
-    let connectTimer: TimerHandle | undefined;
-    let creq: http.ClientRequest;
-    const settle = (o: AttemptOutcome): void => {
-      if (settled) return;
-      settled = true;
-      connectTimer?.cancel();
-      signal.off(onAbort);
-      resolve(o);
-    };
-    const onAbort = (): void => {
-      settle(failure("aborted", host, "aborted"));
-      creq.destroy();
-    };
-    const onConnect = (): void => {
-      connectTimer?.cancel();
-      connected = true;
-      opts.onConnected();
-    };
-    try {
-      creq = http.request({
-        agent: this.agent,
-        host: ep.address,
-        port: ep.port,
-        method: req.method,
-        path: req.path,
-        headers: req.headers,
-        setHost: false,
-      });
-      // Set here rather than spread into a copy of the headers; they are written at the first write.
-      creq.setHeader("host", req.authority);
-    } catch (err) {
-      settle(failure("connection-termination", host, errorDetail(err)));
+    if (this.closed) {
+      resolve(failure("connection-termination", host, "connection pool closed"));
       return;
     }
-    signal.onAbort(onAbort);
-    creq.once("socket", (s: Socket) => {
-      if (!s.connecting) {
-        onConnect();
+    const slot = new Slot(this, ep, host, req, body, opts, resolve, resent);
+    const c = this.acquire(ep, host);
+    if (c === undefined) this.waiting.push(slot);
+    else slot.start(c);
+  }
+
+  /** Sends `slot`'s request again on another connection (a stale one lost it). */
+  resend(slot: Slot): void {
+    this.attempt(slot.ep, slot.host, slot.req, slot.body, slot.opts, slot.resolve, true);
+  }
+
+  /** `slot` gives up its connection, or its place in the queue, before its request was sent. */
+  abandon(slot: Slot): void {
+    if (slot.conn !== undefined) {
+      this.drop(slot.conn);
+      this.serveWaiting();
+      return;
+    }
+    const i = this.waiting.indexOf(slot);
+    if (i >= 0) this.waiting.splice(i, 1);
+  }
+
+  /** An idle connection to `host`, else a new one within the cap; undefined: wait. */
+  private acquire(ep: Endpoint, host: string): Conn | undefined {
+    const list = this.idle.get(host);
+    if (list !== undefined) {
+      const c = list.pop();
+      if (list.length === 0) this.idle.delete(host);
+      if (c !== undefined) return c;
+    }
+    if (this.conns.size >= this.maxConnections && !this.dropIdle(host)) return undefined;
+    return this.open(ep, host);
+  }
+
+  /** The request on `c` is over: `c` goes to the next request for its endpoint, or idles. */
+  release(c: Conn, answered: boolean): void {
+    if (!c.busy) return;
+    c.busy = false;
+    if (answered) c.answered++;
+    if (!c.counted) return;
+    if (!this.retired && this.conns.size <= this.maxConnections) {
+      const i = this.waiting.length === 0 ? -1 : this.waiting.findIndex((w) => w.host === c.host);
+      const next = i < 0 ? undefined : this.waiting.splice(i, 1)[0];
+      if (next !== undefined) {
+        next.start(c);
         return;
       }
-      connectTimer = this.clock.setTimer(opts.connectTimeoutMs, () => {
-        creq.destroy(Object.assign(new Error("connect timeout"), { code: "ETIMEDOUT" }));
-      });
-      s.once(s instanceof tls.TLSSocket ? "secureConnect" : "connect", onConnect);
-    });
-    creq.once("response", (res) => {
-      settle({
-        kind: "response",
-        host,
-        response: {
-          status: res.statusCode ?? 502,
-          headers: responseHeaders(res.headers),
-          body: res,
-          endAfterHeaders: false,
-          trailers: () => (Object.keys(res.trailers).length === 0 ? undefined : res.trailers),
-        },
-      });
-    });
-    creq.on("error", (err) => {
-      if (settled) return;
-      // A kept-alive connection the server closed as we reused it: nothing was processed, so
-      // send again on another connection (node's documented remedy), once and without a body.
-      if (creq.reusedSocket && !staleRetried && body.kind === "empty") {
-        signal.off(onAbort);
-        settled = true;
-        this.attempt(ep, host, req, body, opts, resolve, true);
+      if (this.waiting.length === 0 && c.open) {
+        const list = this.idle.get(c.host);
+        if (list === undefined) this.idle.set(c.host, [c]);
+        else list.push(c);
         return;
       }
-      settle(failure(classifyError(err, connected), host, errorDetail(err)));
-    });
-    if (body.kind === "stream") {
-      body.stream.once("error", () => creq.destroy());
-      body.stream.pipe(creq);
-    } else {
-      creq.end();
+    }
+    // Retired, over the cap, without a socket, or its place wanted by another endpoint's request.
+    this.drop(c);
+    this.serveWaiting();
+  }
+
+  /** Opens connections for waiting requests while the cap allows. */
+  private serveWaiting(): void {
+    while (this.waiting.length > 0 && this.conns.size < this.maxConnections) {
+      const w = this.waiting.shift();
+      if (w !== undefined) w.start(this.open(w.ep, w.host));
     }
   }
+
+  private open(ep: Endpoint, host: string): Conn {
+    const address = ep.address.includes(":") ? `[${ep.address}]` : ep.address;
+    const client = new Client(`http://${address}:${String(ep.port)}`, {
+      connect: this.connect,
+      pipelining: 1,
+      keepAliveTimeout: IDLE_TIMEOUT_MS,
+      keepAliveMaxTimeout: IDLE_TIMEOUT_MS,
+      keepAliveTimeoutThreshold: IDLE_MARGIN_MS,
+      // The route's timeout and per-try timeout bound a request, as they did on node's client.
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    });
+    const c: Conn = { client, host, busy: false, open: false, answered: 0, counted: true };
+    this.conns.add(c);
+    client.on("connect", () => {
+      c.open = true;
+      c.answered = 0;
+    });
+    const gone = (): void => {
+      c.open = false;
+      // An idle connection that closed (its idle timeout, or the server's) leaves the pool; a
+      // busy one reconnects for its request.
+      if (!c.busy) {
+        this.drop(c);
+        this.serveWaiting();
+      }
+    };
+    client.on("disconnect", gone);
+    client.on("connectionError", gone);
+    return c;
+  }
+
+  /** Closes an idle connection to another endpoint than `except` to make room; false: none. */
+  private dropIdle(except: string | undefined): boolean {
+    for (const [host, list] of this.idle) {
+      if (host === except) continue;
+      const c = list[0];
+      if (c !== undefined) {
+        this.drop(c);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Takes `c` out of the pool (once) and closes it. */
+  private drop(c: Conn): void {
+    if (!c.counted) return;
+    c.counted = false;
+    this.conns.delete(c);
+    const list = this.idle.get(c.host);
+    const i = list?.indexOf(c) ?? -1;
+    if (list !== undefined && i >= 0) {
+      list.splice(i, 1);
+      if (list.length === 0) this.idle.delete(c.host);
+    }
+    c.client.destroy().catch(() => undefined);
+  }
+}
+
+/** One attempt's place in the pool: the connection it has or waits for, and its request. */
+class Slot implements Connection {
+  conn: Conn | undefined;
+  readonly exchange: H1Exchange;
+  private readonly options: Dispatcher.DispatchOptions;
+
+  constructor(
+    private readonly pool: H1Pool,
+    readonly ep: Endpoint,
+    readonly host: string,
+    readonly req: UpstreamRequest,
+    readonly body: BodyTake,
+    readonly opts: AttemptOptions,
+    readonly resolve: (o: AttemptOutcome) => void,
+    resent: boolean,
+  ) {
+    // Made now, not once a connection is free: the body may be flowing already.
+    const feed = body.kind === "stream" ? new BodyFeed(body.stream) : undefined;
+    this.options = {
+      method: req.method,
+      path: req.path,
+      headers: headerList(req),
+      body: feed ?? null,
+    };
+    this.exchange = new H1Exchange(host, feed, opts.signal, this, resolve, resent);
+  }
+
+  start(c: Conn): void {
+    this.conn = c;
+    c.busy = true;
+    c.client.dispatch(this.options, this.exchange);
+  }
+
+  onConnected(): void {
+    this.opts.onConnected();
+  }
+
+  reused(): boolean {
+    return this.conn !== undefined && this.conn.answered > 0;
+  }
+
+  finished(answered: boolean): void {
+    if (this.conn !== undefined) this.pool.release(this.conn, answered);
+  }
+
+  resend(): void {
+    this.pool.resend(this);
+  }
+
+  abandon(): void {
+    this.pool.abandon(this);
+  }
+}
+
+/** Host first, then the end-to-end headers, a header with several values as several lines. */
+function headerList(req: UpstreamRequest): string[] {
+  const list = ["host", req.authority];
+  const h = req.headers;
+  for (const name of Object.keys(h)) {
+    const v = h[name];
+    if (v === undefined) continue;
+    if (Array.isArray(v)) for (const one of v) list.push(name, one);
+    else list.push(name, typeof v === "string" ? v : String(v));
+  }
+  return list;
 }

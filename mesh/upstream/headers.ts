@@ -15,9 +15,11 @@ const HOP_BY_HOP: ReadonlySet<string> = new Set([
 ]);
 
 function connectionTokens(headers: IncomingHttpHeaders): ReadonlySet<string> | undefined {
-  const c = headers.connection;
-  if (c === undefined) return undefined;
-  const tokens = c
+  // undici gives a header that came on several lines as an array (node's parser joins them).
+  const c: unknown = headers.connection;
+  const list = typeof c === "string" ? c : Array.isArray(c) ? c.join(",") : undefined;
+  if (list === undefined) return undefined;
+  const tokens = list
     .split(",")
     .map((t) => t.trim().toLowerCase())
     .filter((t) => t !== "" && t !== "close" && t !== "keep-alive");

@@ -14,6 +14,9 @@ export interface TlsTarget {
   readonly checkServerIdentity: (host: string, cert: PeerCertificate) => Error | undefined;
 }
 
+/** Upstream TLS for each new connection (the current certificate), an error when impossible. */
+export type SecureTarget = () => TlsTarget | Error;
+
 export class UpstreamTlsError extends Error {
   override readonly name = "UpstreamTlsError";
   readonly code = "ERR_VIREO_UPSTREAM_TLS";

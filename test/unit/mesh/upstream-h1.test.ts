@@ -23,25 +23,37 @@ interface RawRequest {
 
 interface RawUpstream extends Upstream {
   readonly requests: RawRequest[];
-  /** Connections open now, and the most ever open at once. */
+  /** Connections open now. */
   readonly open: () => number;
-  readonly maxOpen: () => number;
+}
+
+/** Connections open at once across upstreams that share it, and the most seen. */
+interface Gauge {
+  open: number;
+  max: number;
 }
 
 /**
  * A TCP server that reads request heads (and skips Content-Length bodies) and lets `answer`
  * write whatever bytes it likes, or nothing, on the socket.
  */
-async function rawUpstream(answer: (r: RawRequest) => void): Promise<RawUpstream> {
+async function rawUpstream(
+  answer: (r: RawRequest) => void,
+  gauge: Gauge = { open: 0, max: 0 },
+): Promise<RawUpstream> {
   const requests: RawRequest[] = [];
   const sockets = new Set<net.Socket>();
   let connections = 0;
-  let maxOpen = 0;
   const server = net.createServer((socket) => {
     const connection = ++connections;
     sockets.add(socket);
-    maxOpen = Math.max(maxOpen, sockets.size);
-    socket.on("close", () => sockets.delete(socket));
+    gauge.open++;
+    // Read a moment later: a connection the proxy closed to make room may still be closing here.
+    setTimeout(() => (gauge.max = Math.max(gauge.max, gauge.open)), 20);
+    socket.on("close", () => {
+      sockets.delete(socket);
+      gauge.open--;
+    });
     socket.on("error", () => undefined);
     let buffered = Buffer.alloc(0);
     let skip = 0;
@@ -72,7 +84,6 @@ async function rawUpstream(answer: (r: RawRequest) => void): Promise<RawUpstream
     connections: () => connections,
     requests,
     open: () => sockets.size,
-    maxOpen: () => maxOpen,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
@@ -127,8 +138,8 @@ describe("mesh HTTP/1.1 upstream through the proxy", function () {
     await Promise.all(ups.splice(0).map((u) => u.close()));
   });
 
-  async function raw(answer: (r: RawRequest) => void): Promise<RawUpstream> {
-    const up = await rawUpstream(answer);
+  async function raw(answer: (r: RawRequest) => void, gauge?: Gauge): Promise<RawUpstream> {
+    const up = await rawUpstream(answer, gauge);
     ups.push(up);
     return up;
   }
@@ -276,9 +287,9 @@ describe("mesh HTTP/1.1 upstream through the proxy", function () {
 
   describe("the cluster's connection cap", () => {
     /** Holds every request until `release()`, which answers those held so far. */
-    async function holding(): Promise<{ up: RawUpstream; release: () => void }> {
+    async function holding(gauge: Gauge): Promise<{ up: RawUpstream; release: () => void }> {
       const held: RawRequest[] = [];
-      const up = await raw((r) => held.push(r));
+      const up = await raw((r) => held.push(r), gauge);
       return {
         up,
         release: () => {
@@ -288,8 +299,9 @@ describe("mesh HTTP/1.1 upstream through the proxy", function () {
     }
 
     it("never opens more than max_connections across the cluster's endpoints", async () => {
-      const a = await holding();
-      const b = await holding();
+      const gauge = { open: 0, max: 0 };
+      const a = await holding(gauge);
+      const b = await holding(gauge);
       const p = await proxyTo({
         endpoints: [a.up.port, b.up.port],
         lb: "ROUND_ROBIN",
@@ -310,9 +322,31 @@ describe("mesh HTTP/1.1 upstream through the proxy", function () {
         b.release();
         const statuses = (await Promise.all(replies)).map((r) => r.status);
         assert.deepEqual(statuses, Array<number>(8).fill(200));
-        // Each endpoint's most at once, added: at least the most the two had at once.
-        assert.ok(a.up.maxOpen() + b.up.maxOpen() <= 3);
-        assert.ok(a.up.connections() + b.up.connections() <= 3);
+        await sleep(30);
+        assert.ok(gauge.max <= 3, `${gauge.max} connections open at once`);
+      } finally {
+        await p.proxy.close();
+      }
+    });
+    it("at the cap, closes an idle connection to one endpoint to reach another at once", async () => {
+      const gauge = { open: 0, max: 0 };
+      const a = await raw((r) => r.socket.write(OK), gauge);
+      const b = await raw((r) => r.socket.write(OK), gauge);
+      const p = await proxyTo({
+        endpoints: [a.port, b.port],
+        lb: "ROUND_ROBIN",
+        circuitBreaker: { maxConnections: 1 },
+      });
+      try {
+        assert.equal((await send(p.port)).status, 200);
+        const t0 = Date.now();
+        assert.equal((await send(p.port)).status, 200);
+        const took = Date.now() - t0;
+        // node's Agent kept the idle one until its 4 s idle timeout and made the other wait.
+        assert.ok(took < 1_000, `the second endpoint waited ${took} ms for a connection`);
+        assert.deepEqual([a.requests.length, b.requests.length], [1, 1]);
+        await sleep(30);
+        assert.equal(gauge.max, 1);
       } finally {
         await p.proxy.close();
       }
@@ -342,12 +376,16 @@ describe("mesh HTTP/1.1 upstream through the proxy", function () {
       }
     });
 
-    it("drops a 100 Continue it did not ask for", async () => {
+    // RFC 9110 (15.2) asks clients to skip a 1xx they did not expect, and node's client did;
+    // undici's refuses a 100 on HTTP/1.1 ("bad response") and closes the connection. The proxy
+    // never sends Expect upstream (below), so only a server sending 100 unasked meets this.
+    it("fails an attempt answered with a 100 Continue it did not ask for (UC)", async () => {
       const up = await raw((r) => r.socket.write(`HTTP/1.1 100 Continue\r\n\r\n${OK}`));
       const p = await proxyTo({ endpoints: [up.port] });
       try {
         const r = await send(p.port);
-        assert.equal(r.status, 200);
+        assert.equal(r.status, 503);
+        assert.deepEqual((await p.recorded(1))[0]?.flags, ["UC"]);
       } finally {
         await p.proxy.close();
       }
