@@ -53,6 +53,7 @@ import type { ClusterState } from "./xds/model.js";
 import { RouteStatusWriter } from "./gateway/route-status-writer.js";
 import { KubeClusterWatch } from "./xds/watch/kube-watch.js";
 import { PolicyWatch } from "./xds/watch/policy-watch.js";
+import { proxyMayBeRunning } from "./xds/watch/proxy-presence.js";
 import { SnapshotBuilder } from "./xds/watch/snapshot-builder.js";
 import { KubeWorkload } from "./workloads/workload.js";
 import { Injector } from "./inject/injector.js";
@@ -127,6 +128,11 @@ export async function startController(
     ...(config.serviceAccount === undefined
       ? {}
       : { admin: { namespace: config.namespace, serviceAccount: config.serviceAccount } }),
+    // Only with a CA are pods watched (below); without, a proxy that leaves is forgotten.
+    mayStillRoute: (nodeId) => {
+      const pods = policies;
+      return pods !== undefined && proxyMayBeRunning(nodeId, (ns, name) => pods.pod(ns, name));
+    },
   });
   if (security !== undefined) {
     xds.addService(

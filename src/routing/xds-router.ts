@@ -6,7 +6,8 @@
 import { isDeepStrictEqual } from "node:util";
 import type { RoutingModel, ServiceEndpoints, ServiceModel } from "../xds/model.js";
 import { OUTBOUND_HTTP_ROUTE, routeConfigName } from "../xds/names.js";
-import type { ResourceRef, XdsServer } from "../xds/server/xds-server.js";
+import { parseNodeId } from "../xds/node-id.js";
+import type { Confirmation, ResourceRef, XdsServer } from "../xds/server/xds-server.js";
 import type { Snapshot } from "../xds/snapshot.js";
 import { TYPE } from "../xds/snapshot.js";
 import type { TrafficRouter, TrafficState } from "./traffic-router.js";
@@ -133,13 +134,13 @@ export class XdsTrafficRouter implements TrafficRouter {
     }
     const c = this.server.confirmationFor(this.routeRefs(namespace, service), r.version);
     const settled = this.settled(c.holders);
-    const confirmed = settled && c.pending.length === 0;
+    const confirmed = settled && c.pending.length === 0 && c.disconnected.length === 0;
     return {
       requested: r.model,
       confirmed,
       proxies: c.holders,
-      pending: c.pending.length,
-      ...(confirmed ? {} : { waitingOn: waitingOn(c.holders, c.pending) }),
+      pending: c.pending.length + c.disconnected.length,
+      ...(confirmed ? {} : { waitingOn: waitingOn(c) }),
     };
   }
 
@@ -174,19 +175,35 @@ function receivers(routing: RoutingModel): string[] {
 /** Names shown of the proxies a confirmation waits for; the rest are counted. */
 const NAMED = 3;
 
-/** Why a routing is not confirmed: the proxies that have not ACKed it, or not reconnected yet. */
-function waitingOn(holders: number, pending: readonly { readonly nodeId: string }[]): string {
-  if (pending.length === 0) {
+/**
+ * Why a routing is not confirmed: the proxies that have not ACKed it, those cut off from the
+ * control plane while their pods run, or the proxies not reconnected yet.
+ */
+function waitingOn(c: Confirmation): string {
+  const { holders, pending, disconnected } = c;
+  if (pending.length === 0 && disconnected.length === 0) {
     return `proxies reconnecting to this controller (${String(holders)} back so far)`;
   }
-  const names = pending.map((p) => proxyName(p.nodeId)).sort();
-  const shown = names.slice(0, NAMED).join(", ");
-  const more = names.length > NAMED ? ` and ${String(names.length - NAMED)} more` : "";
-  return `not yet ACKed by ${shown}${more} (${String(pending.length)} of ${String(holders)} proxies)`;
+  const parts: string[] = [];
+  if (pending.length > 0) parts.push(`not yet ACKed by ${named(pending.map((p) => p.nodeId))}`);
+  if (disconnected.length > 0) {
+    const since = Math.min(...disconnected.map((d) => d.disconnectedAt));
+    parts.push(
+      `not connected (pods running, since ${new Date(since).toISOString().slice(0, 19)}Z): ${named(disconnected.map((d) => d.nodeId))}`,
+    );
+  }
+  const waiting = pending.length + disconnected.length;
+  return `${parts.join("; ")} (${String(waiting)} of ${String(holders)} proxies)`;
 }
 
-/** `pod.namespace` of an Istio-style node id (`sidecar~10.0.0.1~pod.ns~ns.svc.cluster.local`). */
+function named(nodeIds: readonly string[]): string {
+  const names = nodeIds.map(proxyName).sort();
+  const shown = names.slice(0, NAMED).join(", ");
+  return names.length > NAMED ? `${shown} and ${String(names.length - NAMED)} more` : shown;
+}
+
+/** `pod.namespace` of a proxy's node id, or the id itself. */
 function proxyName(nodeId: string): string {
-  const parts = nodeId.split("~");
-  return parts.length === 4 && parts[2] !== "" ? (parts[2] ?? nodeId) : nodeId || "(no node id)";
+  const node = parseNodeId(nodeId);
+  return node === undefined ? nodeId || "(no node id)" : `${node.pod}.${node.namespace}`;
 }

@@ -1,6 +1,7 @@
 // The Rollout controller driving vireo's own mesh on the local cluster, under constant load through
 // a sidecar proxy: a release stepped to 100 % and promoted, an abort, a `pause: {}` held until
-// promote, and a controller stopped mid-release and replaced. No request may fail at any switch.
+// promote, a controller stopped mid-release and replaced, and a proxy cut off from the control plane
+// for 60 s while the weight moves. No request may fail at any switch.
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
@@ -55,6 +56,43 @@ async function freePort(): Promise<number> {
 
 function kubectl(...args: string[]): string[] {
   return ["--kubeconfig", join(clusterDir, "kubeconfig"), ...args];
+}
+
+/**
+ * A proxy's control-plane connection cut in its pod's network namespace: packets from the xDS
+ * port are dropped, the open connection is reset (its reset still leaves), then packets to it are
+ * dropped as well, so the proxy can neither keep nor open a connection until `stop`.
+ */
+class XdsCut {
+  private readonly input: string[];
+  private readonly output: string[];
+  private readonly reset: string[];
+
+  constructor(
+    private readonly netns: string,
+    port: number,
+  ) {
+    const p = String(port);
+    this.input = ["INPUT", "-p", "tcp", "-s", GATEWAY, "--sport", p, "-j", "DROP"];
+    this.output = ["OUTPUT", "-p", "tcp", "-d", GATEWAY, "--dport", p, "-j", "DROP"];
+    this.reset = ["ss", "-K", "dst", GATEWAY, "dport", "=", p];
+  }
+
+  private async inNetns(...args: string[]): Promise<void> {
+    await run("ip", ["netns", "exec", this.netns, ...args]);
+  }
+
+  async start(): Promise<void> {
+    await this.inNetns("iptables", "-w", "-I", ...this.input);
+    await this.inNetns(...this.reset);
+    await this.inNetns("iptables", "-w", "-I", ...this.output);
+  }
+
+  async stop(): Promise<void> {
+    for (const rule of [this.input, this.output]) {
+      await this.inNetns("iptables", "-w", "-D", ...rule).catch(() => undefined);
+    }
+  }
 }
 
 /** Distinct successive values, e.g. the verified weights a release went through. */
@@ -433,6 +471,55 @@ describe("the Rollout controller through vireo's mesh, under load", function () 
     assert.equal(promotions - promotionsBefore, 1, "promoted once");
     process.stdout.write(`      steps after the restart: ${show(second)}\n`);
     await assertNoneFailed(from, "the release with a controller restart");
+  });
+
+  it("waits for a proxy cut off from the control plane for 60 s, names it, and goes on when it is back", async () => {
+    await setSteps([{ setWeight: 20 }, { pause: { duration: "15s" } }, { setWeight: 50 }]);
+    const from = await mark();
+    await release("--version=v6");
+    const first = await follow((s) => s.phase === "Progressing" && s.currentStep === 2, 120_000);
+    const pods = await cluster().core.listNamespacedPod({
+      namespace: ns(),
+      labelSelector: "app=loadgen",
+    });
+    const loadgen = pods.items[0]?.metadata;
+    assert.ok(loadgen?.name !== undefined && loadgen.uid !== undefined, "the loadgen pod");
+    const cut = new XdsCut(`vp-${loadgen.uid.replaceAll("-", "").slice(0, 12)}`, xdsPort);
+    const cutAt = Date.now();
+    let held: Status[];
+    try {
+      await cut.start();
+      // The weight moves to 50 % while the loadgen's proxy is cut off: every other proxy ACKs it,
+      // the cut one still routes with 20 %, so the step waits for it by name.
+      held = await follow(
+        (s) =>
+          s.canaryWeight === 50 &&
+          (s.message ?? "").includes(`not connected (pods running`) &&
+          (s.message ?? "").includes(`${loadgen.name}.${ns()}`),
+        90_000,
+      );
+      const rest = 60_000 - (Date.now() - cutAt);
+      if (rest > 0) await new Promise((r) => setTimeout(r, rest));
+      const during = await status();
+      assert.equal(
+        during.verifiedWeight,
+        20,
+        `confirmed without the cut proxy: ${JSON.stringify(during)}`,
+      );
+      assert.equal(during.phase, "Progressing", JSON.stringify(during));
+      process.stdout.write(`      after 60 s cut off: ${during.message ?? ""}\n`);
+    } finally {
+      await cut.stop();
+    }
+    const after = await follow((s) => s.phase === "Succeeded" || s.phase === "Failed", 240_000);
+    const seen = [...first, ...held, ...after];
+    assert.equal(seen.at(-1)?.phase, "Succeeded", show(seen));
+    assert.deepEqual(
+      runs(seen.map((s) => s.verifiedWeight ?? 0)),
+      [0, 20, 50, 100, 0],
+      `50 % confirmed only once the proxy was back: ${show(seen)}`,
+    );
+    await assertNoneFailed(from, "the release with a proxy cut off for 60 s");
   });
 
   it("gives the target back when the Rollout is deleted (revertOnDeletion)", async () => {

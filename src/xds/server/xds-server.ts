@@ -41,6 +41,14 @@ export interface XdsServerDeps {
    * clients, and any other caller reads its own namespace's only (csds.ts, `csdsScope`).
    */
   readonly admin?: ServiceAccountRef;
+  /**
+   * Whether the proxy of a node id may still be routing after its stream ended (its pod is there,
+   * its proxy container running: proxy-presence.ts). Such a client stays among the holders of what
+   * it held, pending until it is back and ACKs, or until this says it is gone: a proxy cut off
+   * from the control plane keeps serving the configuration it last ACKed. Absent: a client that
+   * leaves is forgotten at once.
+   */
+  readonly mayStillRoute?: (nodeId: string) => boolean;
 }
 
 /** Which clients hold a resource and which of them have ACKed its current content. */
@@ -48,6 +56,12 @@ export interface Confirmation {
   readonly holders: number;
   readonly confirmed: number;
   readonly pending: readonly ClientSummary[];
+  /** Holders that are not connected while their proxy may still route (`mayStillRoute`). */
+  readonly disconnected: readonly DepartedClient[];
+}
+
+export interface DepartedClient extends ClientSummary {
+  readonly disconnectedAt: number;
 }
 
 type Stream = SotwStream | DeltaStream;
@@ -67,6 +81,11 @@ export class XdsServer {
   /** Why ADS streams are refused (a standby replica), or undefined while serving. */
   private standby: string | undefined;
   private readonly calls = new Map<number, grpc.ServerDuplexStream<unknown, unknown>>();
+  /**
+   * Clients that left while this replica served (`mayStillRoute`), by `departedKey`: the proven
+   * namespace is part of it, so a caller of another namespace cannot stand in for one that left.
+   */
+  private readonly departed = new Map<string, { client: ClientConnection; at: number }>();
   private readonly ctx: StreamContext;
 
   constructor(private readonly deps: XdsServerDeps) {
@@ -130,6 +149,8 @@ export class XdsServer {
   setStandby(reason: string | undefined): void {
     this.standby = reason;
     if (reason === undefined) return;
+    // Another replica serves them now, and answers for their confirmations.
+    this.departed.clear();
     for (const [id, call] of this.calls) {
       this.calls.delete(id);
       refuse(call, grpc.status.UNAVAILABLE, reason);
@@ -192,11 +213,7 @@ export class XdsServer {
    */
   confirmationFor(refs: readonly ResourceRef[], minVersion: number): Confirmation {
     const current = this.snapshot;
-    let holders = 0;
-    let confirmed = 0;
-    const pending: ClientSummary[] = [];
-    for (const s of this.streams.values()) {
-      const c = s.client;
+    const has = (c: ClientConnection): "no" | "confirmed" | "pending" => {
       let holds = false;
       let ok = true;
       for (const { typeUrl, name } of refs) {
@@ -212,12 +229,44 @@ export class XdsServer {
           (acked >= minVersion ||
             (now !== undefined && state?.holdings.held(name)?.version === now.version));
       }
-      if (!holds) continue;
+      return !holds ? "no" : ok ? "confirmed" : "pending";
+    };
+    let holders = 0;
+    let confirmed = 0;
+    const pending: ClientSummary[] = [];
+    const disconnected: DepartedClient[] = [];
+    for (const s of this.streams.values()) {
+      const c = s.client;
+      const h = has(c);
+      if (h === "no") continue;
       holders++;
-      if (ok) confirmed++;
+      if (h === "confirmed") confirmed++;
       else pending.push(c.summary());
     }
-    return { holders, confirmed, pending };
+    this.pruneDeparted();
+    for (const { client, at } of this.departed.values()) {
+      const h = has(client);
+      if (h === "no") continue;
+      holders++;
+      if (h === "confirmed") confirmed++;
+      else disconnected.push({ ...client.summary(), disconnectedAt: at });
+    }
+    return { holders, confirmed, pending, disconnected };
+  }
+
+  /** Forgets the departed clients that are back, or whose proxy no longer runs. */
+  private pruneDeparted(): void {
+    if (this.departed.size === 0) return;
+    const live = new Set<string>();
+    for (const s of this.streams.values()) {
+      const key = departedKey(s.client);
+      if (key !== undefined) live.add(key);
+    }
+    for (const [key, { client }] of this.departed) {
+      if (live.has(key) || this.deps.mayStillRoute?.(client.node?.id ?? "") !== true) {
+        this.departed.delete(key);
+      }
+    }
   }
 
   /** Calls `listener` on every connect, disconnect, ACK and NACK; returns an unsubscribe. */
@@ -274,6 +323,15 @@ export class XdsServer {
       this.calls.delete(client.id);
       if (!this.streams.delete(client.id)) return;
       stream.close();
+      const key = departedKey(client);
+      if (
+        key !== undefined &&
+        this.standby === undefined &&
+        this.deps.mayStillRoute !== undefined
+      ) {
+        this.pruneDeparted();
+        this.departed.set(key, { client, at: this.deps.clock.now() });
+      }
       this.emit({ kind: "disconnect", client });
     };
     call.on("end", () => {
@@ -326,4 +384,10 @@ export class XdsServer {
     refuse(call, grpc.status.UNAVAILABLE, this.standby);
     return true;
   }
+}
+
+/** A client's node id with the namespace its credentials proved; undefined without a node id. */
+function departedKey(c: ClientConnection): string | undefined {
+  const id = c.node?.id;
+  return id ? `${c.namespace ?? ""}\u0000${id}` : undefined;
 }

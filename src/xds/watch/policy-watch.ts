@@ -93,6 +93,11 @@ export class PolicyWatch {
     return this.pods.list(namespace);
   }
 
+  /** One pod as last seen. */
+  pod(namespace: string, name: string): V1Pod | undefined {
+    return this.pods.get(name, namespace);
+  }
+
   podModels(): PodModel[] {
     return this.pods
       .list()

@@ -144,7 +144,7 @@ describe("xDS client (delta) against the vireo server", function () {
       const r = cp.server?.confirmation(TYPE.route, ROUTE, v2.version);
       return r?.confirmed === 1 ? r : undefined;
     });
-    assert.deepEqual(c, { holders: 1, confirmed: 1, pending: [] });
+    assert.deepEqual(c, { holders: 1, confirmed: 1, pending: [], disconnected: [] });
     assert.equal(cp.server?.confirmation(TYPE.cluster, PRIMARY, v2.version).confirmed, 1);
     assert.equal(cp.server?.confirmation(TYPE.endpoint, CANARY, v2.version).confirmed, 1);
   });

@@ -133,6 +133,70 @@ describe("XdsTrafficRouter", function () {
     b.close();
   });
 
+  it("waits for a proxy cut off from the control plane while its pod runs, and names it", async () => {
+    await server.close();
+    const cut = "sidecar~10.0.0.2~load-5f7c.ns~ns.svc.cluster.local";
+    let podRunning = true;
+    server = new XdsServer({
+      log,
+      clock: { ...systemClock, now: () => Date.parse("2026-12-05T10:00:00.000Z") },
+      mayStillRoute: (id) => id === cut && podRunning,
+    });
+    listenPort = await server.listen(0);
+    const sink = new MemorySink();
+    const router = new XdsTrafficRouter(sink, server);
+    const publish = (): void => {
+      const s = buildSnapshot(version++, translate(sink.state()), loadXdsProtos().codecs);
+      server.setSnapshot(s);
+      router.published(s);
+    };
+    const rc = routeConfigName("ns", "app", 80);
+    const model: RoutingModel = {
+      namespace: "ns",
+      service: "app",
+      primary: "app-primary",
+      canary: "app-canary",
+      canaryWeight: 10,
+    };
+    router.setRouting(model);
+    publish();
+    const subscribe = async (nodeId: string): Promise<SotwTestClient> => {
+      const c = new SotwTestClient(listenPort, nodeId);
+      c.send({ type_url: TYPE.route, resource_names: [rc] });
+      c.ack(await c.responses.next(), [rc]);
+      await c.responses.quiet(100);
+      return c;
+    };
+    const other = await subscribe("a");
+    (await subscribe(cut)).close();
+    await until(() => server.clients().length === 1);
+    assert.equal(router.state("ns", "app").confirmed, true, "it ACKed 10 % before it left");
+    router.setRouting({ ...model, canaryWeight: 30 });
+    publish();
+    other.ack(await other.responses.next(), [rc]);
+    await other.responses.quiet(100);
+    assert.deepEqual(router.state("ns", "app"), {
+      requested: { ...model, canaryWeight: 30 },
+      confirmed: false,
+      proxies: 2,
+      pending: 1,
+      waitingOn:
+        "not connected (pods running, since 2026-12-05T10:00:00Z): load-5f7c.ns (1 of 2 proxies)",
+    });
+    const back = await subscribe(cut);
+    assert.equal(router.state("ns", "app").confirmed, true, "back and ACKed");
+    back.close();
+    await until(() => server.clients().length === 1);
+    router.setRouting({ ...model, canaryWeight: 50 });
+    publish();
+    other.ack(await other.responses.next(), [rc]);
+    await other.responses.quiet(100);
+    assert.equal(router.state("ns", "app").confirmed, false);
+    podRunning = false;
+    assert.equal(router.state("ns", "app").confirmed, true, "its pod is gone: not waited for");
+    other.close();
+  });
+
   it("a new leader confirms nothing until its proxies could reconnect, or the longest wait passed", async () => {
     const sink = new MemorySink();
     let now = 1_000_000;

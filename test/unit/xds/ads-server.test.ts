@@ -8,6 +8,7 @@ import type { XdsEvent } from "../../../src/xds/server/stream-context.js";
 import { DeltaTestClient, SotwTestClient } from "../../support/ads-test-client.js";
 import { snapshot } from "./fixtures.js";
 import { PassThrough } from "node:stream";
+import { eventually } from "../mesh/xds-client-fixtures.js";
 
 const silent = createLogger({ component: "xds-test", stream: new PassThrough(), level: "error" });
 
@@ -166,6 +167,71 @@ describe("xDS server: state of the world", function () {
     );
     a.close();
     b.close();
+  });
+
+  it("keeps a client that left among the holders while its proxy may still route, until it is back", async () => {
+    await server.close();
+    const running = new Set(["sidecar~10.0.0.7~load-1.demo~demo.svc.cluster.local"]);
+    server = new XdsServer({
+      log: silent,
+      clock: systemClock,
+      mayStillRoute: (id) => running.has(id),
+    });
+    port = await server.listen(0);
+    server.setSnapshot(snapshot(1, { clusters: ["a"], weights: { a: 100 } }));
+    const [cut] = running;
+    const gone = "sidecar~10.0.0.8~old-1.demo~demo.svc.cluster.local";
+    const subscribe = async (nodeId: string): Promise<SotwTestClient> => {
+      const c = new SotwTestClient(port, nodeId);
+      c.send({ type_url: TYPE.route, resource_names: ["r"] });
+      c.ack(await c.responses.next(), ["r"]);
+      await c.responses.quiet(100);
+      return c;
+    };
+    const a = await subscribe(cut ?? "");
+    const b = await subscribe(gone);
+    a.close();
+    b.close();
+    await eventually("both streams closed", () =>
+      server.clients().length === 0 ? true : undefined,
+    );
+    // It ACKed version 1 before it left: it holds what version 1 says.
+    assert.deepEqual(server.confirmation(TYPE.route, "r", 1), {
+      holders: 1,
+      confirmed: 1,
+      pending: [],
+      disconnected: [],
+    });
+    server.setSnapshot(snapshot(2, { clusters: ["a"], weights: { a: 90 } }));
+    const left = server.confirmation(TYPE.route, "r", 2);
+    assert.equal(left.holders, 1, "the client whose pod is gone is not waited for");
+    assert.deepEqual(
+      left.disconnected.map((d) => d.nodeId),
+      [cut],
+    );
+    // Back, and ACKing the new version: counted once, confirmed.
+    const back = await subscribe(cut ?? "");
+    assert.deepEqual(server.confirmation(TYPE.route, "r", 2), {
+      holders: 1,
+      confirmed: 1,
+      pending: [],
+      disconnected: [],
+    });
+    back.close();
+    await eventually("the stream closed", () => (server.clients().length === 0 ? true : undefined));
+    // Its pod gone now: forgotten.
+    running.clear();
+    server.setSnapshot(snapshot(3, { clusters: ["a"], weights: { a: 80 } }));
+    assert.equal(server.confirmation(TYPE.route, "r", 3).holders, 0);
+    // A standby forgets those who left: the serving replica answers for them.
+    running.add(cut ?? "");
+    const again = await subscribe(cut ?? "");
+    again.close();
+    await eventually("the stream closed", () => (server.clients().length === 0 ? true : undefined));
+    server.setSnapshot(snapshot(4, { clusters: ["a"], weights: { a: 70 } }));
+    assert.equal(server.confirmation(TYPE.route, "r", 4).disconnected.length, 1);
+    server.setStandby("standby");
+    assert.equal(server.confirmation(TYPE.route, "r", 4).holders, 0);
   });
 
   it("as a standby ends its streams and refuses new ones with UNAVAILABLE, then serves again", async () => {
