@@ -171,4 +171,25 @@ describe("pki: ControllerSecurity.refresh against the real API server", function
     );
     assert.equal((await stored()).resourceVersion, written, "read, not written back");
   });
+
+  it("renews an issuer written to the Secret already due in the same refresh, not the next", async () => {
+    const t0 = wholeSecondNow();
+    const ca = generateCa(TD, t0);
+    const clock = new FakeClock(t0 + DAY);
+    await start(ca.data, clock);
+    const s = security ?? assert.fail("not started");
+    // Someone restores an old issuer: past two thirds of its life when it is written.
+    const old = renewIssuer(ca.data, TD, clock.now() - (ISSUER_TTL_MS * 3) / 4);
+    const cur = await cluster().core.readNamespacedSecret({ name: CA_SECRET, namespace: ns() });
+    await cluster().core.replaceNamespacedSecret({
+      name: CA_SECRET,
+      namespace: ns(),
+      body: { ...cur, data: encode(old) },
+    });
+    await s.refresh();
+    const after = (await stored()).data["ca-cert.pem"] ?? "";
+    assert.notEqual(after, old["ca-cert.pem"], "renewed in this refresh");
+    assert.equal(validityOf(after).notAfter - clock.now() > ISSUER_TTL_MS - DAY, true);
+    assert.equal(issuerOf(s.serverCertificate()), new X509Certificate(after).fingerprint256);
+  });
 });

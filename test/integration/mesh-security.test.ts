@@ -8,10 +8,14 @@ import http from "node:http";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import tls from "node:tls";
-import { CustomObjectsApi } from "@kubernetes/client-node";
+import { X509Certificate } from "node:crypto";
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import type { V1Container } from "@kubernetes/client-node";
 import type { RunningController } from "../../src/app.js";
 import { startController } from "../../src/app.js";
+import { validityOf } from "../../src/pki/ca-lifecycle.js";
+import { CA_SECRET } from "../../src/pki/ca-material.js";
+import { createIntermediate } from "../../src/pki/x509.js";
 import { createCaClient } from "../../mesh/tls/ca-client.js";
 import { createKeyAndCsr } from "../../mesh/tls/csr.js";
 import { leafFacts } from "../../mesh/tls/peer.js";
@@ -405,6 +409,69 @@ describe("mesh security on the local cluster (issue #9)", function () {
     assert.ok(issued >= 5, `the server proxy got only ${issued} new certificates in 25 s`);
     process.stdout.write(
       `      ${seen.length} requests over mTLS in 25 s, all 200; the server proxy rotated its certificate ${issued} times\n`,
+    );
+  });
+
+  it("renews an issuer close to its expiry under steady load, failing no request", async () => {
+    const { core } = cluster();
+    const secret = await core.readNamespacedSecret({ namespace: root(), name: CA_SECRET });
+    const data = Object.fromEntries(
+      Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString()]),
+    );
+    const rootCert = data["root-cert.pem"] ?? "";
+    const rootKey = data["root-key.pem"] ?? "";
+    assert.ok(rootCert !== "" && rootKey !== "", "the generated CA keeps its root key");
+    // An issuer at the end of its life, as a year-old install's (scaled down): past two thirds of
+    // it, 150 s left. Leaves are clamped to it, and refused in its last minute.
+    const now = Date.now();
+    const dying = createIntermediate({ certPem: rootCert, keyPem: rootKey }, "dying issuer", "t", {
+      notBefore: new Date(now - 350_000),
+      notAfter: new Date(now + 150_000),
+    });
+    const reviews = await podOf("reviews");
+    const proxyLog = podLogPath(ns(), reviews.name, "vireo-proxy");
+    const issued = async (): Promise<number> =>
+      ((await readFile(proxyLog, "utf8")).match(/certificate issued/g) ?? []).length;
+    const from = await logLength("productpage");
+    await core.patchNamespacedSecret(
+      {
+        namespace: root(),
+        name: CA_SECRET,
+        body: {
+          data: {
+            "ca-cert.pem": Buffer.from(dying.certPem).toString("base64"),
+            "ca-key.pem": Buffer.from(dying.keyPem).toString("base64"),
+          },
+        },
+      },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    );
+    // Picked up and renewed at the controller's next refresh (every 30 s).
+    const renewed = await eventually(
+      "the controller to renew the dying issuer in the Secret",
+      async () => {
+        const s = await core.readNamespacedSecret({ namespace: root(), name: CA_SECRET });
+        const pem = Buffer.from(s.data?.["ca-cert.pem"] ?? "", "base64").toString();
+        return pem !== dying.certPem && pem !== data["ca-cert.pem"] ? pem : undefined;
+      },
+      60_000,
+      1000,
+    );
+    const renewedAt = Date.now();
+    const life = validityOf(renewed);
+    assert.ok(life.notAfter - Date.now() > 300 * 24 * 3600 * 1000, "a new issuer of a year");
+    assert.equal(new X509Certificate(renewed).checkIssued(new X509Certificate(rootCert)), true);
+    // The server proxy's certificates go on being issued, now under the new issuer.
+    const before = await issued();
+    await eventually("two more certificates for the server proxy", async () =>
+      (await issued()) >= before + 2 ? true : undefined,
+    );
+    const seen = await codes("productpage", from);
+    const failed = seen.filter((c) => c !== "200");
+    assert.ok(seen.length > 100, `only ${seen.length} requests`);
+    assert.deepEqual(failed, [], `${failed.length} of ${seen.length} requests failed`);
+    process.stdout.write(
+      `      issuer renewed ${Math.round((renewedAt - now) / 1000)} s after the dying one was written; ${seen.length} requests over mTLS, all 200\n`,
     );
   });
 });
