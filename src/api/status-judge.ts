@@ -30,7 +30,7 @@ function readSegment(v: unknown): JudgeSegment | undefined {
   const [step, rho, a, b, nC, nP] = [v.step, v.rho, v.a, v.b, v.nC, v.nP].map(count);
   if (step === undefined || rho === undefined || rho > 1) return undefined;
   if (a === undefined || b === undefined || nC === undefined || nP === undefined) return undefined;
-  return { step, rho, a, b, nC, nP };
+  return { step, rho, a, b, nC, nP, ...(v.upper === true && { upper: true as const }) };
 }
 
 function readPair(v: unknown): JudgePair | undefined {

@@ -23,6 +23,11 @@ export interface JudgeSegment {
   readonly b: number;
   readonly nC: number;
   readonly nP: number;
+  /**
+   * `rho` bounds the canary's share from above only: the batch straddled a weight change, so it
+   * counts for harm (at the larger weight) and not for a pass by the ratio.
+   */
+  readonly upper?: true;
 }
 
 /** One latency threshold pair, placed from the primary's first requests of the run. */

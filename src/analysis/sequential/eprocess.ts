@@ -18,6 +18,17 @@ export interface Segment {
   /** Requests to the canary and to the primary (the bad events' exposure). */
   readonly nC: number;
   readonly nP: number;
+  /**
+   * `rho` is only an upper bound on the canary's share (a batch straddling a weight change). The
+   * harm e-process stays valid with it (a larger ρ only raises q0 under the null); a pass by the
+   * ratio needs the share from below, so it leaves such segments out.
+   */
+  readonly upper?: boolean;
+}
+
+/** The segments whose canary share is known, not only bounded. */
+export function exact(segments: readonly Segment[]): Segment[] {
+  return segments.filter((s) => s.upper !== true);
 }
 
 /** Alternatives above the null for harm: "the canary is 1.5 to 1000 times worse". */
@@ -55,7 +66,7 @@ export function logEHarm(segments: readonly Segment[], r0 = 1): number {
 }
 
 export function logEPass(segments: readonly Segment[], r0 = 1): number {
-  return logE(segments, r0, PASS_GRID);
+  return logE(exact(segments), r0, PASS_GRID);
 }
 
 export interface Totals {
@@ -78,7 +89,7 @@ export function totals(segments: readonly Segment[]): Totals {
  * 0 or Infinity when all of them are on one side.
  */
 export function ratioEstimate(segments: readonly Segment[]): number | undefined {
-  const used = segments.filter((s) => s.rho > 0 && s.rho < 1 && s.a + s.b > 0);
+  const used = exact(segments).filter((s) => s.rho > 0 && s.rho < 1 && s.a + s.b > 0);
   if (used.length === 0) return undefined;
   const t = totals(used);
   if (t.a === 0) return 0;

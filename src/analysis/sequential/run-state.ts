@@ -152,20 +152,25 @@ function decreased(now: JudgeCounters, before: JudgeCounters): boolean {
   return Object.entries(before.atOrBelow).some(([k, v]) => (now.atOrBelow[k] ?? v) < v);
 }
 
+/** Where a batch goes: its step, the canary's share, and whether that share is an upper bound. */
+interface Slot {
+  readonly step: number;
+  readonly rho: number;
+  readonly upper: boolean;
+}
+
 function addTo(
   series: readonly JudgeSegment[],
-  step: number,
-  rho: number,
-  d: Omit<JudgeSegment, "step" | "rho">,
+  { step, rho, upper }: Slot,
+  d: Pick<JudgeSegment, "a" | "b" | "nC" | "nP">,
 ): JudgeSegment[] {
+  const flag = upper ? { upper: true as const } : {};
   const last = series.at(-1);
-  if (last?.step === step && last.rho === rho) {
-    return [
-      ...series.slice(0, -1),
-      { step, rho, a: last.a + d.a, b: last.b + d.b, nC: last.nC + d.nC, nP: last.nP + d.nP },
-    ];
+  if (last?.step === step && last.rho === rho && (last.upper === true) === upper) {
+    const sum = { a: last.a + d.a, b: last.b + d.b, nC: last.nC + d.nC, nP: last.nP + d.nP };
+    return [...series.slice(0, -1), { step, rho, ...sum, ...flag }];
   }
-  return [...series, { step, rho, ...d }];
+  return [...series, { step, rho, ...d, ...flag }];
 }
 
 function slow(now: JudgeCounters, before: JudgeCounters, le: number): number | undefined {
@@ -183,9 +188,13 @@ function slow(now: JudgeCounters, before: JudgeCounters, le: number): number | u
 
 /**
  * Folds one read into the state. The batch since the last read is dropped when there was no last
- * read, when the weight changed in between (the batch straddles two splits), or when a counter
- * went down (a proxy restarted): each rule ignores outcomes, so dropping keeps the e-process
- * valid. At weight 0 or 100 a batch says nothing about the ratio and only moves the cursor.
+ * read or when a counter went down (a proxy restarted): each rule ignores outcomes, so dropping
+ * keeps the e-process valid. A batch in which the confirmed weight changed straddles two splits:
+ * each of its requests went to the canary with probability at most the larger weight, so it counts
+ * at that weight as an upper bound (`upper`): for harm and for the canary's own rates, not for a
+ * pass by the ratio nor for the step's own minimum. Without it the first batch of a release (0 to
+ * the first weight), where a faulty canary fails its first users, was thrown away. At weight 0 or
+ * 100 a batch says nothing about the ratio and only moves the cursor.
  */
 export function advance(
   state: JudgeStatus,
@@ -208,14 +217,14 @@ export function advance(
     canaryRequests: state.canaryRequests + nC,
     canaryFailed: state.canaryFailed + fC,
   };
-  if (prev.weight !== read.weight) return { ...moved, dropped: state.dropped + 1 };
-  if (read.weight <= 0 || read.weight >= 100) return moved;
-  const rho = read.weight / 100;
+  const weight = Math.max(prev.weight, read.weight);
+  if (weight <= 0 || weight >= 100) return moved;
+  const slot: Slot = { step, rho: weight / 100, upper: prev.weight !== read.weight };
   const nP = read.primary.requests - prev.primary.requests;
   const fP = read.primary.failures - prev.primary.failures;
   const metrics: JudgeMetricState[] = state.metrics.map((m) => {
     if (m.name === "request-success-rate") {
-      return { ...m, series: [addTo(m.series[0] ?? [], step, rho, { a: fC, b: fP, nC, nP })] };
+      return { ...m, series: [addTo(m.series[0] ?? [], slot, { a: fC, b: fP, nC, nP })] };
     }
     if (!state.warm || m.pairs === undefined) return m;
     const totalC = (read.canary.atOrBelow[INF] ?? 0) - (prev.canary.atOrBelow[INF] ?? 0);
@@ -225,7 +234,7 @@ export function advance(
       const a = slow(read.canary, prev.canary, p.canaryLe);
       const b = slow(read.primary, prev.primary, p.primaryLe);
       if (a === undefined || b === undefined) return old;
-      return addTo(old, step, rho, { a, b, nC: totalC, nP: totalP });
+      return addTo(old, slot, { a, b, nC: totalC, nP: totalP });
     });
     return { ...m, series };
   });
@@ -249,7 +258,7 @@ function errorMargin(m: JudgeMargin): ErrorMargin {
 }
 
 const plain = (s: readonly JudgeSegment[]): Segment[] =>
-  s.map(({ rho, a, b, nC, nP }) => ({ rho, a, b, nC, nP }));
+  s.map(({ rho, a, b, nC, nP, upper }) => ({ rho, a, b, nC, nP, ...(upper && { upper }) }));
 
 export interface MetricJudgement {
   readonly name: JudgedMetric;
@@ -279,7 +288,9 @@ export function judgeRun(state: JudgeStatus, config: JudgeConfig, step: number):
     return { name: spec.name, weight, evidence: e };
   });
   const errors = state.metrics.find((m) => m.name === "request-success-rate")?.series[0] ?? [];
-  const stepRequests = errors.filter((s) => s.step === step).reduce((n, s) => n + s.nC, 0);
+  const stepRequests = errors
+    .filter((s) => s.step === step && s.upper !== true)
+    .reduce((n, s) => n + s.nC, 0);
   const short = Math.max(0, config.minStepRequests - stepRequests);
   let decision = decide(evidence, config.settings);
   if (decision.outcome === "pass" && short > 0)

@@ -3,6 +3,7 @@
 // settings give the same verdict, which is what makes it safe to recompute after a restart.
 import type { Segment } from "./eprocess.js";
 import {
+  exact,
   HARM_GRID,
   logE,
   logEHarm,
@@ -102,11 +103,11 @@ export function errorEvidence(
     ...(bound === undefined ? {} : { ratioLowerBound: bound }),
   };
   if (margin.kind === "ratio") {
-    const lp = logE(segments, margin.ratio, PASS_GRID);
+    const lp = logEPass(segments, margin.ratio);
     const need = Math.log(1 / s.alphaPass);
     let needs: number | undefined;
     if (detail && lp < need) {
-      const rho = segments.at(-1)?.rho ?? 0;
+      const rho = exact(segments).at(-1)?.rho ?? 0;
       const bad = badEventsNeeded({
         rho,
         r: 1,
@@ -275,7 +276,7 @@ function pairNeeds(p: LatencySeries, e: PairEffect, s: JudgeSettings): number | 
 /** Plug-in: the ratio and bad events per canary request seen so far stay as they are. */
 function ratioNeeds(segments: readonly Segment[], e: PairEffect, need: number): number | undefined {
   const t = totals(segments);
-  const rho = segments.at(-1)?.rho ?? 0;
+  const rho = exact(segments).at(-1)?.rho ?? 0;
   const r = e.ratio;
   if (r === undefined || !(r < 1) || t.nC === 0 || !(rho > 0 && rho < 1)) return undefined;
   const missing = need - e.logEPass;

@@ -99,7 +99,8 @@ export function runDemoRelease(
   let stepIndex = 0;
   let atWeight = 0;
   let fresh = true;
-  let dropNext = false;
+  /** The next read's batch straddles a weight change: it counts for harm only (run-state.ts). */
+  let straddle = false;
   let failedSoFar = 0;
   let canary = side();
   let primary = side();
@@ -125,16 +126,11 @@ export function runDemoRelease(
       }
     }
     if ((t + 1) % READ_S !== 0) continue;
-    if (dropNext) {
-      dropNext = false;
-      canary = side();
-      primary = side();
-      continue;
-    }
-    const open = fresh;
+    const upper = straddle;
+    const open = fresh || upper;
     const add = (list: Segment[], seg: Segment) => {
       const last = list.at(-1);
-      if (last === undefined || open) list.push(seg);
+      if (last === undefined || open) list.push(upper ? { ...seg, upper } : seg);
       else
         list[list.length - 1] = {
           rho,
@@ -157,8 +153,10 @@ export function runDemoRelease(
         });
       }
     }
-    fresh = false;
-    atWeight += canary.n;
+    // The batch after a straddling one opens the step's first exact segment.
+    fresh = upper;
+    straddle = false;
+    if (!upper) atWeight += canary.n;
     canary = side();
     primary = side();
     const verdict = decide(
@@ -189,11 +187,12 @@ export function runDemoRelease(
     if (verdict.outcome === "pass" && atWeight >= o.minRequests) {
       stepIndex++;
       if (stepIndex >= o.steps.length) return { kind: "promoted", at: now };
-      // The next read is the baseline at the new weight: that batch is dropped.
+      // The next read's batch straddles the change (its split is only bounded by the larger
+      // weight): counted for harm, not for a pass by the ratio nor the step's minimum.
       stepStart = now;
       atWeight = 0;
       fresh = true;
-      dropNext = true;
+      straddle = true;
       continue;
     }
     if (now - stepStart >= o.deadlineSeconds) return { kind: "paused", at: now, step: stepIndex };

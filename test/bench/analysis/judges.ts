@@ -133,19 +133,22 @@ export function sequentialJudge(o: SequentialOptions = SEQUENTIAL_DEFAULTS): Jud
         batch.push(sec);
         const readNow = (sec.t + 1) % o.readEverySeconds === 0 || sec === stream.seconds.at(-1);
         if (!readNow) continue;
-        const rho = sec.rho;
-        // A batch straddling a weight change is dropped (the rule ignores outcomes).
-        if (batch.some((b) => b.rho !== rho)) {
+        // A batch straddling a weight change counts at its larger weight, for harm only
+        // (run-state.ts): its split is only bounded from above.
+        const upper = batch.some((b) => b.rho !== sec.rho);
+        const rho = Math.max(...batch.map((b) => b.rho));
+        if (upper && (rho <= 0 || rho >= 1)) {
           batch = [];
           continue;
         }
-        fresh = sec.step !== step;
+        fresh = sec.step !== step || upper || errors.at(-1)?.upper === true;
         step = sec.step;
         const sum = (pick: (s: SideSecond) => number, side: "canary" | "primary") =>
           batch.reduce((n, b) => n + pick(b[side]), 0);
         const nC = sum((s) => s.requests, "canary");
         const nP = sum((s) => s.requests, "primary");
         addTo(errors, fresh, {
+          ...(upper && { upper }),
           rho,
           a: sum((s) => s.errors, "canary"),
           b: sum((s) => s.errors, "primary"),
@@ -157,6 +160,7 @@ export function sequentialJudge(o: SequentialOptions = SEQUENTIAL_DEFAULTS): Jud
           for (const [i, p] of pairs.entries()) {
             const list = latency[i] ?? [];
             addTo(list, latencyFresh, {
+              ...(upper && { upper }),
               rho,
               a: sum((s) => aboveEdge(hist(s), p.canaryLe, edges), "canary"),
               b: sum((s) => aboveEdge(hist(s), p.primaryLe, edges), "primary"),

@@ -141,19 +141,85 @@ describe("the judge's run state", () => {
     assert.equal(s.canaryFailed, 2);
   });
 
-  it("drops a batch that straddles a weight change, or in which a counter went down", () => {
+  it("counts a batch that straddles a weight change at the larger weight, for harm only; drops one in which a counter went down", () => {
     const s = fold([
       [1, read(10, c(0, 0), c(0, 0))],
       [2, read(30, c(50, 5), c(450, 0))],
       [2, read(30, c(20, 0), c(400, 0))],
       [2, read(30, c(40, 1), c(440, 0))],
     ]);
-    assert.equal(s.dropped, 3);
-    assert.deepEqual(s.metrics[0]?.series, [[{ step: 2, rho: 0.3, a: 1, b: 0, nC: 20, nP: 40 }]]);
-    // The straddling batch's 50 requests and 5 failures were the canary's all the same; the
-    // batch across the restart cannot be counted (its counters start from another origin).
+    assert.equal(s.dropped, 2, "the first read and the restart");
+    assert.deepEqual(s.metrics[0]?.series, [
+      [
+        { step: 2, rho: 0.3, a: 5, b: 0, nC: 50, nP: 450, upper: true },
+        { step: 2, rho: 0.3, a: 1, b: 0, nC: 20, nP: 40 },
+      ],
+    ]);
+    // The batch across the restart cannot be counted (its counters start from another origin).
     assert.equal(s.canaryRequests, 70);
     assert.equal(s.canaryFailed, 6);
+  });
+
+  it("the first batch of a release (0 to the first weight) counts for harm", () => {
+    // A canary failing every request from its first: 3 of 3 failed at 10 % in the straddling batch.
+    const s = fold([
+      [0, read(0, c(0, 0), c(0, 0))],
+      [1, read(10, c(3, 3), c(27, 0))],
+      [1, read(10, c(5, 5), c(45, 0))],
+    ]);
+    assert.deepEqual(s.metrics[0]?.series, [
+      [
+        { step: 1, rho: 0.1, a: 3, b: 0, nC: 3, nP: 27, upper: true },
+        { step: 1, rho: 0.1, a: 2, b: 0, nC: 2, nP: 18 },
+      ],
+    ]);
+    const cfg = { ...CONFIG, metrics: CONFIG.metrics.slice(0, 1) };
+    const run = judgeRun(s, cfg, 1);
+    assert.equal(run.decision.outcome, "harm", "5 canary failures, none on the primary, at 10 %");
+    // Without the straddling batch: 2 failures at 10 % are not enough (E < 100).
+    const without = judgeRun(
+      {
+        ...s,
+        metrics: [
+          {
+            ...s.metrics[0],
+            name: "request-success-rate",
+            series: [[s.metrics[0]?.series[0]?.[1] ?? assert.fail()]],
+          },
+        ],
+      },
+      cfg,
+      1,
+    );
+    assert.equal(without.decision.outcome, "inconclusive");
+  });
+
+  it("a straddling batch gives no pass by the ratio and no step minimum", () => {
+    // A ratio margin: a pass needs the ratio e-process, which a bounded share cannot feed.
+    const cfg: JudgeConfig = {
+      ...CONFIG,
+      metrics: [{ name: "request-success-rate", margin: { kind: "ratio", ratio: 2 } }],
+      minStepRequests: 1,
+    };
+    const straddle = fold([
+      [0, read(10, c(0, 0), c(0, 0))],
+      [1, read(50, c(5000, 0), c(5000, 200))],
+    ]);
+    assert.equal(straddle.metrics[0]?.series[0]?.[0]?.upper, true);
+    assert.equal(judgeRun(straddle, cfg, 1).decision.outcome, "inconclusive");
+    // The same counts at a known 50 % pass.
+    const known = fold([
+      [1, read(50, c(0, 0), c(0, 0))],
+      [1, read(50, c(5000, 0), c(5000, 200))],
+    ]);
+    assert.equal(judgeRun(known, cfg, 1).decision.outcome, "pass");
+    // With a points margin the canary's own rate passes on all its requests, but the step's
+    // minimum counts only those at its own weight.
+    const points = { ...CONFIG, metrics: CONFIG.metrics.slice(0, 1), minStepRequests: 50 };
+    const min = judgeRun(straddle, points, 1);
+    assert.equal(min.metrics[0]?.evidence.passed, true);
+    assert.equal(min.decision.outcome, "inconclusive");
+    assert.equal(min.metrics[0]?.needs, 50);
   });
 
   it("at weight 0 a batch only moves the cursor", () => {
