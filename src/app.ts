@@ -53,7 +53,7 @@ import type { ClusterState } from "./xds/model.js";
 import { RouteStatusWriter } from "./gateway/route-status-writer.js";
 import { KubeClusterWatch } from "./xds/watch/kube-watch.js";
 import { PolicyWatch } from "./xds/watch/policy-watch.js";
-import { proxyMayBeRunning } from "./xds/watch/proxy-presence.js";
+import { namesService, proxyMayBeRunning, runningProxyPods } from "./xds/watch/proxy-presence.js";
 import { SnapshotBuilder } from "./xds/watch/snapshot-builder.js";
 import { KubeWorkload } from "./workloads/workload.js";
 import { Injector } from "./inject/injector.js";
@@ -213,8 +213,19 @@ export async function startController(
     );
   }
   const sink = watch;
+  const podWatch = policies;
+  const xdsService = config.xdsServiceName ?? "vireo";
   router = new XdsTrafficRouter(
     {
+      // The proxies told to dial this controller's xDS Service by name (the injector's default).
+      ...(podWatch === undefined
+        ? {}
+        : {
+            proxyPods: () =>
+              runningProxyPods(podWatch.podsIn(config.watchNamespace), (address) =>
+                namesService(address, config.namespace, xdsService),
+              ),
+          }),
       setRouting: (n, s, r) => {
         sink.setRouting(n, s, r);
       },

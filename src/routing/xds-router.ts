@@ -7,6 +7,7 @@ import { isDeepStrictEqual } from "node:util";
 import type { RoutingModel, ServiceEndpoints, ServiceModel } from "../xds/model.js";
 import { OUTBOUND_HTTP_ROUTE, routeConfigName } from "../xds/names.js";
 import { parseNodeId } from "../xds/node-id.js";
+import type { ProxyPod } from "../xds/watch/proxy-presence.js";
 import type { Confirmation, ResourceRef, XdsServer } from "../xds/server/xds-server.js";
 import type { Snapshot } from "../xds/snapshot.js";
 import { TYPE } from "../xds/snapshot.js";
@@ -23,6 +24,12 @@ export interface RoutingSink {
    * its split too, so the proxies holding them must confirm it as well.
    */
   routedFrom(namespace: string, service: string): readonly { namespace: string; name: string }[];
+  /**
+   * The pods whose proxy container runs (in the namespaces this controller serves); absent when
+   * pods are not watched (no CA). A new leader waits for those whose proxy started before it
+   * began serving: they may still route with what its predecessor told them.
+   */
+  proxyPods?(): readonly ProxyPod[];
 }
 
 interface Requested {
@@ -61,7 +68,7 @@ export class XdsTrafficRouter implements TrafficRouter {
 
   constructor(
     private readonly sink: RoutingSink,
-    private readonly server: Pick<XdsServer, "confirmationFor">,
+    private readonly server: Pick<XdsServer, "confirmationFor" | "nodeIds">,
     private readonly timing: RouterTiming = {
       now: Date.now,
       reconnectGraceMs: 0,
@@ -84,6 +91,27 @@ export class XdsTrafficRouter implements TrafficRouter {
     if (holders > 0) this.firstHolderAt ??= now;
     if (this.firstHolderAt !== undefined) return now - this.firstHolderAt >= reconnectGraceMs;
     return now - this.servingSince >= reconnectMaxWaitMs;
+  }
+
+  /**
+   * While a new leader may still be waiting for its predecessor's proxies (RECONNECT_MAX_WAIT_MS
+   * since it began serving): the pods whose proxy ran before it began serving and is not
+   * connected now, as `pod.namespace`. Those proxies may still route with the predecessor's last
+   * configuration, so nothing is confirmed without them; after the longest wait they are left to
+   * the progress deadline's judgement of the proxies that are connected.
+   */
+  private notReconnected(): string[] {
+    const since = this.servingSince;
+    if (since === undefined || this.timing.reconnectGraceMs === 0) return [];
+    if (this.timing.now() - since >= this.timing.reconnectMaxWaitMs) return [];
+    const earlier = (this.sink.proxyPods?.() ?? []).filter((p) => p.proxyStartedAt < since);
+    if (earlier.length === 0) return [];
+    const connected = new Set<string>();
+    for (const id of this.server.nodeIds()) {
+      const n = parseNodeId(id);
+      if (n !== undefined) connected.add(`${n.pod}.${n.namespace}`);
+    }
+    return earlier.map((p) => `${p.name}.${p.namespace}`).filter((p) => !connected.has(p));
   }
 
   setRouting(routing: RoutingModel): void {
@@ -134,13 +162,15 @@ export class XdsTrafficRouter implements TrafficRouter {
     }
     const c = this.server.confirmationFor(this.routeRefs(namespace, service), r.version);
     const settled = this.settled(c.holders);
-    const confirmed = settled && c.pending.length === 0 && c.disconnected.length === 0;
+    const missing = this.notReconnected();
+    const confirmed =
+      settled && c.pending.length === 0 && c.disconnected.length === 0 && missing.length === 0;
     return {
       requested: r.model,
       confirmed,
-      proxies: c.holders,
-      pending: c.pending.length + c.disconnected.length,
-      ...(confirmed ? {} : { waitingOn: waitingOn(c) }),
+      proxies: c.holders + missing.length,
+      pending: c.pending.length + c.disconnected.length + missing.length,
+      ...(confirmed ? {} : { waitingOn: waitingOn(c, missing) }),
     };
   }
 
@@ -179,9 +209,9 @@ const NAMED = 3;
  * Why a routing is not confirmed: the proxies that have not ACKed it, those cut off from the
  * control plane while their pods run, or the proxies not reconnected yet.
  */
-function waitingOn(c: Confirmation): string {
+function waitingOn(c: Confirmation, missing: readonly string[]): string {
   const { holders, pending, disconnected } = c;
-  if (pending.length === 0 && disconnected.length === 0) {
+  if (pending.length === 0 && disconnected.length === 0 && missing.length === 0) {
     return `proxies reconnecting to this controller (${String(holders)} back so far)`;
   }
   const parts: string[] = [];
@@ -192,12 +222,19 @@ function waitingOn(c: Confirmation): string {
       `not connected (pods running, since ${new Date(since).toISOString().slice(0, 19)}Z): ${named(disconnected.map((d) => d.nodeId))}`,
     );
   }
-  const waiting = pending.length + disconnected.length;
-  return `${parts.join("; ")} (${String(waiting)} of ${String(holders)} proxies)`;
+  if (missing.length > 0) {
+    parts.push(`not yet reconnected to this controller: ${namedPods(missing)}`);
+  }
+  const waiting = pending.length + disconnected.length + missing.length;
+  return `${parts.join("; ")} (${String(waiting)} of ${String(holders + missing.length)} proxies)`;
 }
 
 function named(nodeIds: readonly string[]): string {
-  const names = nodeIds.map(proxyName).sort();
+  return namedPods(nodeIds.map(proxyName));
+}
+
+function namedPods(pods: readonly string[]): string {
+  const names = [...pods].sort();
   const shown = names.slice(0, NAMED).join(", ");
   return names.length > NAMED ? `${shown} and ${String(names.length - NAMED)} more` : shown;
 }

@@ -193,6 +193,13 @@ export class XdsServer {
     return this.snapshot?.version;
   }
 
+  /** The node ids of the clients connected now. */
+  nodeIds(): string[] {
+    const ids: string[] = [];
+    for (const s of this.streams.values()) if (s.client.node?.id) ids.push(s.client.node.id);
+    return ids;
+  }
+
   clients(): ClientSummary[] {
     return [...this.streams.values()].map((s) => s.client.summary());
   }

@@ -88,8 +88,8 @@ export class PolicyWatch {
     await Promise.all(this.informers().map((i) => i.stop()));
   }
 
-  /** The pods of one namespace as last seen (what the judge asks for its proxies, every second). */
-  podsIn(namespace: string): readonly V1Pod[] {
+  /** The pods of one namespace (all: undefined) as last seen (the judge asks every second). */
+  podsIn(namespace: string | undefined): readonly V1Pod[] {
     return this.pods.list(namespace);
   }
 

@@ -5,6 +5,53 @@ import type { V1ContainerStatus, V1Pod } from "@kubernetes/client-node";
 import { PROXY_CONTAINER } from "../../inject/names.js";
 import { parseNodeId } from "../node-id.js";
 
+/** A pod whose proxy container runs, and since when. */
+export interface ProxyPod {
+  readonly namespace: string;
+  readonly name: string;
+  /** When its proxy container last started (ms since the epoch). */
+  readonly proxyStartedAt: number;
+}
+
+/**
+ * The pods of `pods` whose vireo-proxy container is running, not being deleted, and talks to this
+ * control plane (`servedHere` of its VIREO_XDS_ADDRESS: another controller's proxies, or a test's,
+ * are not ours to wait for). Pods of a hand-run proxy without a container of that name are not
+ * known to be proxies, so not listed.
+ */
+export function runningProxyPods(
+  pods: readonly V1Pod[],
+  servedHere: (xdsAddress: string) => boolean,
+): ProxyPod[] {
+  const out: ProxyPod[] = [];
+  for (const p of pods) {
+    if (p.metadata?.deletionTimestamp !== undefined) continue;
+    const spec = [...(p.spec?.initContainers ?? []), ...(p.spec?.containers ?? [])];
+    const env = spec.find((c) => c.name === PROXY_CONTAINER)?.env;
+    const address = env?.find((e) => e.name === "VIREO_XDS_ADDRESS")?.value;
+    if (address === undefined || !servedHere(address)) continue;
+    const statuses = [
+      ...(p.status?.initContainerStatuses ?? []),
+      ...(p.status?.containerStatuses ?? []),
+    ];
+    const started = statuses.find((c) => c.name === PROXY_CONTAINER)?.state?.running?.startedAt;
+    if (started === undefined) continue;
+    out.push({
+      namespace: p.metadata?.namespace ?? "",
+      name: p.metadata?.name ?? "",
+      proxyStartedAt: new Date(started).getTime(),
+    });
+  }
+  return out;
+}
+
+/** Whether an xDS address names Service `service` of `namespace` (`svc.ns.svc[...]:port`). */
+export function namesService(address: string, namespace: string, service: string): boolean {
+  const host = address.replace(/^[a-z]+:\/\/\/?/, "").split(":")[0] ?? "";
+  const prefix = `${service}.${namespace}.svc`;
+  return host === prefix || host.startsWith(`${prefix}.`);
+}
+
 export function proxyMayBeRunning(
   nodeId: string,
   pod: (namespace: string, name: string) => V1Pod | undefined,

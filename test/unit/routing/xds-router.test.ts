@@ -3,6 +3,7 @@ import { PassThrough } from "node:stream";
 import { systemClock } from "../../../src/common/clock.js";
 import { createLogger } from "../../../src/common/logger.js";
 import { XdsTrafficRouter } from "../../../src/routing/xds-router.js";
+import type { ProxyPod } from "../../../src/xds/watch/proxy-presence.js";
 import type { RoutingSink } from "../../../src/routing/xds-router.js";
 import type {
   ClusterState,
@@ -249,6 +250,67 @@ describe("XdsTrafficRouter", function () {
     assert.equal(router.state("ns", "app").confirmed, false);
     now += 1;
     assert.equal(router.state("ns", "app").confirmed, true, "nobody came back in 120 s");
+  });
+
+  it("a new leader waits by name for the proxies of pods that ran before it served, until the longest wait", async () => {
+    let now = 1_000_000;
+    const pods: ProxyPod[] = [
+      { namespace: "ns", name: "load-1", proxyStartedAt: now - 60_000 },
+      { namespace: "ns", name: "early-2", proxyStartedAt: now - 1 },
+      // Started after this replica began serving: it never held a predecessor's configuration.
+      { namespace: "ns", name: "new-3", proxyStartedAt: now + 5_000 },
+    ];
+    const sink = new (class extends MemorySink {
+      proxyPods = (): readonly ProxyPod[] => pods;
+    })();
+    const router = new XdsTrafficRouter(sink, server, {
+      now: () => now,
+      reconnectGraceMs: 15_000,
+      reconnectMaxWaitMs: 120_000,
+    });
+    const model: RoutingModel = {
+      namespace: "ns",
+      service: "app",
+      primary: "app-primary",
+      canary: "app-canary",
+      canaryWeight: 30,
+    };
+    router.setRouting(model);
+    const s = buildSnapshot(version++, translate(sink.state()), loadXdsProtos().codecs);
+    server.setSnapshot(s);
+    router.published(s);
+    router.servingStarted();
+    const rc = routeConfigName("ns", "app", 80);
+    const back = async (id: string): Promise<SotwTestClient> => {
+      const c = new SotwTestClient(listenPort, id);
+      c.send({ type_url: TYPE.route, resource_names: [rc] });
+      c.ack(await c.responses.next(), [rc]);
+      await c.responses.quiet(100);
+      return c;
+    };
+    const early = await back("sidecar~10.0.0.2~early-2.ns~ns.svc.cluster.local");
+    assert.equal(router.state("ns", "app").confirmed, false, "the first proxy back");
+    now += 30_000;
+    // The grace after the first proxy has passed, but load-1's proxy is not back.
+    assert.deepEqual(router.state("ns", "app"), {
+      requested: model,
+      confirmed: false,
+      proxies: 2,
+      pending: 1,
+      waitingOn: "not yet reconnected to this controller: load-1.ns (1 of 2 proxies)",
+    });
+    const load = await back("sidecar~10.0.0.1~load-1.ns~ns.svc.cluster.local");
+    assert.equal(router.state("ns", "app").confirmed, true, "every earlier pod's proxy is back");
+    load.close();
+    await until(() => server.nodeIds().length === 1);
+    assert.equal(router.state("ns", "app").confirmed, false, "load-1 gone again");
+    now += 90_000;
+    assert.equal(
+      router.state("ns", "app").confirmed,
+      true,
+      "after the longest wait: not waited for",
+    );
+    early.close();
   });
 
   it("counts the proxies holding the routes of a Service whose Gateway API route sends to the apex", async () => {

@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import type { V1Pod } from "@kubernetes/client-node";
 import { parseNodeId } from "../../../src/xds/node-id.js";
-import { proxyMayBeRunning } from "../../../src/xds/watch/proxy-presence.js";
+import {
+  namesService,
+  proxyMayBeRunning,
+  runningProxyPods,
+} from "../../../src/xds/watch/proxy-presence.js";
 
 const ID = "sidecar~10.0.0.5~load.v2-7d9f.demo~demo.svc.cluster.local";
 
@@ -95,5 +99,78 @@ describe("proxyMayBeRunning", () => {
       proxyMayBeRunning("test-node", () => pod()),
       false,
     );
+  });
+});
+
+describe("runningProxyPods", () => {
+  const ADDRESS = "vireo.vireo-system.svc:15010";
+  const started = new Date("2026-12-05T10:00:00Z");
+  function meshPod(
+    name: string,
+    o: { address?: string; state?: "running" | "waiting"; deleting?: boolean } = {},
+  ): V1Pod {
+    return {
+      metadata: {
+        name,
+        namespace: "demo",
+        ...(o.deleting === true && { deletionTimestamp: new Date() }),
+      },
+      spec: {
+        initContainers: [
+          {
+            name: "vireo-proxy",
+            env: [{ name: "VIREO_XDS_ADDRESS", value: o.address ?? ADDRESS }],
+          },
+        ],
+        containers: [{ name: "app" }],
+      },
+      status: {
+        initContainerStatuses: [
+          {
+            name: "vireo-proxy",
+            image: "vireo/proxy",
+            imageID: "",
+            ready: true,
+            restartCount: 0,
+            state:
+              o.state === "waiting"
+                ? { waiting: { reason: "CrashLoopBackOff" } }
+                : { running: { startedAt: started } },
+          },
+        ],
+      },
+    };
+  }
+
+  it("lists the pods whose proxy runs and dials this control plane's Service, with when it started", () => {
+    const here = (a: string): boolean => namesService(a, "vireo-system", "vireo");
+    const pods = [
+      meshPod("a"),
+      meshPod("other-plane", { address: "vireo.other.svc:15010" }),
+      meshPod("crashing", { state: "waiting" }),
+      meshPod("leaving", { deleting: true }),
+      { metadata: { name: "plain", namespace: "demo" }, spec: { containers: [{ name: "app" }] } },
+    ];
+    assert.deepEqual(runningProxyPods(pods, here), [
+      { namespace: "demo", name: "a", proxyStartedAt: started.getTime() },
+    ]);
+  });
+
+  it("namesService reads the host of an xDS address", () => {
+    for (const a of [
+      "vireo.vireo-system.svc:15010",
+      "vireo.vireo-system.svc.cluster.local:15010",
+      "dns:///vireo.vireo-system.svc:15010",
+      "vireo.vireo-system.svc",
+    ]) {
+      assert.equal(namesService(a, "vireo-system", "vireo"), true, a);
+    }
+    for (const a of [
+      "vireo-x.vireo-system.svc:15010",
+      "10.96.0.5:15010",
+      "vireo.vireo-system:15010",
+    ]) {
+      assert.equal(namesService(a, "vireo-system", "vireo"), false, a);
+    }
   });
 });
