@@ -23,6 +23,8 @@ export interface RoutingSink {
    * its split too, so the proxies holding them must confirm it as well.
    */
   routedFrom(namespace: string, service: string): readonly { namespace: string; name: string }[];
+  /** The Gateway API routes attached to this Service, for people (`HTTPRoute ns/name`). */
+  routesBinding(namespace: string, service: string): readonly string[];
 }
 
 interface Requested {
@@ -124,13 +126,24 @@ export class XdsTrafficRouter implements TrafficRouter {
   }
 
   state(namespace: string, service: string): TrafficState {
+    const bound = this.sink.routesBinding(namespace, service);
+    const boundBy = bound.length === 0 ? {} : { boundBy: bound };
     const r = this.requested.get(`${namespace}/${service}`);
-    if (r === undefined) return { requested: undefined, confirmed: false, proxies: 0, pending: 0 };
+    if (r === undefined) {
+      return { requested: undefined, confirmed: false, proxies: 0, pending: 0, ...boundBy };
+    }
     if (r.held || r.version === undefined) {
-      const waiting = r.held
+      const waitingOn = r.held
         ? "routing held until every Service it sends to has a ready endpoint"
         : "routing not yet published";
-      return { requested: r.model, confirmed: false, proxies: 0, pending: 0, waitingOn: waiting };
+      return {
+        requested: r.model,
+        confirmed: false,
+        proxies: 0,
+        pending: 0,
+        waitingOn,
+        ...boundBy,
+      };
     }
     const c = this.server.confirmationFor(this.routeRefs(namespace, service), r.version);
     const settled = this.settled(c.holders);
@@ -141,6 +154,7 @@ export class XdsTrafficRouter implements TrafficRouter {
       proxies: c.holders,
       pending: c.pending.length + c.disconnected.length,
       ...(confirmed ? {} : { waitingOn: waitingOn(c) }),
+      ...boundBy,
     };
   }
 
