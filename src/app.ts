@@ -47,7 +47,7 @@ import {
 import { ControllerSecurity } from "./pki/security.js";
 import { loadXdsProtos } from "./xds/protos.js";
 import { XdsServer } from "./xds/server/xds-server.js";
-import { servicesRoutingTo } from "./xds/translate/producer-routes.js";
+import { producerRoutesByService, servicesRoutingTo } from "./xds/translate/producer-routes.js";
 import { translate } from "./xds/translate/translate.js";
 import type { ClusterState } from "./xds/model.js";
 import { RouteStatusWriter } from "./gateway/route-status-writer.js";
@@ -232,6 +232,10 @@ export async function startController(
       services: () => sink.serviceModels(),
       endpoints: () => sink.endpointModels(),
       routedFrom: (n, s) => servicesRoutingTo(routeStatus.routes(), n, s),
+      routesBinding: (n, s) =>
+        (producerRoutesByService(routeStatus.routes()).get(`${n}/${s}`) ?? []).map(
+          (r) => `${r.kind} ${r.namespace}/${r.name}`,
+        ),
     },
     xds,
     {

@@ -38,6 +38,7 @@ const CONDITION_ORDER: Readonly<Record<ConditionType, number>> = {
   Promoted: 1,
   Reconciling: 2,
   Stalled: 3,
+  RouteConflict: 4,
 };
 
 /** Every condition stamped with the generation it was computed from. */

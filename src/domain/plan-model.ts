@@ -73,6 +73,8 @@ export interface ObservedTraffic {
   readonly policyStale?: boolean;
   /** While `requested` is not yet `verified`: which proxies it waits for (TrafficState.waitingOn). */
   readonly waitingOn?: string;
+  /** Gateway API routes attached to the apex Service (TrafficState.boundBy); absent: none. */
+  readonly boundBy?: readonly string[];
 }
 
 export type AnalysisOutcome = CheckOutcome;

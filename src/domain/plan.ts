@@ -26,6 +26,7 @@ import { planPaused, planWaiting, planWaitingPromotion } from "./plan-waiting.js
 import type { RolloutStatus, WaitReason } from "./rollout.js";
 import { runSteps } from "./run-steps.js";
 import { carriesTraffic, PRIMARY_ONLY, sameRoute } from "./traffic-route.js";
+import { routeConflict } from "./route-conflict.js";
 import { rollback } from "./transitions.js";
 
 export function plan(observed: Observed, now: number): Plan {
@@ -311,7 +312,18 @@ function finish(
   // The suspend branch of plan() is taken exactly when these hold.
   const suspended = c.spec.suspend && !o.deleting && o.target.exists;
   const progress = progressHealth(status.phase, status.message, ready, suspended);
-  conditions = stampGeneration(setProgress(conditions, progress, c.nowIso), o.generation);
+  conditions = setProgress(conditions, progress, c.nowIso);
+  const conflict = o.deleting ? undefined : routeConflict(c.spec, o.traffic.boundBy);
+  if (conflict === undefined) {
+    conditions = conditions.filter((x) => x.type !== "RouteConflict");
+  } else {
+    const before = prev === undefined ? undefined : getCondition(prev.conditions, "RouteConflict");
+    if (before?.message !== conflict.message) {
+      actions.push(event("Warning", "RouteConflict", conflict.message));
+    }
+    conditions = setCondition(conditions, "RouteConflict", conflict, c.nowIso);
+  }
+  conditions = stampGeneration(conditions, o.generation);
   status = { ...status, conditions };
 
   const polls = end.wait !== undefined && SYSTEM_WAITS.includes(end.wait);

@@ -162,15 +162,17 @@ export const PHASES: readonly Phase[] = [
  * Ready and Promoted say where the release stands; Reconciling and Stalled follow kstatus (what
  * Flux, Argo CD's health checks and `kubectl wait` read): Reconciling True while the controller is
  * still moving towards what the spec and the target ask for, Stalled True when it cannot get there
- * without someone acting. Never both True.
+ * without someone acting. Never both True. RouteConflict, present only while it is True: a
+ * Gateway API route binds the apex Service and replaces the Rollout's own routing fields there.
  */
-export type ConditionType = "Ready" | "Promoted" | "Reconciling" | "Stalled";
+export type ConditionType = "Ready" | "Promoted" | "Reconciling" | "Stalled" | "RouteConflict";
 
 export const CONDITION_TYPES: readonly ConditionType[] = [
   "Ready",
   "Promoted",
   "Reconciling",
   "Stalled",
+  "RouteConflict",
 ];
 
 export interface Condition {

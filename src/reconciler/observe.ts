@@ -124,6 +124,7 @@ export async function observe(
       verified: t.confirmed ? requested : undefined,
       ...(policyStale ? { policyStale } : {}),
       ...(t.confirmed || t.waitingOn === undefined ? {} : { waitingOn: t.waitingOn }),
+      ...(t.boundBy === undefined || t.boundBy.length === 0 ? {} : { boundBy: t.boundBy }),
     },
     inPromotionWindow: inPromotionWindow(spec, now),
   };

@@ -15,6 +15,11 @@ export interface TrafficState {
    * id), or that no proxy has reconnected since this replica began serving.
    */
   readonly waitingOn?: string;
+  /**
+   * The Gateway API routes attached to the Service (`HTTPRoute ns/name`): on the ports they bind
+   * they replace the Service's own routes, so only the canary weight of a Rollout applies there.
+   */
+  readonly boundBy?: readonly string[];
 }
 
 export interface TrafficRouter {

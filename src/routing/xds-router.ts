@@ -30,6 +30,8 @@ export interface RoutingSink {
    * began serving: they may still route with what its predecessor told them.
    */
   proxyPods?(): readonly ProxyPod[];
+  /** The Gateway API routes attached to this Service, for people (`HTTPRoute ns/name`). */
+  routesBinding(namespace: string, service: string): readonly string[];
 }
 
 interface Requested {
@@ -152,13 +154,24 @@ export class XdsTrafficRouter implements TrafficRouter {
   }
 
   state(namespace: string, service: string): TrafficState {
+    const bound = this.sink.routesBinding(namespace, service);
+    const boundBy = bound.length === 0 ? {} : { boundBy: bound };
     const r = this.requested.get(`${namespace}/${service}`);
-    if (r === undefined) return { requested: undefined, confirmed: false, proxies: 0, pending: 0 };
+    if (r === undefined) {
+      return { requested: undefined, confirmed: false, proxies: 0, pending: 0, ...boundBy };
+    }
     if (r.held || r.version === undefined) {
-      const waiting = r.held
+      const waitingOn = r.held
         ? "routing held until every Service it sends to has a ready endpoint"
         : "routing not yet published";
-      return { requested: r.model, confirmed: false, proxies: 0, pending: 0, waitingOn: waiting };
+      return {
+        requested: r.model,
+        confirmed: false,
+        proxies: 0,
+        pending: 0,
+        waitingOn,
+        ...boundBy,
+      };
     }
     const c = this.server.confirmationFor(this.routeRefs(namespace, service), r.version);
     const settled = this.settled(c.holders);
@@ -171,6 +184,7 @@ export class XdsTrafficRouter implements TrafficRouter {
       proxies: c.holders + missing.length,
       pending: c.pending.length + c.disconnected.length + missing.length,
       ...(confirmed ? {} : { waitingOn: waitingOn(c, missing) }),
+      ...boundBy,
     };
   }
 

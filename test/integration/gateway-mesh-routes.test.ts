@@ -144,7 +144,13 @@ describe("Gateway API routes in the mesh (GAMMA), through the controller and a p
         : undefined;
     });
 
+    // What a Rollout of web would be told (condition RouteConflict when its spec has fields the
+    // route replaces); podinfo, a backend of the route, has none attached.
+    assert.deepEqual(running.traffic.state(ns(), "web").boundBy, [`HTTPRoute ${ns()}/web`]);
+    assert.equal(running.traffic.state(ns(), "podinfo").boundBy, undefined);
+
     await custom().deleteNamespacedCustomObject({ ...at(), name: "web" });
     await until("web's default route back", [`default -> ${cl("web")}*1`]);
+    assert.equal(running.traffic.state(ns(), "web").boundBy, undefined);
   });
 });

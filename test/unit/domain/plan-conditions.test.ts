@@ -6,6 +6,7 @@ import type { Observed } from "../../../src/domain/plan-model.js";
 import {
   condition,
   DEADLINE,
+  eventReasons,
   MIN,
   at,
   observed,
@@ -152,5 +153,44 @@ describe("plan: observedGeneration", () => {
     assert.notDeepEqual(after.status, before.status);
     const again = run(observed({ generation: 2, status: after.status }));
     assert.deepEqual(again.status, after.status);
+  });
+});
+
+describe("plan: RouteConflict", () => {
+  const route = ["HTTPRoute default/podinfo-api"];
+  const withTimeout = spec({ service: { ...spec().service, timeoutMs: 5000 } });
+
+  it("is absent without an attached route, or without a field the route replaces", () => {
+    assert.equal(condition(run(observed({ spec: withTimeout })), "RouteConflict"), undefined);
+    assert.equal(condition(run(observed({ boundBy: route })), "RouteConflict"), undefined);
+  });
+
+  it("names the route and the fields that do not apply, once as a Warning Event", () => {
+    const p = run(
+      observed({
+        spec: { ...withTimeout, strategy: { kind: "abTesting", matches: [], iterations: 2 } },
+        boundBy: route,
+      }),
+    );
+    const message =
+      "HTTPRoute default/podinfo-api attached to Service podinfo: on the ports it replaces the Rollout's routing, so spec.strategy.abTesting.match, spec.service.timeout do not apply there; the canary weight does";
+    assert.deepEqual(condition(p, "RouteConflict"), ["True", "OverriddenByRoute"]);
+    assert.equal(p.status.conditions.find((c) => c.type === "RouteConflict")?.message, message);
+    assert.deepEqual(
+      eventReasons(p).filter((r) => r === "RouteConflict"),
+      ["RouteConflict"],
+    );
+    // Said once: the next plan, from that status, keeps the condition and records no Event.
+    const again = run(observed({ spec: withTimeout, boundBy: route, status: p.status }));
+    assert.equal(
+      eventReasons(again).includes("RouteConflict"),
+      true,
+      "a different message (the A/B match gone) is said again",
+    );
+    const same = run(observed({ spec: withTimeout, boundBy: route, status: again.status }));
+    assert.equal(eventReasons(same).includes("RouteConflict"), false);
+    // The route gone: the condition goes.
+    const gone = run(observed({ spec: withTimeout, status: same.status }));
+    assert.equal(condition(gone, "RouteConflict"), undefined);
   });
 });

@@ -144,11 +144,14 @@ export type ObservedOverrides = Partial<Omit<Observed, "target" | "primary" | "t
   policyStale?: boolean;
   /** Who the requested route's confirmation waits for. */
   waitingOn?: string;
+  /** Gateway API routes attached to the apex Service. */
+  boundBy?: readonly string[];
 };
 
 /** The world at rest: primary on r1 and ready, target r1 at zero, everything on the primary. */
 export function observed(o: ObservedOverrides = {}): Observed {
-  const { target, primary, route, requested, verified, policyStale, waitingOn, ...rest } = o;
+  const { target, primary, route, requested, verified, policyStale, waitingOn, boundBy, ...rest } =
+    o;
   const t = {
     exists: true,
     revision: "r1",
@@ -198,6 +201,7 @@ export function observed(o: ObservedOverrides = {}): Observed {
       verified: "verified" in o ? verified : r,
       ...(policyStale === undefined ? {} : { policyStale }),
       ...(waitingOn === undefined ? {} : { waitingOn }),
+      ...(boundBy === undefined ? {} : { boundBy }),
     },
   };
 }

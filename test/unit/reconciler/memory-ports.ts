@@ -56,6 +56,7 @@ export class MemorySink implements RoutingSink {
   }
   /** No Gateway API routes here. */
   routedFrom: RoutingSink["routedFrom"] = () => [];
+  routesBinding: RoutingSink["routesBinding"] = () => [];
   state(): ClusterState {
     return { services, endpoints: this.eps, routing: [...this.routing.values()] };
   }

@@ -44,6 +44,7 @@ class MemorySink implements RoutingSink {
   }
   /** No Gateway API routes here. */
   routedFrom: RoutingSink["routedFrom"] = () => [];
+  routesBinding: RoutingSink["routesBinding"] = () => [];
   state(): ClusterState {
     return { services, endpoints: this.eps, routing: [...this.routing.values()] };
   }
@@ -376,6 +377,7 @@ describe("XdsTrafficRouter", function () {
       services: () => sink.services(),
       endpoints: () => sink.endpoints(),
       routedFrom: () => [],
+      routesBinding: () => [],
     };
     const router = new XdsTrafficRouter(counting, server);
     const model: RoutingModel = {
