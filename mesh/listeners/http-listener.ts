@@ -16,10 +16,12 @@ export interface ListenerLimits {
   readonly headersTimeoutMs: number;
   /** Idle time after which a kept-alive downstream connection is closed. */
   readonly keepAliveTimeoutMs: number;
-  /** Larger Content-Length gets 413; 0 for no limit. */
+  /** Larger request bodies get 413 (by Content-Length, or cut off as they arrive); 0: none. */
   readonly maxRequestBodyBytes: number;
   /** More header lines (HTTP/1.1) or fields (HTTP/2) get 431 (a reset on HTTP/2). */
   readonly maxHeadersCount: number;
+  /** A request body that moves no byte either way for this long is cut off (408); 0: never. */
+  readonly requestBodyIdleTimeoutMs: number;
 }
 
 export const DEFAULT_LIMITS: ListenerLimits = {
@@ -31,6 +33,8 @@ export const DEFAULT_LIMITS: ListenerLimits = {
   maxRequestBodyBytes: 0,
   // Envoy's max_headers_count default.
   maxHeadersCount: 100,
+  // Envoy's stream_idle_timeout default (nginx's client_body_timeout is 60 s).
+  requestBodyIdleTimeoutMs: 300_000,
 };
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
