@@ -1,7 +1,7 @@
 // One listening port serving HTTP/1.1 and HTTP/2 with prior knowledge (h2c) side by side: the
 // first bytes of each connection say which (the HTTP/2 preface), then node's server for that
 // protocol takes the connection. Limits: header size and count, slow headers, idle keep-alive,
-// HTTP/1.x framing node accepts but a proxy must not forward.
+// HTTP/2 streams per connection; HTTP/1.x framing node accepts but a proxy must not forward.
 import http from "node:http";
 import http2 from "node:http2";
 import type { AddressInfo, Socket } from "node:net";
@@ -22,6 +22,8 @@ export interface ListenerLimits {
   readonly maxHeadersCount: number;
   /** A request body that moves no byte either way for this long is cut off (408); 0: never. */
   readonly requestBodyIdleTimeoutMs: number;
+  /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS: streams a client may have open on a connection. */
+  readonly maxConcurrentStreams: number;
 }
 
 export const DEFAULT_LIMITS: ListenerLimits = {
@@ -35,6 +37,8 @@ export const DEFAULT_LIMITS: ListenerLimits = {
   maxHeadersCount: 100,
   // Envoy's stream_idle_timeout default (nginx's client_body_timeout is 60 s).
   requestBodyIdleTimeoutMs: 300_000,
+  // Go's net/http default (nginx: 128; node and Envoy: unbounded).
+  maxConcurrentStreams: 250,
 };
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
@@ -118,6 +122,7 @@ export class HttpListener {
       {
         settings: {
           maxHeaderListSize: limits.maxHeaderBytes,
+          maxConcurrentStreams: limits.maxConcurrentStreams,
           enablePush: false,
         },
         // Pseudo-headers count too.

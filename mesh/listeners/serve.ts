@@ -168,12 +168,15 @@ export function serve(deps: ServeDeps, req: NodeRequest, res: NodeResponse): voi
   const end = deps.begin();
   let finished = false;
   // `on`, not `once`: each fires at most once, and `once` wraps every listener in another.
-  res.on("finish", () => {
-    finished = true;
-  });
+  // HTTP/2's compatibility response emits "finish" whenever its stream closes, reset by the
+  // client or not: there the response is complete if the proxy ended it.
+  if (!http2Request)
+    res.on("finish", () => {
+      finished = true;
+    });
   res.on("close", () => {
     if (guard !== undefined) deps.watch.delete(guard);
-    if (!finished) {
+    if (!(http2Request ? sink.writableEnded : finished)) {
       cancel.abort();
       if (record.flags.length === 0) record.flag("DC");
     }
