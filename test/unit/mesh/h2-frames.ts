@@ -37,6 +37,8 @@ export interface RawH2 {
   readonly received: Map<number, number>;
   /** Resolves when the server has closed the connection (or after `capMs`). */
   closed(capMs: number): Promise<boolean>;
+  /** Resolves when a frame of `type` has come or the connection closed (false after `capMs`). */
+  frameOrClose(type: number, capMs: number): Promise<boolean>;
   destroy(): void;
 }
 
@@ -47,6 +49,7 @@ export function connectRawH2(port: number): Promise<RawH2> {
     let buf = Buffer.alloc(0);
     let isClosed = false;
     const onClose: (() => void)[] = [];
+    let onFrame: (() => void)[] = [];
     const s = net.connect(port, "127.0.0.1", () => {
       s.write(
         Buffer.concat([
@@ -70,6 +73,9 @@ export function connectRawH2(port: number): Promise<RawH2> {
         const flags = buf[4] ?? 0;
         buf = buf.subarray(9 + len);
         received.set(type, (received.get(type) ?? 0) + 1);
+        const waiting = onFrame;
+        onFrame = [];
+        for (const f of waiting) f();
         if (type === FRAME.SETTINGS && (flags & ACK) === 0) {
           s.write(frame(FRAME.SETTINGS, ACK, 0, Buffer.alloc(0)));
           if (!ready) {
@@ -91,6 +97,22 @@ export function connectRawH2(port: number): Promise<RawH2> {
                         res(true);
                       });
                     }),
+              frameOrClose: (t, capMs) =>
+                new Promise((res) => {
+                  const timer = setTimeout(() => {
+                    res(false);
+                  }, capMs);
+                  const check = (): void => {
+                    if (isClosed || (received.get(t) ?? 0) > 0) {
+                      clearTimeout(timer);
+                      res(true);
+                    } else {
+                      onFrame.push(check);
+                    }
+                  };
+                  onClose.push(check);
+                  check();
+                }),
               destroy: () => s.destroy(),
             });
           }
