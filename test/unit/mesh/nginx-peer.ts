@@ -86,11 +86,15 @@ export async function startNginxPeer(upstreamPort: number, t: NginxTimeouts): Pr
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
   const spawnError = new Promise<Error>((resolve) => child.once("error", resolve));
+  // SIGTERM: the master stops its worker, then exits. A SIGKILLed master would leave the worker
+  // running, orphaned, on the port; SIGKILL only if the master has not exited after 5 s.
   const stop = async (): Promise<void> => {
     if (!exited(child)) {
       const gone = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGKILL");
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
       await gone;
+      clearTimeout(timer);
     }
     await rm(dir, { recursive: true, force: true });
   };
