@@ -12,6 +12,7 @@ import { startAdminServer } from "./admin/server.js";
 import { startStatusServer } from "./admin/status.js";
 import { JudgeCounts } from "./telemetry/judge-counts.js";
 import { DEFAULT_DETECTION_TIMEOUT_MS } from "./listeners/capture.js";
+import { DEFAULT_LIMITS } from "./listeners/http-listener.js";
 import { koffiReader } from "./listeners/orig-dst.js";
 import { createProxy } from "./proxy.js";
 import type { ProxyRole } from "./proxy.js";
@@ -57,6 +58,14 @@ function milliseconds(name: string, v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1)
     throw new VireoError("BadConfig", `--${name}: "${v}" is not a number of milliseconds`);
+  return n;
+}
+
+/** A whole number, 0 included (0 turns a limit off). */
+function wholeNumber(name: string, v: string, unit: string): number {
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isSafeInteger(n) || n < 0)
+    throw new VireoError("BadConfig", `--${name}: "${v}" is not a number of ${unit}`);
   return n;
 }
 
@@ -150,6 +159,15 @@ async function main(): Promise<void> {
         type: "string",
         default: env.VIREO_PROTOCOL_DETECTION_TIMEOUT_MS ?? String(DEFAULT_DETECTION_TIMEOUT_MS),
       },
+      "request-body-idle-timeout-ms": {
+        type: "string",
+        default:
+          env.VIREO_REQUEST_BODY_IDLE_TIMEOUT_MS ?? String(DEFAULT_LIMITS.requestBodyIdleTimeoutMs),
+      },
+      "max-request-body-bytes": {
+        type: "string",
+        default: env.VIREO_MAX_REQUEST_BODY_BYTES ?? String(DEFAULT_LIMITS.maxRequestBodyBytes),
+      },
       "log-level": { type: "string", default: env.VIREO_LOG_LEVEL ?? "info" },
       "ca-root": { type: "string", default: env.VIREO_CA_ROOT ?? "" },
       token: { type: "string", default: env.VIREO_TOKEN_FILE ?? "" },
@@ -163,6 +181,18 @@ async function main(): Promise<void> {
   const capture = oneOf("capture", values.capture, ["none", "redirect"] as const);
   const inboundPorts = parsePorts("inbound-ports", values["inbound-ports"]);
   const probes = parseAppProbes(values["app-probes"]);
+  const limits = {
+    requestBodyIdleTimeoutMs: wholeNumber(
+      "request-body-idle-timeout-ms",
+      values["request-body-idle-timeout-ms"],
+      "milliseconds",
+    ),
+    maxRequestBodyBytes: wholeNumber(
+      "max-request-body-bytes",
+      values["max-request-body-bytes"],
+      "bytes",
+    ),
+  };
   const clock = systemClock;
   const log = createLogger({ component: "proxy", level: parseLogLevel(values["log-level"]) });
   const identity = identityFromEnv(env);
@@ -230,6 +260,7 @@ async function main(): Promise<void> {
         );
   const proxy = createProxy({
     role,
+    limits,
     namespace: identity.namespace,
     snapshot: () => xds.current(),
     clock,

@@ -16,6 +16,7 @@ import type { Direction, RequestDoneHook } from "./filters/request-record.js";
 import { RecordBuilder } from "./filters/request-record.js";
 import { routeStep } from "./filters/route-filter.js";
 import { routerHandler } from "./filters/router-filter.js";
+import { BodyWatch } from "./listeners/body-watch.js";
 import type { ListenerLimits } from "./listeners/http-listener.js";
 import { DEFAULT_LIMITS, HttpListener } from "./listeners/http-listener.js";
 import { INBOUND_LISTENER, inboundClusterName, inboundSnapshot } from "./listeners/inbound.js";
@@ -152,6 +153,8 @@ export function createProxy(options: ProxyOptions): Proxy {
     routerHandler({ clock, random }),
   );
   const listeners: HttpListener[] = [];
+  // One sweep for the request bodies of every listener.
+  const watch = new BodyWatch(clock, limits.requestBodyIdleTimeoutMs);
   const captures: CaptureListener[] = [];
   const captureDeps = (c: CaptureSettings): CaptureListenerDeps => ({
     reader: c.reader,
@@ -195,6 +198,7 @@ export function createProxy(options: ProxyOptions): Proxy {
       lookupKey: direction === "inbound" ? (a: string) => a : expand,
       retryBufferBytes: options.retryBufferBytes ?? DEFAULT_RETRY_BUFFER_BYTES,
       maxRequestBodyBytes: limits.maxRequestBodyBytes,
+      watch,
       draining: () => draining,
       begin,
       ...(options.identity === undefined
@@ -389,6 +393,7 @@ export function createProxy(options: ProxyOptions): Proxy {
     close() {
       for (const l of listeners) l.destroy();
       for (const c of captures) c.destroy();
+      watch.stop();
       clusters.close();
       return Promise.resolve();
     },

@@ -7,6 +7,13 @@ import { EMPTY_BODY } from "../upstream/outcome.js";
 
 const SPENT: BodyTake = { kind: "spent" };
 
+/** A cap on the bytes read from the downstream, whatever the framing (chunked, HTTP/2 DATA). */
+export interface BodyCap {
+  readonly maxBytes: number;
+  /** Called (possibly more than once) when more than `maxBytes` have been read. */
+  exceeded(): void;
+}
+
 export class RequestBody {
   /** Bytes read from the downstream so far. */
   received = 0;
@@ -26,6 +33,7 @@ export class RequestBody {
     private readonly source: Readable | undefined,
     private readonly limit: number,
     private readonly knownLength: number | undefined,
+    private readonly cap?: BodyCap,
   ) {}
 
   /** Whether another attempt could still be sent with the whole body. */
@@ -65,6 +73,7 @@ export class RequestBody {
       if (n > 0) return SPENT;
       src.on("data", (c: Buffer) => {
         this.received += c.length;
+        if (this.cap !== undefined && this.received > this.cap.maxBytes) this.cap.exceeded();
       });
       return { kind: "stream", stream: src };
     }
@@ -99,6 +108,7 @@ export class RequestBody {
 
   private onData(src: Readable, c: Buffer): void {
     this.received += c.length;
+    if (this.cap !== undefined && this.received > this.cap.maxBytes) this.cap.exceeded();
     if (!this.overflowed) {
       this.size += c.length;
       if (this.size > this.limit) {

@@ -14,6 +14,7 @@ export type ResponseFlag =
   | "UR" // upstream remote reset
   | "UC" // upstream connection termination
   | "DC" // downstream connection termination
+  | "SI" // stream idle timeout (the request body stalled)
   | "DI" // delay injected
   | "FI" // fault injected (abort)
   | "DPE"; // downstream protocol error

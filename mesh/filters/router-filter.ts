@@ -141,10 +141,13 @@ class Forwarding {
     return failureReply(outcome.reason, this.x.record);
   }
 
-  /** The route timeout fired, or the downstream went away (nobody will read this reply). */
+  /**
+   * The route timeout fired, or the downstream went away or was answered by the listener (a
+   * request body cut off): nobody will read this reply.
+   */
   private abortedReply(): ProxyResponse {
     if (this.routeTimedOut) return this.timeoutReply();
-    this.x.record.flag("DC");
+    if (this.x.record.status === 0) this.x.record.flag("DC");
     return localReply(503, "downstream disconnected");
   }
 

@@ -1,10 +1,12 @@
 // One listening port serving HTTP/1.1 and HTTP/2 with prior knowledge (h2c) side by side: the
 // first bytes of each connection say which (the HTTP/2 preface), then node's server for that
-// protocol takes the connection. Limits: header size, slow headers, idle keep-alive.
+// protocol takes the connection. Limits: header size and count, slow headers, idle keep-alive,
+// HTTP/2 streams per connection; HTTP/1.x framing node accepts but a proxy must not forward.
 import http from "node:http";
 import http2 from "node:http2";
 import type { AddressInfo, Socket } from "node:net";
 import type { Clock } from "../../src/common/clock.js";
+import { refuseFraming } from "./h1-framing.js";
 import type { NodeRequest, NodeResponse } from "./serve.js";
 
 export interface ListenerLimits {
@@ -14,8 +16,14 @@ export interface ListenerLimits {
   readonly headersTimeoutMs: number;
   /** Idle time after which a kept-alive downstream connection is closed. */
   readonly keepAliveTimeoutMs: number;
-  /** Larger Content-Length gets 413; 0 for no limit. */
+  /** Larger request bodies get 413 (by Content-Length, or cut off as they arrive); 0: none. */
   readonly maxRequestBodyBytes: number;
+  /** More header lines (HTTP/1.1) or fields (HTTP/2) get 431 (a reset on HTTP/2). */
+  readonly maxHeadersCount: number;
+  /** A request body that moves no byte either way for this long is cut off (408); 0: never. */
+  readonly requestBodyIdleTimeoutMs: number;
+  /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS: streams a client may have open on a connection. */
+  readonly maxConcurrentStreams: number;
 }
 
 export const DEFAULT_LIMITS: ListenerLimits = {
@@ -23,7 +31,14 @@ export const DEFAULT_LIMITS: ListenerLimits = {
   maxHeaderBytes: 60 * 1024,
   headersTimeoutMs: 10_000,
   keepAliveTimeoutMs: 60_000,
+  // None, as Envoy for a streamed body: a mesh must not cap uploads the app accepts.
   maxRequestBodyBytes: 0,
+  // Envoy's max_headers_count default.
+  maxHeadersCount: 100,
+  // Envoy's stream_idle_timeout default (nginx's client_body_timeout is 60 s).
+  requestBodyIdleTimeoutMs: 300_000,
+  // Go's net/http default (nginx: 128; node and Envoy: unbounded).
+  maxConcurrentStreams: 250,
 };
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
@@ -65,9 +80,22 @@ export class HttpListener {
         requestTimeout: 0,
         keepAliveTimeout: limits.keepAliveTimeoutMs,
         connectionsCheckingInterval: Math.max(10, Math.min(1_000, limits.headersTimeoutMs / 4)),
+        // Duplicates are forwarded joined, as Envoy does, instead of some dropped silently.
+        joinDuplicateHeaders: true,
       },
-      onRequest,
+      (req: http.IncomingMessage, res: http.ServerResponse) => {
+        const refusal = refuseFraming(req, 2 * limits.maxHeadersCount);
+        if (refusal === undefined) {
+          onRequest(req, res);
+          return;
+        }
+        onMalformed(refusal.status);
+        res.writeHead(refusal.status, { connection: "close", "content-length": 0 });
+        res.end();
+      },
     );
+    // One more than accepted, so that a request with too many is seen and refused.
+    this.h1.maxHeadersCount = limits.maxHeadersCount + 1;
     this.h1.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => {
       // The client went away mid-request: nothing to answer, and not a protocol error.
       if (err.code === "ECONNRESET" || err.code === "HPE_INVALID_EOF_STATE") {
@@ -91,7 +119,15 @@ export class HttpListener {
       );
     });
     this.h2 = http2.createServer(
-      { settings: { maxHeaderListSize: limits.maxHeaderBytes, enablePush: false } },
+      {
+        settings: {
+          maxHeaderListSize: limits.maxHeaderBytes,
+          maxConcurrentStreams: limits.maxConcurrentStreams,
+          enablePush: false,
+        },
+        // Pseudo-headers count too.
+        maxHeaderListPairs: limits.maxHeadersCount + 4,
+      },
       onRequest,
     );
     this.h2.on("session", (s: http2.ServerHttp2Session) => {

@@ -9,10 +9,12 @@ import { describeError } from "../../src/common/errors.js";
 import type { Logger } from "../../src/common/logger.js";
 import { localReply } from "../filters/local-reply.js";
 import type { Handler, ProxyRequest, ProxyResponse } from "../filters/pipeline.js";
+import type { BodyCap } from "../filters/request-body.js";
 import { NO_BODY, RequestBody } from "../filters/request-body.js";
 import type { Direction, RequestDoneHook } from "../filters/request-record.js";
 import { RecordBuilder } from "../filters/request-record.js";
 import { Cancel } from "../upstream/cancel.js";
+import type { BodyWatch, WatchedBody } from "./body-watch.js";
 import { connectionSecurity } from "./inbound-guard.js";
 import type { ResponseSink } from "./respond.js";
 import { resetDownstream, writeResponse } from "./respond.js";
@@ -30,8 +32,10 @@ export interface ServeDeps {
   readonly lookupKey: (authority: string) => string;
   /** Request bodies up to this size are kept for retries and mirrors. */
   readonly retryBufferBytes: number;
-  /** Larger request bodies get 413; 0 for no limit. */
+  /** Larger request bodies get 413 (by Content-Length, or cut off as they arrive); 0: none. */
   readonly maxRequestBodyBytes: number;
+  /** Cuts off request bodies that stall (the request-body idle timeout). */
+  readonly watch: BodyWatch;
   readonly draining: () => boolean;
   /** Counts a request in flight; the returned function ends it. */
   readonly begin: () => () => void;
@@ -40,6 +44,58 @@ export interface ServeDeps {
 }
 
 const ignore = (): void => undefined;
+
+/**
+ * What cuts a request off while its body arrives: 408 when it stalls (flag SI, as Envoy's stream
+ * idle timeout), 413 when it grows past the limit; a reset instead once the response has begun.
+ * Either way the attempt upstream is cancelled, so the upstream never sees the body end.
+ */
+class BodyGuard implements WatchedBody, BodyCap {
+  body: RequestBody = NO_BODY;
+  private over = false;
+
+  constructor(
+    readonly source: NodeRequest,
+    readonly maxBytes: number,
+    private readonly record: RecordBuilder,
+    private readonly res: ResponseSink,
+    private readonly cancel: Cancel,
+    private readonly watch: BodyWatch,
+    private readonly reply: (r: ProxyResponse) => void,
+  ) {}
+
+  progress(): number {
+    return this.body.received + this.record.sent;
+  }
+
+  expire(): void {
+    this.record.flag("SI");
+    this.cut(408, "stream timeout");
+  }
+
+  exceeded(): void {
+    this.cut(413, "Payload Too Large");
+  }
+
+  private cut(status: number, text: string): void {
+    if (this.over) return;
+    this.over = true;
+    this.watch.delete(this);
+    const src = this.source;
+    if (this.res.headersSent) {
+      resetDownstream(this.res);
+    } else if (src instanceof http2.Http2ServerRequest) {
+      this.reply(localReply(status, text));
+      // Then RST_STREAM NO_ERROR, which node sends once the response is written: the client is
+      // to stop sending (RFC 9113 §8.1); else the stream stays half open as long as it likes.
+      src.stream.close(http2.constants.NGHTTP2_NO_ERROR);
+    } else {
+      // The rest of an HTTP/1.1 body is never read: the connection cannot carry another request.
+      this.reply(localReply(status, text, { headers: { connection: "close" } }));
+    }
+    this.cancel.abort();
+  }
+}
 
 export interface RequestTarget {
   readonly authority: string;
@@ -95,19 +151,32 @@ export function serve(deps: ServeDeps, req: NodeRequest, res: NodeResponse): voi
   }
   const cl = headers["content-length"];
   const length = cl === undefined ? undefined : Number(cl);
-  const body = hasBody(req, length) ? new RequestBody(req, deps.retryBufferBytes, length) : NO_BODY;
+  const cancel = new Cancel();
+  let guard: BodyGuard | undefined;
+  let body = NO_BODY;
+  if (hasBody(req, length)) {
+    const max = deps.maxRequestBodyBytes;
+    if (max > 0 || deps.watch.idleTimeoutMs > 0) {
+      guard = new BodyGuard(req, max, record, sink, cancel, deps.watch, reply);
+    }
+    body = new RequestBody(req, deps.retryBufferBytes, length, max > 0 ? guard : undefined);
+    if (guard !== undefined) guard.body = body;
+  }
   // Failures on either side are handled where they matter; they must never be unhandled.
   req.on("error", ignore);
   res.on("error", ignore);
-  const cancel = new Cancel();
   const end = deps.begin();
   let finished = false;
   // `on`, not `once`: each fires at most once, and `once` wraps every listener in another.
-  res.on("finish", () => {
-    finished = true;
-  });
+  // HTTP/2's compatibility response emits "finish" whenever its stream closes, reset by the
+  // client or not: there the response is complete if the proxy ended it.
+  if (!http2Request)
+    res.on("finish", () => {
+      finished = true;
+    });
   res.on("close", () => {
-    if (!finished) {
+    if (guard !== undefined) deps.watch.delete(guard);
+    if (!(http2Request ? sink.writableEnded : finished)) {
       cancel.abort();
       if (record.flags.length === 0) record.flag("DC");
     }
@@ -123,7 +192,8 @@ export function serve(deps: ServeDeps, req: NodeRequest, res: NodeResponse): voi
     close: () => !http2Request && deps.draining(),
     ...(deps.peers === undefined ? {} : { peers: deps.peers }),
   };
-  const reply = (r: ProxyResponse): void => {
+  // A declaration, so the body guard made above can hold it; it runs only after `ctx` exists.
+  function reply(r: ProxyResponse): void {
     try {
       writeResponse(sink, r, ctx);
     } catch (err) {
@@ -132,7 +202,7 @@ export function serve(deps: ServeDeps, req: NodeRequest, res: NodeResponse): voi
       if (r.kind === "upstream") r.response.body.destroy();
       resetDownstream(sink);
     }
-  };
+  }
   if (target === undefined) {
     record.flag("DPE");
     const close = http2Request ? {} : { headers: { connection: "close" } };
@@ -143,6 +213,7 @@ export function serve(deps: ServeDeps, req: NodeRequest, res: NodeResponse): voi
     reply(localReply(413, "request body too large"));
     return;
   }
+  if (guard !== undefined) deps.watch.add(guard);
   const peers = deps.peers;
   let forwarded = headers;
   if (peers !== undefined) {
