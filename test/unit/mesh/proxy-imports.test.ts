@@ -43,8 +43,8 @@ describe("proxy start-up imports", () => {
   const { packages, files } = startupGraph(join(REPO, "mesh", "main.ts"));
   const npm = [...packages].filter((p) => !p.startsWith("node:")).sort();
 
-  it("loads only grpc-js (xDS), undici's HTTP/1.1 Client and the logger from npm", () => {
-    assert.deepEqual(npm, ["@grpc/grpc-js", "undici/lib/dispatcher/client.js", "winston"]);
+  it("loads only grpc-js (xDS) and undici's HTTP/1.1 Client from npm", () => {
+    assert.deepEqual(npm, ["@grpc/grpc-js", "undici/lib/dispatcher/client.js"]);
   });
 
   it("leaves mesh security's CA client and CSR (proto-loader, node-forge) to --ca-root", () => {
