@@ -35,6 +35,9 @@ export function parseLogLevel(value: string | undefined, fallback: LogLevel = "i
   return level;
 }
 
+// A logger without winston: winston and its formats were 2-3 MB of every proxy's RSS
+// (docs/benchmarks.md, "Issue 14: the proxy's memory"). Lines look as they did: keys sorted at
+// every level, bigints as strings, a reference back to an enclosing object as "[Circular]".
 export function createLogger(options: LoggerOptions): Logger {
   const clock = options.clock ?? systemClock;
   const stream = options.stream ?? process.stderr;
@@ -47,9 +50,6 @@ export function createLogger(options: LoggerOptions): Logger {
   return withFields(write, { component: options.component });
 }
 
-// A logger without winston: winston and its formats were 2-3 MB of every proxy's RSS
-// (docs/benchmarks.md, "Issue 14: the proxy's memory"). Lines look as they did: keys sorted at
-// every level, bigints as strings, a reference back to an enclosing object as "[Circular]".
 function withFields(
   write: (level: LogLevel, message: string, fields: Record<string, unknown>) => void,
   base: Record<string, unknown>,
@@ -69,15 +69,17 @@ function withFields(
 }
 
 /**
- * `value` as JSON.stringify should see it: sorted keys, no cycles, bigints as strings. Dates as
- * JSON writes them; other objects by their own enumerable keys (as winston did, an Error nested
- * below the top level is `{}`: serializeFields describes only the fields themselves).
+ * `value` as JSON.stringify should see it: sorted keys, no cycles, bigints as strings. An object
+ * with `toJSON` (a Date, a URL) as that gives it; others by their own enumerable keys (as winston
+ * did, an Error below the top level is `{}`: serializeFields describes only the fields).
  */
 function jsonSafe(value: unknown, ancestors: object[]): unknown {
   if (typeof value === "bigint") return value.toString();
   if (typeof value !== "object" || value === null) return value;
   if (ancestors.includes(value)) return "[Circular]";
-  if (value instanceof Date) return value.toJSON();
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === "function")
+    return jsonSafe((toJSON as (this: unknown) => unknown).call(value), ancestors);
   ancestors.push(value);
   let out: unknown;
   if (Array.isArray(value)) {
