@@ -19,9 +19,7 @@ import type { ProxyRole } from "./proxy.js";
 import { inboundListenerName } from "./routing/security-model.js";
 import { identityFromEnv, spiffeId } from "./telemetry/identity.js";
 import type { CaClient } from "./tls/ca-client.js";
-import { createCaClient } from "./tls/ca-client.js";
-import type { WorkloadCertificate } from "./tls/cert-manager.js";
-import { CertificateManager } from "./tls/cert-manager.js";
+import type { CertificateManager, WorkloadCertificate } from "./tls/cert-manager.js";
 import { TlsMaterial } from "./tls/material.js";
 import { controlPlaneCredentials, readToken, serviceAccountOfToken } from "./tls/token.js";
 import { INBOUND_PORT, OUTBOUND_PORT, STATUS_PORT } from "../src/inject/names.js";
@@ -239,6 +237,12 @@ async function main(): Promise<void> {
   let certificates: CertificateManager | undefined;
   let ca: CaClient | undefined;
   if (secured !== undefined) {
+    // Loaded only with mesh security: the CA client's proto-loader (protobufjs) and the CSR's
+    // node-forge are 3 MB of RSS a proxy without security never needs (docs/benchmarks.md).
+    const [{ createCaClient }, { CertificateManager }] = await Promise.all([
+      import("./tls/ca-client.js"),
+      import("./tls/cert-manager.js"),
+    ]);
     ca = createCaClient(values.xds, secured.credentials, undefined, secured.channelOptions);
     certificates = new CertificateManager({
       clock,

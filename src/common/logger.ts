@@ -1,7 +1,6 @@
 // One logger factory for every component: JSON lines with a timestamp, level, message and the
 // fields that say where the line came from (component, and the object's namespace/name).
 import type { Writable } from "node:stream";
-import winston from "winston";
 import type { Clock } from "./clock.js";
 import { systemClock } from "./clock.js";
 import type { ObjectRef } from "./errors.js";
@@ -36,24 +35,63 @@ export function parseLogLevel(value: string | undefined, fallback: LogLevel = "i
   return level;
 }
 
+// A logger without winston: winston and its formats were 2-3 MB of every proxy's RSS
+// (docs/benchmarks.md, "Issue 14: the proxy's memory"). Lines look as they did: keys sorted at
+// every level, bigints as strings, a reference back to an enclosing object as "[Circular]".
 export function createLogger(options: LoggerOptions): Logger {
   const clock = options.clock ?? systemClock;
   const stream = options.stream ?? process.stderr;
-  const base = winston.createLogger({
-    level: options.level ?? "info",
-    levels: { error: 0, warn: 1, info: 2, debug: 3 },
-    format: winston.format.combine(
-      winston.format((info) => {
-        info.time = new Date(clock.now()).toISOString();
-        return info;
-      })(),
-      winston.format.errors({ stack: false }),
-      winston.format.json(),
-    ),
-    defaultMeta: { component: options.component },
-    transports: [new winston.transports.Stream({ stream })],
-  });
-  return wrap(base);
+  const max = LOG_LEVELS.indexOf(options.level ?? "info");
+  const write = (level: LogLevel, message: string, fields: Record<string, unknown>): void => {
+    if (LOG_LEVELS.indexOf(level) > max) return;
+    const line = { ...fields, level, message, time: new Date(clock.now()).toISOString() };
+    stream.write(`${JSON.stringify(jsonSafe(line, []))}\n`);
+  };
+  return withFields(write, { component: options.component });
+}
+
+function withFields(
+  write: (level: LogLevel, message: string, fields: Record<string, unknown>) => void,
+  base: Record<string, unknown>,
+): Logger {
+  const at =
+    (level: LogLevel) =>
+    (message: string, fields?: Record<string, unknown>): void => {
+      write(level, message, { ...base, ...serializeFields(fields) });
+    };
+  return {
+    error: at("error"),
+    warn: at("warn"),
+    info: at("info"),
+    debug: at("debug"),
+    child: (fields) => withFields(write, { ...base, ...serializeFields(fields) }),
+  };
+}
+
+/**
+ * `value` as JSON.stringify should see it: sorted keys, no cycles, bigints as strings. An object
+ * with `toJSON` (a Date, a URL) as that gives it; others by their own enumerable keys (as winston
+ * did, an Error below the top level is `{}`: serializeFields describes only the fields).
+ */
+function jsonSafe(value: unknown, ancestors: object[]): unknown {
+  if (typeof value === "bigint") return value.toString();
+  if (typeof value !== "object" || value === null) return value;
+  if (ancestors.includes(value)) return "[Circular]";
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === "function")
+    return jsonSafe((toJSON as (this: unknown) => unknown).call(value), ancestors);
+  ancestors.push(value);
+  let out: unknown;
+  if (Array.isArray(value)) {
+    out = value.map((v: unknown) => jsonSafe(v, ancestors));
+  } else {
+    const o: Record<string, unknown> = {};
+    const record = value as Record<string, unknown>;
+    for (const key of Object.keys(record).sort()) o[key] = jsonSafe(record[key], ancestors);
+    out = o;
+  }
+  ancestors.pop();
+  return out;
 }
 
 /** Fields that place a log line on a Kubernetes object. */
@@ -61,21 +99,6 @@ export function objectFields(ref: ObjectRef): Record<string, string> {
   return ref.namespace === undefined
     ? { kind: ref.kind, name: ref.name }
     : { kind: ref.kind, namespace: ref.namespace, name: ref.name };
-}
-
-function wrap(w: winston.Logger): Logger {
-  const at =
-    (level: LogLevel) =>
-    (message: string, fields?: Record<string, unknown>): void => {
-      w.log(level, message, serializeFields(fields));
-    };
-  return {
-    error: at("error"),
-    warn: at("warn"),
-    info: at("info"),
-    debug: at("debug"),
-    child: (fields) => wrap(w.child(serializeFields(fields))),
-  };
 }
 
 // Errors have no enumerable fields, so JSON would print `{}`; log their code and message chain.

@@ -52,6 +52,38 @@ describe("createLogger", () => {
     assert.equal(line.level, "warn");
   });
 
+  it("lets a child's component name its lines (winston kept the parent's)", async () => {
+    const out = capture();
+    const log = createLogger({ component: "proxy", stream: out.stream });
+    log.child({ component: "xds-client" }).info("ADS stream ended");
+    log.info("ready");
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(
+      out.lines().map((l) => l.component),
+      ["xds-client", "proxy"],
+    );
+  });
+
+  it("writes keys sorted, bigints as strings and a cycle as [Circular], as winston did", () => {
+    const stream = new PassThrough();
+    const log = createLogger({ component: "x", stream, clock: new FakeClock(0) });
+    const loop: Record<string, unknown> = { b: 1n };
+    loop.a = loop;
+    log.info("m", { z: { y: 1, x: [2, { w: 3, v: 4 }] }, loop, gone: undefined });
+    const shared = { k: 1, at: new URL("http://web.demo/x"), on: new Date(0) };
+    log.info("n", { p: shared, q: shared });
+    const text = stream.read() as Buffer;
+    assert.equal(
+      text.toString("utf8"),
+      '{"component":"x","level":"info","loop":{"a":"[Circular]","b":"1"},"message":"m",' +
+        '"time":"1970-01-01T00:00:00.000Z","z":{"x":[2,{"v":4,"w":3}],"y":1}}\n' +
+        '{"component":"x","level":"info","message":"n",' +
+        '"p":{"at":"http://web.demo/x","k":1,"on":"1970-01-01T00:00:00.000Z"},' +
+        '"q":{"at":"http://web.demo/x","k":1,"on":"1970-01-01T00:00:00.000Z"},' +
+        '"time":"1970-01-01T00:00:00.000Z"}\n',
+    );
+  });
+
   it("filters below the configured level", async () => {
     const out = capture();
     const log = createLogger({ component: "x", stream: out.stream, level: "warn" });
