@@ -1,6 +1,7 @@
-// Whether a proxy that left the control plane may still be routing: its pod is there, at the
-// address the proxy connected from, not terminating, with its proxy container running. Such a
-// proxy keeps serving the configuration it last ACKed, so a routing change waits for it.
+// Which proxies may still be routing without being connected, from the pod cache: one that left
+// the control plane while its pod runs at the address it connected from, and, for a new leader,
+// the pods whose proxy ran before it began serving. Such a proxy keeps serving the configuration
+// it last ACKed, so a routing change waits for it.
 import type { V1ContainerStatus, V1Pod } from "@kubernetes/client-node";
 import { PROXY_CONTAINER } from "../../inject/names.js";
 import { parseNodeId } from "../node-id.js";
@@ -30,11 +31,7 @@ export function runningProxyPods(
     const env = spec.find((c) => c.name === PROXY_CONTAINER)?.env;
     const address = env?.find((e) => e.name === "VIREO_XDS_ADDRESS")?.value;
     if (address === undefined || !servedHere(address)) continue;
-    const statuses = [
-      ...(p.status?.initContainerStatuses ?? []),
-      ...(p.status?.containerStatuses ?? []),
-    ];
-    const started = statuses.find((c) => c.name === PROXY_CONTAINER)?.state?.running?.startedAt;
+    const started = proxyStatus(p)?.state?.running?.startedAt;
     if (started === undefined) continue;
     out.push({
       namespace: p.metadata?.namespace ?? "",
@@ -52,6 +49,7 @@ export function namesService(address: string, namespace: string, service: string
   return host === prefix || host.startsWith(`${prefix}.`);
 }
 
+/** Whether the proxy of a client that left (by its node id) may still route. */
 export function proxyMayBeRunning(
   nodeId: string,
   pod: (namespace: string, name: string) => V1Pod | undefined,
@@ -63,11 +61,15 @@ export function proxyMayBeRunning(
   const phase = p.status?.phase;
   if (phase === "Succeeded" || phase === "Failed") return false;
   if (p.status?.podIP !== undefined && p.status.podIP !== node.ip) return false;
-  const statuses: V1ContainerStatus[] = [
-    ...(p.status?.initContainerStatuses ?? []),
-    ...(p.status?.containerStatuses ?? []),
-  ];
-  const proxy = statuses.find((c) => c.name === PROXY_CONTAINER);
+  const proxy = proxyStatus(p);
   // A proxy outside a container of that name (a hand-run one): the pod's life is all we know.
   return proxy === undefined || proxy.state?.running !== undefined;
+}
+
+/** The status of the pod's vireo-proxy container: a native sidecar (injected) or a container. */
+function proxyStatus(p: V1Pod): V1ContainerStatus | undefined {
+  const s = p.status;
+  return [...(s?.initContainerStatuses ?? []), ...(s?.containerStatuses ?? [])].find(
+    (c) => c.name === PROXY_CONTAINER,
+  );
 }

@@ -81,6 +81,31 @@ describe("XdsTrafficRouter", function () {
     await server.close();
   });
 
+  const RC = routeConfigName("ns", "app", 80);
+  const APP: RoutingModel = {
+    namespace: "ns",
+    service: "app",
+    primary: "app-primary",
+    canary: "app-canary",
+    canaryWeight: 10,
+  };
+
+  /** Serves the sink's state as the next snapshot, and tells the router. */
+  function publish(sink: MemorySink, router: XdsTrafficRouter): void {
+    const s = buildSnapshot(version++, translate(sink.state()), loadXdsProtos().codecs);
+    server.setSnapshot(s);
+    router.published(s);
+  }
+
+  /** A proxy holding app's route configuration, whose first answer it has ACKed. */
+  async function subscribed(nodeId: string): Promise<SotwTestClient> {
+    const c = new SotwTestClient(listenPort, nodeId);
+    c.send({ type_url: TYPE.route, resource_names: [RC] });
+    c.ack(await c.responses.next(), [RC]);
+    await c.responses.quiet(100);
+    return c;
+  }
+
   it("confirms a weight only after every proxy holding the Service's routes has ACKed it", async () => {
     const sink = new MemorySink();
     const router = new XdsTrafficRouter(sink, server);
@@ -147,51 +172,31 @@ describe("XdsTrafficRouter", function () {
     listenPort = await server.listen(0);
     const sink = new MemorySink();
     const router = new XdsTrafficRouter(sink, server);
-    const publish = (): void => {
-      const s = buildSnapshot(version++, translate(sink.state()), loadXdsProtos().codecs);
-      server.setSnapshot(s);
-      router.published(s);
-    };
-    const rc = routeConfigName("ns", "app", 80);
-    const model: RoutingModel = {
-      namespace: "ns",
-      service: "app",
-      primary: "app-primary",
-      canary: "app-canary",
-      canaryWeight: 10,
-    };
-    router.setRouting(model);
-    publish();
-    const subscribe = async (nodeId: string): Promise<SotwTestClient> => {
-      const c = new SotwTestClient(listenPort, nodeId);
-      c.send({ type_url: TYPE.route, resource_names: [rc] });
-      c.ack(await c.responses.next(), [rc]);
-      await c.responses.quiet(100);
-      return c;
-    };
-    const other = await subscribe("a");
-    (await subscribe(cut)).close();
+    router.setRouting(APP);
+    publish(sink, router);
+    const other = await subscribed("a");
+    (await subscribed(cut)).close();
     await until(() => server.clients().length === 1);
     assert.equal(router.state("ns", "app").confirmed, true, "it ACKed 10 % before it left");
-    router.setRouting({ ...model, canaryWeight: 30 });
-    publish();
-    other.ack(await other.responses.next(), [rc]);
+    router.setRouting({ ...APP, canaryWeight: 30 });
+    publish(sink, router);
+    other.ack(await other.responses.next(), [RC]);
     await other.responses.quiet(100);
     assert.deepEqual(router.state("ns", "app"), {
-      requested: { ...model, canaryWeight: 30 },
+      requested: { ...APP, canaryWeight: 30 },
       confirmed: false,
       proxies: 2,
       pending: 1,
       waitingOn:
         "not connected (pods running, since 2026-12-05T10:00:00Z): load-5f7c.ns (1 of 2 proxies)",
     });
-    const back = await subscribe(cut);
+    const back = await subscribed(cut);
     assert.equal(router.state("ns", "app").confirmed, true, "back and ACKed");
     back.close();
     await until(() => server.clients().length === 1);
-    router.setRouting({ ...model, canaryWeight: 50 });
-    publish();
-    other.ack(await other.responses.next(), [rc]);
+    router.setRouting({ ...APP, canaryWeight: 50 });
+    publish(sink, router);
+    other.ack(await other.responses.next(), [RC]);
     await other.responses.quiet(100);
     assert.equal(router.state("ns", "app").confirmed, false);
     podRunning = false;
@@ -269,27 +274,11 @@ describe("XdsTrafficRouter", function () {
       reconnectGraceMs: 15_000,
       reconnectMaxWaitMs: 120_000,
     });
-    const model: RoutingModel = {
-      namespace: "ns",
-      service: "app",
-      primary: "app-primary",
-      canary: "app-canary",
-      canaryWeight: 30,
-    };
+    const model: RoutingModel = { ...APP, canaryWeight: 30 };
     router.setRouting(model);
-    const s = buildSnapshot(version++, translate(sink.state()), loadXdsProtos().codecs);
-    server.setSnapshot(s);
-    router.published(s);
+    publish(sink, router);
     router.servingStarted();
-    const rc = routeConfigName("ns", "app", 80);
-    const back = async (id: string): Promise<SotwTestClient> => {
-      const c = new SotwTestClient(listenPort, id);
-      c.send({ type_url: TYPE.route, resource_names: [rc] });
-      c.ack(await c.responses.next(), [rc]);
-      await c.responses.quiet(100);
-      return c;
-    };
-    const early = await back("sidecar~10.0.0.2~early-2.ns~ns.svc.cluster.local");
+    const early = await subscribed("sidecar~10.0.0.2~early-2.ns~ns.svc.cluster.local");
     assert.equal(router.state("ns", "app").confirmed, false, "the first proxy back");
     now += 30_000;
     // The grace after the first proxy has passed, but load-1's proxy is not back.
@@ -300,7 +289,7 @@ describe("XdsTrafficRouter", function () {
       pending: 1,
       waitingOn: "not yet reconnected to this controller: load-1.ns (1 of 2 proxies)",
     });
-    const load = await back("sidecar~10.0.0.1~load-1.ns~ns.svc.cluster.local");
+    const load = await subscribed("sidecar~10.0.0.1~load-1.ns~ns.svc.cluster.local");
     assert.equal(router.state("ns", "app").confirmed, true, "every earlier pod's proxy is back");
     load.close();
     await until(() => server.nodeIds().length === 1);
