@@ -7,7 +7,7 @@ export interface Cidr {
 }
 
 export type Permission =
-  | { readonly kind: "any" }
+  | { readonly kind: "always" }
   | { readonly kind: "and"; readonly rules: readonly Permission[] }
   | { readonly kind: "or"; readonly rules: readonly Permission[] }
   | { readonly kind: "not"; readonly rule: Permission }
@@ -17,7 +17,7 @@ export type Permission =
   | { readonly kind: "destination_ip"; readonly cidr: Cidr };
 
 export type Principal =
-  | { readonly kind: "any" }
+  | { readonly kind: "always" }
   | { readonly kind: "and"; readonly ids: readonly Principal[] }
   | { readonly kind: "or"; readonly ids: readonly Principal[] }
   | { readonly kind: "not"; readonly id: Principal }

@@ -53,7 +53,7 @@ function inCidr(ip: string, cidr: Cidr): boolean {
 
 export function matchPermission(p: Permission, r: RbacInput): boolean {
   switch (p.kind) {
-    case "any":
+    case "always":
       return true;
     case "and":
       return p.rules.every((x) => matchPermission(x, r));
@@ -74,7 +74,7 @@ export function matchPermission(p: Permission, r: RbacInput): boolean {
 
 export function matchPrincipal(p: Principal, r: RbacInput): boolean {
   switch (p.kind) {
-    case "any":
+    case "always":
       return true;
     case "and":
       return p.ids.every((x) => matchPrincipal(x, r));

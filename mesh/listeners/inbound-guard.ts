@@ -19,7 +19,7 @@ const SECURITY = Symbol.for("vireo.connection-security");
 /** What the request path knows of a downstream connection. */
 export interface ConnectionSecurity {
   /** The transport the connection's filter chain matched on. */
-  readonly transport: Exclude<ChainTransport, "any">;
+  readonly transport: Exclude<ChainTransport, "either">;
   readonly mutualTls: boolean;
   /** The client certificate's first URI SAN (mutual TLS only). */
   readonly peerPrincipal?: string;

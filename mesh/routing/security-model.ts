@@ -23,9 +23,9 @@ export interface UpstreamTls {
 
 /**
  * Which connections a chain takes: `tls` (first byte 0x16), `raw_buffer` (anything else), or
- * `any` (no transport_protocol in its match).
+ * `either` (no transport_protocol in its match).
  */
-export type ChainTransport = "tls" | "raw_buffer" | "any";
+export type ChainTransport = "tls" | "raw_buffer" | "either";
 
 export interface InboundChain {
   readonly name: string;
@@ -61,5 +61,5 @@ export function selectChain(
   tls: boolean,
 ): InboundChain | undefined {
   const wanted: ChainTransport = tls ? "tls" : "raw_buffer";
-  return chains.find((c) => c.transport === wanted) ?? chains.find((c) => c.transport === "any");
+  return chains.find((c) => c.transport === wanted) ?? chains.find((c) => c.transport === "either");
 }

@@ -66,7 +66,7 @@ function apiListener(l: Listener__Output): ListenerConfig {
 
 function transport(c: FilterChain__Output): ChainTransport {
   const m = c.filter_chain_match;
-  if (m === null) return "any";
+  if (m === null) return "either";
   if (
     m.prefix_ranges.length > 0 ||
     m.source_prefix_ranges.length > 0 ||
@@ -80,7 +80,7 @@ function transport(c: FilterChain__Output): ChainTransport {
     fail("filter_chain_match may only set transport_protocol");
   switch (m.transport_protocol) {
     case "":
-      return "any";
+      return "either";
     case "tls":
     case "raw_buffer":
       return m.transport_protocol;

@@ -37,7 +37,7 @@ function permission(p: Permission__Output, depth: number): Permission {
   switch (p.rule) {
     case "any":
       if (p.any !== true) fail("permission any must be true");
-      return { kind: "any" };
+      return { kind: "always" };
     case "and_rules":
       return { kind: "and", rules: nested(p.and_rules?.rules ?? []) };
     case "or_rules":
@@ -75,7 +75,7 @@ function principal(p: Principal__Output, depth: number): Principal {
   switch (p.identifier) {
     case "any":
       if (p.any !== true) fail("principal any must be true");
-      return { kind: "any" };
+      return { kind: "always" };
     case "and_ids":
       return { kind: "and", ids: nested(p.and_ids?.ids ?? []) };
     case "or_ids":

@@ -159,7 +159,7 @@ const allowFrom = (uri: string): RbacRules => ({
   policies: [
     {
       name: "allow-productpage",
-      permissions: [{ kind: "any" }],
+      permissions: [{ kind: "always" }],
       principals: [
         { kind: "authenticated", name: { kind: "exact", value: uri, ignoreCase: false } },
       ],
@@ -406,7 +406,7 @@ describe("mesh mTLS between two proxies (real CA, loopback)", function () {
           permissions: [
             { kind: "url_path", matcher: { kind: "prefix", value: "/admin", ignoreCase: false } },
           ],
-          principals: [{ kind: "any" }],
+          principals: [{ kind: "always" }],
         },
       ],
     };
