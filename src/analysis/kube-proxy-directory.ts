@@ -3,7 +3,7 @@
 // telemetry names its workload (mesh/telemetry/identity.ts): `<deployment>-<hash>-<suffix>`.
 import type { CoreV1Api, V1Pod } from "@kubernetes/client-node";
 import { STATUS_PORT } from "../inject/names.js";
-import { SIDECAR_CONTAINER } from "../xds/watch/convert.js";
+import { PROXY_CONTAINER } from "../inject/names.js";
 import type { CountScope } from "./counts.js";
 import type { ProxyDirectory, ProxyEndpoint } from "./proxy-counts.js";
 
@@ -25,7 +25,7 @@ export function proxyEndpoints(pods: readonly V1Pod[], scope: CountScope): Proxy
     if (pod.status?.phase !== "Running" || ip === undefined || ip === "") continue;
     if (pod.metadata?.deletionTimestamp !== undefined) continue;
     const containers = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])];
-    if (!containers.some((c) => c.name === SIDECAR_CONTAINER)) continue;
+    if (!containers.some((c) => c.name === PROXY_CONTAINER)) continue;
     const host = ip.includes(":") ? `[${ip}]` : ip;
     out.push({ pod: name, url: `http://${host}:${String(STATUS_PORT)}` });
   }

@@ -1,5 +1,6 @@
 // Pure conversions from Kubernetes Services and EndpointSlices to the xDS cluster-state model.
 import type { V1Endpoint, V1EndpointSlice, V1Pod, V1Service } from "@kubernetes/client-node";
+import { PROXY_CONTAINER } from "../../inject/names.js";
 import type {
   PodModel,
   EndpointModel,
@@ -108,9 +109,6 @@ export function endpointsOf(slice: V1EndpointSlice): V1Endpoint[] {
   return list ?? [];
 }
 
-/** The container name that marks a pod as running vireo's sidecar. */
-export const SIDECAR_CONTAINER = "vireo-proxy";
-
 /** A pod with an IP as the security translation needs it; pods without an IP are skipped. */
 export function podModel(pod: V1Pod): PodModel | undefined {
   const ip = pod.status?.podIP;
@@ -122,6 +120,6 @@ export function podModel(pod: V1Pod): PodModel | undefined {
     ip,
     labels: pod.metadata?.labels ?? {},
     serviceAccount: pod.spec?.serviceAccountName ?? "default",
-    sidecar: containers.some((c) => c.name === SIDECAR_CONTAINER),
+    sidecar: containers.some((c) => c.name === PROXY_CONTAINER),
   };
 }
